@@ -1,0 +1,7 @@
+// The table of subcommands. Each entry imports its module only when run.
+import { register } from './dispatch.js';
+
+register('version', 'print the seamless version', async () => async () => {
+  process.stdout.write('seamless 0.1.0\n');
+  return 0;
+});
