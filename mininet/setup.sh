@@ -1,0 +1,109 @@
+#!/usr/bin/env bash
+# The one set-up command for a fresh Debian 12 machine (run as root):
+#   sudo bash mininet/setup.sh
+# Installs the Debian packages the project needs, starts Open vSwitch, libvirtd
+# and virtlogd without systemd, and installs the npm dependencies. Idempotent:
+# a second run installs nothing, starts nothing already running and skips
+# `npm ci` while package.json and package-lock.json are unchanged.
+#
+# Environment:
+#   SEAMLESS_SETUP_LOG   where apt/npm output goes (default /tmp/seamless-setup.log)
+#   SEAMLESS_SKIP_NPM=1  do not touch node_modules (demo.sh uses this)
+set -euo pipefail
+
+repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+log=${SEAMLESS_SETUP_LOG:-/tmp/seamless-setup.log}
+start=$SECONDS
+: >"$log"
+
+say() { printf 'setup: %s\n' "$*"; }
+fail() {
+  say "FAILED: $* (last lines of $log follow)" >&2
+  tail -n 30 "$log" >&2 || true
+  exit 1
+}
+
+if [ "$(id -u)" -ne 0 ]; then
+  echo "setup: must run as root (OVS, netns and libvirt need it): sudo bash $0" >&2
+  exit 1
+fi
+
+# --- Debian packages ------------------------------------------------------
+# All without recommends: recommends pull in desktop/X bits and double the time.
+packages=(
+  openvswitch-switch mininet python3-os-ken redis-server tshark
+  ethtool iproute2 iputils-ping curl tcpdump psmisc
+  libvirt-daemon-system libvirt-daemon-driver-qemu qemu-system-x86 qemu-utils
+  linux-image-amd64 busybox-static libvirt-dev libvirt-clients
+)
+missing=()
+for p in "${packages[@]}"; do
+  # "ii " = wanted install, installed ok; anything else (absent, half-configured) is missing.
+  if [ "$(dpkg-query -W -f='${db:Status-Abbrev}' "$p" 2>/dev/null)" != "ii " ]; then
+    missing+=("$p")
+  fi
+done
+
+if [ ${#missing[@]} -gt 0 ]; then
+  say "installing ${#missing[@]} Debian packages: ${missing[*]} (log: $log)"
+  export DEBIAN_FRONTEND=noninteractive
+  # tshark asks whether non-root users may capture; answer once, non-interactively.
+  echo 'wireshark-common wireshark-common/install-setuid boolean false' | debconf-set-selections
+  # Other engineers on a shared dev machine may be running apt at the same time:
+  # wait for the dpkg lock instead of failing.
+  apt_opts=(-y -q -o DPkg::Lock::Timeout=900 -o Dpkg::Options::=--force-confold)
+  t=$SECONDS
+  apt-get "${apt_opts[@]}" update >>"$log" 2>&1 || fail "apt-get update"
+  apt-get "${apt_opts[@]}" install --no-install-recommends "${missing[@]}" >>"$log" 2>&1 ||
+    fail "apt-get install"
+  say "packages installed in $((SECONDS - t)) s"
+else
+  say "all ${#packages[@]} Debian packages already installed"
+fi
+
+# --- Open vSwitch (userspace datapath; no kernel module on these machines) ---
+ovs_up() {
+  ovs-vsctl --timeout=3 show >/dev/null 2>&1 &&
+    ovs-appctl --timeout=3 -t ovs-vswitchd version >/dev/null 2>&1
+}
+if ovs_up; then
+  say "Open vSwitch already running"
+else
+  # ovs-ctl warns about ulimit and the missing kernel module; both are harmless
+  # because every bridge of this project uses datapath_type=netdev.
+  /usr/share/openvswitch/scripts/ovs-ctl start --system-id=random >>"$log" 2>&1 ||
+    fail "ovs-ctl start"
+  ovs_up || fail "Open vSwitch did not answer after ovs-ctl start"
+  say "Open vSwitch started"
+fi
+
+# --- libvirt (no systemd: run the daemons by hand) -------------------------
+start_daemon() { # name
+  local name=$1
+  if pgrep -x "$name" >/dev/null; then
+    say "$name already running"
+  else
+    "$name" -d >>"$log" 2>&1 || fail "$name -d"
+    say "$name started"
+  fi
+}
+start_daemon virtlogd
+start_daemon libvirtd
+
+# --- npm dependencies --------------------------------------------------------
+if [ "${SEAMLESS_SKIP_NPM:-0}" = 1 ]; then
+  say "npm ci skipped (SEAMLESS_SKIP_NPM=1)"
+else
+  stamp="$repo/node_modules/.seamless-setup-stamp"
+  want=$(cat "$repo/package.json" "$repo/package-lock.json" | sha256sum | cut -d' ' -f1)
+  if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then
+    say "node_modules up to date with package-lock.json"
+  else
+    t=$SECONDS
+    (cd "$repo" && npm ci --no-audit --no-fund) >>"$log" 2>&1 || fail "npm ci"
+    echo "$want" >"$stamp"
+    say "npm ci done in $((SECONDS - t)) s"
+  fi
+fi
+
+say "ready in $((SECONDS - start)) s"
