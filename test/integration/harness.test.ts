@@ -6,6 +6,7 @@ import { Redis } from 'ioredis';
 import { createBridge, destroyBridge, dumpFlows, ofctl, parseFlowLine, setController, delController, vsctl, type CommandError } from '../support/ovs.js';
 import { addHost, ping, removeHost } from '../support/netns.js';
 import { startRedis } from '../support/redis.js';
+import { freePort, runMininet, startPeerController } from '../support/mininet.js';
 
 test('parseFlowLine reads stats, flags, priority, match and actions as ovs-ofctl 3.1 prints them', (t) => {
   const f = parseFlowLine(
@@ -94,4 +95,39 @@ test('a private redis-server starts on a unix socket and answers PING', async (t
   client.disconnect();
   await server.stop();
   t.false(existsSync(server.dir), 'stop removes the temp dir');
+});
+
+test('Mininet tree from topologies/ reaches a remote OF1.3 controller and pings all pairs', async (t) => {
+  const peer = await startPeerController(t);
+  const r = await runMininet({ topology: 'topologies/tree.py', topo: 'tree,depth=2,fanout=2', controllerPort: peer.port });
+  t.true(r.allConnected);
+  t.deepEqual(r.switches.map((s) => s.name).sort(), ['s1', 's2', 's3']);
+  t.deepEqual(r.hosts.map((h) => h.ip), ['10.0.0.1', '10.0.0.2', '10.0.0.3', '10.0.0.4']);
+  t.is(r.pingall.sent, 12);
+  t.is(r.pingall.received, 12, JSON.stringify(r.pingall.results.filter((x) => !x.ok)));
+  for (const sw of ['s1', 's2', 's3']) {
+    const flows = r.flows[sw] ?? [];
+    // The peer's table-miss flow, installed over OpenFlow 1.3, carried the pings.
+    t.is(flows.length, 1, sw);
+    t.is(flows[0]?.cookie, 0x5ea1n);
+    t.is(flows[0]?.priority, 0);
+    t.true((flows[0]?.nPackets ?? 0) > 0);
+  }
+});
+
+test('Mininet run with no controller listening reports unconnected switches and failed pings', async (t) => {
+  const port = await freePort(); // nothing listens here
+  const r = await runMininet({
+    topology: 'topologies/linear.py',
+    topo: 'linear,switches=2,hosts=1',
+    controllerPort: port,
+    connectTimeoutSec: 1,
+    pingTimeoutSec: 1,
+    pingTries: 1,
+  });
+  t.false(r.allConnected);
+  t.true(r.switches.every((s) => !s.connected));
+  t.is(r.pingall.sent, 2);
+  t.is(r.pingall.received, 0);
+  t.deepEqual(r.flows, { s1: [], s2: [] });
 });
