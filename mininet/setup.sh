@@ -7,12 +7,12 @@
 # `npm ci` while package.json and package-lock.json are unchanged.
 #
 # Environment:
-#   SEAMLESS_SETUP_LOG   where apt/npm output goes (default /tmp/seamless-setup.log)
+#   SEAMLESS_SETUP_LOG   where apt/npm output goes (default /var/log/seamless-setup.log)
 #   SEAMLESS_SKIP_NPM=1  do not touch node_modules (demo.sh uses this)
 set -euo pipefail
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-log=${SEAMLESS_SETUP_LOG:-/tmp/seamless-setup.log}
+log=${SEAMLESS_SETUP_LOG:-/var/log/seamless-setup.log}
 start=$SECONDS
 : >"$log"
 
