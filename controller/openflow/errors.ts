@@ -12,7 +12,7 @@ import {
   OFPBMC_BAD_LEN,
   OFPBMC_BAD_TYPE,
   OFPBMC_BAD_WILDCARDS,
-  OFPBMC_BAD_FIELD,
+  OFPBMC_BAD_MASK,
   OFPBRC_BAD_LEN,
   OFPBRC_BAD_VERSION,
   OFPBRC_BAD_MULTIPART,
@@ -118,7 +118,7 @@ export const badOxmLen = (msg: string, offset: number): OfpDecodeError =>
   new OfpDecodeError('OFP_BAD_OXM_LENGTH', msg, OFPET_BAD_MATCH, OFPBMC_BAD_LEN, offset);
 
 export const badOxmMask = (msg: string, offset: number): OfpDecodeError =>
-  new OfpDecodeError('OFP_BAD_OXM_MASK', msg, OFPET_BAD_MATCH, OFPBMC_BAD_FIELD, offset);
+  new OfpDecodeError('OFP_BAD_OXM_MASK', msg, OFPET_BAD_MATCH, OFPBMC_BAD_MASK, offset);
 
 export const badWildcards = (msg: string, offset: number): OfpDecodeError =>
   new OfpDecodeError('OFP_BAD_WILDCARDS', msg, OFPET_BAD_MATCH, OFPBMC_BAD_WILDCARDS, offset);

@@ -2,3 +2,9 @@
 export type * from './types.js';
 export * from './constants.js';
 export * from './errors.js';
+export { decode } from './decode.js';
+export { encode, encodeInto, messageSize } from './encode.js';
+export { Framer, type FramerOptions } from './framer.js';
+export { toJSON, fromJSON } from './json.js';
+export { OXM_FIELDS, OXM_BY_NAME, formatOxm, formatMatch, type OxmFieldDef } from './oxm.js';
+export * as build from './build.js';

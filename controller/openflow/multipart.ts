@@ -1,0 +1,896 @@
+// Multipart request/reply bodies (OF 1.3.5 §7.3.5), including table features (§7.3.5.5).
+// Bodies are decoded from b[o, end) and written at o; the 16-byte multipart header is the
+// caller's business.
+import * as C from './constants.js';
+import { badMultipart, badTlv, OfpEncodeError, truncated } from './errors.js';
+import { decodeInstructions, instructionSize, writeInstructions } from './actions.js';
+import { decodeMatch, decodeOxmId, matchLength, oxmIdSize, tooLong, writeMatch, writeOxmId } from './oxm.js';
+import {
+  bandsSize,
+  bucketsSize,
+  decodeBands,
+  decodeBuckets,
+  decodePort,
+  OFP_PORT_SIZE,
+  readFixedString,
+  writeBands,
+  writeBuckets,
+  writeFixedString,
+  writePort,
+} from './structs.js';
+import type {
+  FeatureTlvId,
+  FlowStats,
+  FlowStatsRequestFields,
+  MultipartReplyBody,
+  MultipartRequestBody,
+  MultipartType,
+  OxmId,
+  TableFeatureProp,
+  TableFeatures,
+} from './types.js';
+
+const MP_NAMES: readonly MultipartType[] = [
+  'desc',
+  'flow',
+  'aggregate',
+  'table',
+  'port_stats',
+  'queue',
+  'group',
+  'group_desc',
+  'group_features',
+  'meter',
+  'meter_config',
+  'meter_features',
+  'table_features',
+  'port_desc',
+];
+
+/** Wire number of a multipart type name. */
+export function mpTypeNumber(body: MultipartRequestBody | MultipartReplyBody): number {
+  if (body.mpType === 'experimenter') return C.OFPMP_EXPERIMENTER;
+  if (body.mpType === 'unknown') return body.mpTypeNum;
+  const i = MP_NAMES.indexOf(body.mpType);
+  if (i < 0) throw new OfpEncodeError('OFP_ENCODE_UNKNOWN_TYPE', `unknown multipart type '${String(body.mpType)}'`);
+  return i;
+}
+
+// Sizes of fixed multipart records (OF 1.3.5 §7.3.5).
+export const MP_SIZES = {
+  desc: 1056,
+  flowStatsRequest: 32, // without match
+  flowStats: 48, // without match
+  aggregateReply: 24,
+  tableStats: 24,
+  portStats: 112,
+  queueStats: 40,
+  groupStats: 40,
+  bucketCounter: 16,
+  groupDesc: 8,
+  groupFeatures: 40,
+  meterStats: 40,
+  meterBandStats: 16,
+  meterConfig: 8,
+  meterFeatures: 16,
+  tableFeatures: 64,
+} as const;
+
+function fixedCount(o: number, end: number, size: number, what: string, base: number): number {
+  if ((end - o) % size !== 0) throw badMultipart(`${what} body of ${end - o} bytes is not a multiple of ${size}`, o - base);
+  return (end - o) / size;
+}
+
+function need(o: number, end: number, n: number, what: string, base: number): void {
+  if (o + n > end) throw truncated(what, o - base);
+}
+
+// ---------------------------------------------------------------------------
+// Requests
+// ---------------------------------------------------------------------------
+
+function decodeFlowStatsRequest(b: Buffer, o: number, end: number, base: number): FlowStatsRequestFields {
+  need(o, end, 32 + 4, 'ofp_flow_stats_request', base);
+  const [match, mend] = decodeMatch(b, o + 32, end, base);
+  if (mend !== end) throw badMultipart('trailing bytes after ofp_flow_stats_request match', mend - base);
+  return {
+    tableId: b[o]!,
+    outPort: b.readUInt32BE(o + 4),
+    outGroup: b.readUInt32BE(o + 8),
+    cookie: b.readBigUInt64BE(o + 16),
+    cookieMask: b.readBigUInt64BE(o + 24),
+    match,
+  };
+}
+
+/** Decodes a multipart request body of wire type `t` from b[o, end). */
+export function decodeMultipartRequest(b: Buffer, t: number, o: number, end: number, base: number): MultipartRequestBody {
+  const empty = (mpType: 'desc' | 'table' | 'group_desc' | 'group_features' | 'meter_features' | 'port_desc'): MultipartRequestBody => {
+    if (end !== o) throw badMultipart(`${mpType} request must have an empty body`, o - base);
+    return { mpType };
+  };
+  const eight = (what: string): void => {
+    if (end - o !== 8) throw badMultipart(`${what} request body must be 8 bytes`, o - base);
+  };
+  switch (t) {
+    case C.OFPMP_DESC:
+      return empty('desc');
+    case C.OFPMP_FLOW:
+      return { mpType: 'flow', ...decodeFlowStatsRequest(b, o, end, base) };
+    case C.OFPMP_AGGREGATE:
+      return { mpType: 'aggregate', ...decodeFlowStatsRequest(b, o, end, base) };
+    case C.OFPMP_TABLE:
+      return empty('table');
+    case C.OFPMP_PORT_STATS:
+      eight('port_stats');
+      return { mpType: 'port_stats', portNo: b.readUInt32BE(o) };
+    case C.OFPMP_QUEUE:
+      eight('queue');
+      return { mpType: 'queue', portNo: b.readUInt32BE(o), queueId: b.readUInt32BE(o + 4) };
+    case C.OFPMP_GROUP:
+      eight('group');
+      return { mpType: 'group', groupId: b.readUInt32BE(o) };
+    case C.OFPMP_GROUP_DESC:
+      return empty('group_desc');
+    case C.OFPMP_GROUP_FEATURES:
+      return empty('group_features');
+    case C.OFPMP_METER:
+      eight('meter');
+      return { mpType: 'meter', meterId: b.readUInt32BE(o) };
+    case C.OFPMP_METER_CONFIG:
+      eight('meter_config');
+      return { mpType: 'meter_config', meterId: b.readUInt32BE(o) };
+    case C.OFPMP_METER_FEATURES:
+      return empty('meter_features');
+    case C.OFPMP_TABLE_FEATURES:
+      return { mpType: 'table_features', tables: decodeTableFeaturesList(b, o, end, base) };
+    case C.OFPMP_PORT_DESC:
+      return empty('port_desc');
+    case C.OFPMP_EXPERIMENTER:
+      need(o, end, 8, 'ofp_experimenter_multipart_header', base);
+      return { mpType: 'experimenter', experimenter: b.readUInt32BE(o), expType: b.readUInt32BE(o + 4), data: b.subarray(o + 8, end) };
+    default:
+      return { mpType: 'unknown', mpTypeNum: t, data: b.subarray(o, end) };
+  }
+}
+
+export function multipartRequestSize(body: MultipartRequestBody): number {
+  switch (body.mpType) {
+    case 'flow':
+    case 'aggregate':
+      return 32 + ((matchLength(body.match) + 7) & ~7);
+    case 'port_stats':
+    case 'queue':
+    case 'group':
+    case 'meter':
+    case 'meter_config':
+      return 8;
+    case 'table_features':
+      return tableFeaturesListSize(body.tables);
+    case 'experimenter':
+      return 8 + body.data.length;
+    case 'unknown':
+      return body.data.length;
+    default:
+      return 0;
+  }
+}
+
+/** Writes a multipart request body at o; returns the end offset. */
+export function writeMultipartRequest(b: Buffer, o: number, body: MultipartRequestBody): number {
+  switch (body.mpType) {
+    case 'flow':
+    case 'aggregate':
+      if (o + 32 > b.length) throw tooLong();
+      b.fill(0, o, o + 32);
+      b[o] = body.tableId;
+      b.writeUInt32BE(body.outPort, o + 4);
+      b.writeUInt32BE(body.outGroup, o + 8);
+      b.writeBigUInt64BE(body.cookie, o + 16);
+      b.writeBigUInt64BE(body.cookieMask, o + 24);
+      return writeMatch(b, o + 32, body.match);
+    case 'port_stats':
+      b.writeUInt32BE(body.portNo, o);
+      b.writeUInt32BE(0, o + 4);
+      return o + 8;
+    case 'queue':
+      b.writeUInt32BE(body.portNo, o);
+      b.writeUInt32BE(body.queueId, o + 4);
+      return o + 8;
+    case 'group':
+      b.writeUInt32BE(body.groupId, o);
+      b.writeUInt32BE(0, o + 4);
+      return o + 8;
+    case 'meter':
+    case 'meter_config':
+      b.writeUInt32BE(body.meterId, o);
+      b.writeUInt32BE(0, o + 4);
+      return o + 8;
+    case 'table_features':
+      return writeTableFeaturesList(b, o, body.tables);
+    case 'experimenter':
+      return writeExperimenterBody(b, o, body.experimenter, body.expType, body.data);
+    case 'unknown':
+      return copyInto(b, o, body.data);
+    case 'desc':
+    case 'table':
+    case 'group_desc':
+    case 'group_features':
+    case 'meter_features':
+    case 'port_desc':
+      return o;
+    default:
+      throw new OfpEncodeError('OFP_ENCODE_UNKNOWN_TYPE', `unknown multipart type '${String((body as { mpType: unknown }).mpType)}'`);
+  }
+}
+
+function copyInto(b: Buffer, o: number, data: Buffer): number {
+  if (o + data.length > b.length) throw tooLong();
+  data.copy(b, o);
+  return o + data.length;
+}
+
+function writeExperimenterBody(b: Buffer, o: number, experimenter: number, expType: number, data: Buffer): number {
+  if (o + 8 > b.length) throw tooLong();
+  b.writeUInt32BE(experimenter, o);
+  b.writeUInt32BE(expType, o + 4);
+  return copyInto(b, o + 8, data);
+}
+
+// ---------------------------------------------------------------------------
+// Replies
+// ---------------------------------------------------------------------------
+
+function decodeFlowStatsList(b: Buffer, o: number, end: number, base: number): FlowStats[] {
+  const out: FlowStats[] = [];
+  while (o < end) {
+    if (o + MP_SIZES.flowStats + 8 > end) throw badTlv('ofp_flow_stats header', o - base);
+    const len = b.readUInt16BE(o);
+    if (len < 56 || (len & 7) !== 0 || o + len > end) throw badTlv(`ofp_flow_stats (len ${len})`, o - base);
+    const recEnd = o + len;
+    const [match, mend] = decodeMatch(b, o + 48, recEnd, base);
+    out.push({
+      tableId: b[o + 2]!,
+      durationSec: b.readUInt32BE(o + 4),
+      durationNsec: b.readUInt32BE(o + 8),
+      priority: b.readUInt16BE(o + 12),
+      idleTimeout: b.readUInt16BE(o + 14),
+      hardTimeout: b.readUInt16BE(o + 16),
+      flags: b.readUInt16BE(o + 18),
+      cookie: b.readBigUInt64BE(o + 24),
+      packetCount: b.readBigUInt64BE(o + 32),
+      byteCount: b.readBigUInt64BE(o + 40),
+      match,
+      instructions: decodeInstructions(b, mend, recEnd, base),
+    });
+    o = recEnd;
+  }
+  return out;
+}
+
+/** Decodes a multipart reply body of wire type `t` from b[o, end). */
+export function decodeMultipartReply(b: Buffer, t: number, o: number, end: number, base: number): MultipartReplyBody {
+  switch (t) {
+    case C.OFPMP_DESC:
+      if (end - o !== MP_SIZES.desc) throw badMultipart(`ofp_desc must be ${MP_SIZES.desc} bytes`, o - base);
+      return {
+        mpType: 'desc',
+        mfrDesc: readFixedString(b, o, 256),
+        hwDesc: readFixedString(b, o + 256, 256),
+        swDesc: readFixedString(b, o + 512, 256),
+        serialNum: readFixedString(b, o + 768, 32),
+        dpDesc: readFixedString(b, o + 800, 256),
+      };
+    case C.OFPMP_FLOW:
+      return { mpType: 'flow', stats: decodeFlowStatsList(b, o, end, base) };
+    case C.OFPMP_AGGREGATE:
+      if (end - o !== MP_SIZES.aggregateReply) throw badMultipart('ofp_aggregate_stats_reply must be 24 bytes', o - base);
+      return { mpType: 'aggregate', packetCount: b.readBigUInt64BE(o), byteCount: b.readBigUInt64BE(o + 8), flowCount: b.readUInt32BE(o + 16) };
+    case C.OFPMP_TABLE: {
+      const n = fixedCount(o, end, MP_SIZES.tableStats, 'table stats', base);
+      const stats = [];
+      for (let i = 0, p = o; i < n; i++, p += MP_SIZES.tableStats) {
+        stats.push({ tableId: b[p]!, activeCount: b.readUInt32BE(p + 4), lookupCount: b.readBigUInt64BE(p + 8), matchedCount: b.readBigUInt64BE(p + 16) });
+      }
+      return { mpType: 'table', stats };
+    }
+    case C.OFPMP_PORT_STATS: {
+      const n = fixedCount(o, end, MP_SIZES.portStats, 'port stats', base);
+      const stats = [];
+      for (let i = 0, p = o; i < n; i++, p += MP_SIZES.portStats) {
+        const c = (k: number): bigint => b.readBigUInt64BE(p + 8 + 8 * k);
+        stats.push({
+          portNo: b.readUInt32BE(p),
+          rxPackets: c(0),
+          txPackets: c(1),
+          rxBytes: c(2),
+          txBytes: c(3),
+          rxDropped: c(4),
+          txDropped: c(5),
+          rxErrors: c(6),
+          txErrors: c(7),
+          rxFrameErr: c(8),
+          rxOverErr: c(9),
+          rxCrcErr: c(10),
+          collisions: c(11),
+          durationSec: b.readUInt32BE(p + 104),
+          durationNsec: b.readUInt32BE(p + 108),
+        });
+      }
+      return { mpType: 'port_stats', stats };
+    }
+    case C.OFPMP_QUEUE: {
+      const n = fixedCount(o, end, MP_SIZES.queueStats, 'queue stats', base);
+      const stats = [];
+      for (let i = 0, p = o; i < n; i++, p += MP_SIZES.queueStats) {
+        stats.push({
+          portNo: b.readUInt32BE(p),
+          queueId: b.readUInt32BE(p + 4),
+          txBytes: b.readBigUInt64BE(p + 8),
+          txPackets: b.readBigUInt64BE(p + 16),
+          txErrors: b.readBigUInt64BE(p + 24),
+          durationSec: b.readUInt32BE(p + 32),
+          durationNsec: b.readUInt32BE(p + 36),
+        });
+      }
+      return { mpType: 'queue', stats };
+    }
+    case C.OFPMP_GROUP: {
+      const stats = [];
+      let p = o;
+      while (p < end) {
+        need(p, end, MP_SIZES.groupStats, 'ofp_group_stats', base);
+        const len = b.readUInt16BE(p);
+        if (len < MP_SIZES.groupStats || (len - MP_SIZES.groupStats) % 16 !== 0 || p + len > end) {
+          throw badTlv(`ofp_group_stats (len ${len})`, p - base);
+        }
+        const bucketStats = [];
+        for (let q = p + MP_SIZES.groupStats; q < p + len; q += 16) {
+          bucketStats.push({ packetCount: b.readBigUInt64BE(q), byteCount: b.readBigUInt64BE(q + 8) });
+        }
+        stats.push({
+          groupId: b.readUInt32BE(p + 4),
+          refCount: b.readUInt32BE(p + 8),
+          packetCount: b.readBigUInt64BE(p + 16),
+          byteCount: b.readBigUInt64BE(p + 24),
+          durationSec: b.readUInt32BE(p + 32),
+          durationNsec: b.readUInt32BE(p + 36),
+          bucketStats,
+        });
+        p += len;
+      }
+      return { mpType: 'group', stats };
+    }
+    case C.OFPMP_GROUP_DESC: {
+      const groups = [];
+      let p = o;
+      while (p < end) {
+        need(p, end, MP_SIZES.groupDesc, 'ofp_group_desc', base);
+        const len = b.readUInt16BE(p);
+        if (len < MP_SIZES.groupDesc || p + len > end) throw badTlv(`ofp_group_desc (len ${len})`, p - base);
+        groups.push({ groupType: b[p + 2]!, groupId: b.readUInt32BE(p + 4), buckets: decodeBuckets(b, p + 8, p + len, base) });
+        p += len;
+      }
+      return { mpType: 'group_desc', groups };
+    }
+    case C.OFPMP_GROUP_FEATURES:
+      if (end - o !== MP_SIZES.groupFeatures) throw badMultipart('ofp_group_features must be 40 bytes', o - base);
+      return {
+        mpType: 'group_features',
+        types: b.readUInt32BE(o),
+        capabilities: b.readUInt32BE(o + 4),
+        maxGroups: [b.readUInt32BE(o + 8), b.readUInt32BE(o + 12), b.readUInt32BE(o + 16), b.readUInt32BE(o + 20)],
+        actions: [b.readUInt32BE(o + 24), b.readUInt32BE(o + 28), b.readUInt32BE(o + 32), b.readUInt32BE(o + 36)],
+      };
+    case C.OFPMP_METER: {
+      const stats = [];
+      let p = o;
+      while (p < end) {
+        need(p, end, MP_SIZES.meterStats, 'ofp_meter_stats', base);
+        const len = b.readUInt16BE(p + 4);
+        if (len < MP_SIZES.meterStats || (len - MP_SIZES.meterStats) % 16 !== 0 || p + len > end) {
+          throw badTlv(`ofp_meter_stats (len ${len})`, p - base);
+        }
+        const bandStats = [];
+        for (let q = p + MP_SIZES.meterStats; q < p + len; q += 16) {
+          bandStats.push({ packetBandCount: b.readBigUInt64BE(q), byteBandCount: b.readBigUInt64BE(q + 8) });
+        }
+        stats.push({
+          meterId: b.readUInt32BE(p),
+          flowCount: b.readUInt32BE(p + 12),
+          packetInCount: b.readBigUInt64BE(p + 16),
+          byteInCount: b.readBigUInt64BE(p + 24),
+          durationSec: b.readUInt32BE(p + 32),
+          durationNsec: b.readUInt32BE(p + 36),
+          bandStats,
+        });
+        p += len;
+      }
+      return { mpType: 'meter', stats };
+    }
+    case C.OFPMP_METER_CONFIG: {
+      const configs = [];
+      let p = o;
+      while (p < end) {
+        need(p, end, MP_SIZES.meterConfig, 'ofp_meter_config', base);
+        const len = b.readUInt16BE(p);
+        if (len < MP_SIZES.meterConfig || p + len > end) throw badTlv(`ofp_meter_config (len ${len})`, p - base);
+        configs.push({ flags: b.readUInt16BE(p + 2), meterId: b.readUInt32BE(p + 4), bands: decodeBands(b, p + 8, p + len, base) });
+        p += len;
+      }
+      return { mpType: 'meter_config', configs };
+    }
+    case C.OFPMP_METER_FEATURES:
+      if (end - o !== MP_SIZES.meterFeatures) throw badMultipart('ofp_meter_features must be 16 bytes', o - base);
+      return {
+        mpType: 'meter_features',
+        maxMeter: b.readUInt32BE(o),
+        bandTypes: b.readUInt32BE(o + 4),
+        capabilities: b.readUInt32BE(o + 8),
+        maxBands: b[o + 12]!,
+        maxColor: b[o + 13]!,
+      };
+    case C.OFPMP_TABLE_FEATURES:
+      return { mpType: 'table_features', tables: decodeTableFeaturesList(b, o, end, base) };
+    case C.OFPMP_PORT_DESC: {
+      const n = fixedCount(o, end, OFP_PORT_SIZE, 'port desc', base);
+      const ports = new Array(n);
+      for (let i = 0; i < n; i++) ports[i] = decodePort(b, o + i * OFP_PORT_SIZE);
+      return { mpType: 'port_desc', ports };
+    }
+    case C.OFPMP_EXPERIMENTER:
+      need(o, end, 8, 'ofp_experimenter_multipart_header', base);
+      return { mpType: 'experimenter', experimenter: b.readUInt32BE(o), expType: b.readUInt32BE(o + 4), data: b.subarray(o + 8, end) };
+    default:
+      return { mpType: 'unknown', mpTypeNum: t, data: b.subarray(o, end) };
+  }
+}
+
+export function multipartReplySize(body: MultipartReplyBody): number {
+  switch (body.mpType) {
+    case 'desc':
+      return MP_SIZES.desc;
+    case 'flow': {
+      let n = 0;
+      for (const s of body.stats) {
+        n += MP_SIZES.flowStats + ((matchLength(s.match) + 7) & ~7);
+        for (const i of s.instructions) n += instructionSize(i);
+      }
+      return n;
+    }
+    case 'aggregate':
+      return MP_SIZES.aggregateReply;
+    case 'table':
+      return body.stats.length * MP_SIZES.tableStats;
+    case 'port_stats':
+      return body.stats.length * MP_SIZES.portStats;
+    case 'queue':
+      return body.stats.length * MP_SIZES.queueStats;
+    case 'group': {
+      let n = 0;
+      for (const s of body.stats) n += MP_SIZES.groupStats + 16 * s.bucketStats.length;
+      return n;
+    }
+    case 'group_desc': {
+      let n = 0;
+      for (const g of body.groups) n += MP_SIZES.groupDesc + bucketsSize(g.buckets);
+      return n;
+    }
+    case 'group_features':
+      return MP_SIZES.groupFeatures;
+    case 'meter': {
+      let n = 0;
+      for (const s of body.stats) n += MP_SIZES.meterStats + 16 * s.bandStats.length;
+      return n;
+    }
+    case 'meter_config': {
+      let n = 0;
+      for (const c of body.configs) n += MP_SIZES.meterConfig + bandsSize(c.bands);
+      return n;
+    }
+    case 'meter_features':
+      return MP_SIZES.meterFeatures;
+    case 'table_features':
+      return tableFeaturesListSize(body.tables);
+    case 'port_desc':
+      return body.ports.length * OFP_PORT_SIZE;
+    case 'experimenter':
+      return 8 + body.data.length;
+    case 'unknown':
+      return body.data.length;
+  }
+}
+
+/** Writes a multipart reply body at o; returns the end offset. */
+export function writeMultipartReply(b: Buffer, o: number, body: MultipartReplyBody): number {
+  const size = multipartReplySize(body);
+  if (o + size > b.length) throw tooLong();
+  switch (body.mpType) {
+    case 'desc':
+      writeFixedString(b, o, 256, body.mfrDesc, 'mfrDesc');
+      writeFixedString(b, o + 256, 256, body.hwDesc, 'hwDesc');
+      writeFixedString(b, o + 512, 256, body.swDesc, 'swDesc');
+      writeFixedString(b, o + 768, 32, body.serialNum, 'serialNum');
+      writeFixedString(b, o + 800, 256, body.dpDesc, 'dpDesc');
+      return o + MP_SIZES.desc;
+    case 'flow':
+      for (const s of body.stats) {
+        const start = o;
+        b.fill(0, o, o + MP_SIZES.flowStats);
+        b[o + 2] = s.tableId;
+        b.writeUInt32BE(s.durationSec, o + 4);
+        b.writeUInt32BE(s.durationNsec, o + 8);
+        b.writeUInt16BE(s.priority, o + 12);
+        b.writeUInt16BE(s.idleTimeout, o + 14);
+        b.writeUInt16BE(s.hardTimeout, o + 16);
+        b.writeUInt16BE(s.flags, o + 18);
+        b.writeBigUInt64BE(s.cookie, o + 24);
+        b.writeBigUInt64BE(s.packetCount, o + 32);
+        b.writeBigUInt64BE(s.byteCount, o + 40);
+        o = writeInstructions(b, writeMatch(b, o + MP_SIZES.flowStats, s.match), s.instructions);
+        if (o - start > 0xffff) throw tooLong();
+        b.writeUInt16BE(o - start, start);
+      }
+      return o;
+    case 'aggregate':
+      b.writeBigUInt64BE(body.packetCount, o);
+      b.writeBigUInt64BE(body.byteCount, o + 8);
+      b.writeUInt32BE(body.flowCount, o + 16);
+      b.writeUInt32BE(0, o + 20);
+      return o + MP_SIZES.aggregateReply;
+    case 'table':
+      for (const s of body.stats) {
+        b.writeUInt32BE(0, o);
+        b[o] = s.tableId;
+        b.writeUInt32BE(s.activeCount, o + 4);
+        b.writeBigUInt64BE(s.lookupCount, o + 8);
+        b.writeBigUInt64BE(s.matchedCount, o + 16);
+        o += MP_SIZES.tableStats;
+      }
+      return o;
+    case 'port_stats':
+      for (const s of body.stats) {
+        b.writeUInt32BE(s.portNo, o);
+        b.writeUInt32BE(0, o + 4);
+        const cs = [s.rxPackets, s.txPackets, s.rxBytes, s.txBytes, s.rxDropped, s.txDropped, s.rxErrors, s.txErrors, s.rxFrameErr, s.rxOverErr, s.rxCrcErr, s.collisions];
+        for (let k = 0; k < 12; k++) b.writeBigUInt64BE(cs[k]!, o + 8 + 8 * k);
+        b.writeUInt32BE(s.durationSec, o + 104);
+        b.writeUInt32BE(s.durationNsec, o + 108);
+        o += MP_SIZES.portStats;
+      }
+      return o;
+    case 'queue':
+      for (const s of body.stats) {
+        b.writeUInt32BE(s.portNo, o);
+        b.writeUInt32BE(s.queueId, o + 4);
+        b.writeBigUInt64BE(s.txBytes, o + 8);
+        b.writeBigUInt64BE(s.txPackets, o + 16);
+        b.writeBigUInt64BE(s.txErrors, o + 24);
+        b.writeUInt32BE(s.durationSec, o + 32);
+        b.writeUInt32BE(s.durationNsec, o + 36);
+        o += MP_SIZES.queueStats;
+      }
+      return o;
+    case 'group':
+      for (const s of body.stats) {
+        const len = MP_SIZES.groupStats + 16 * s.bucketStats.length;
+        if (len > 0xffff) throw tooLong();
+        b.writeUInt16BE(len, o);
+        b.writeUInt16BE(0, o + 2);
+        b.writeUInt32BE(s.groupId, o + 4);
+        b.writeUInt32BE(s.refCount, o + 8);
+        b.writeUInt32BE(0, o + 12);
+        b.writeBigUInt64BE(s.packetCount, o + 16);
+        b.writeBigUInt64BE(s.byteCount, o + 24);
+        b.writeUInt32BE(s.durationSec, o + 32);
+        b.writeUInt32BE(s.durationNsec, o + 36);
+        let q = o + MP_SIZES.groupStats;
+        for (const c of s.bucketStats) {
+          b.writeBigUInt64BE(c.packetCount, q);
+          b.writeBigUInt64BE(c.byteCount, q + 8);
+          q += 16;
+        }
+        o = q;
+      }
+      return o;
+    case 'group_desc':
+      for (const g of body.groups) {
+        const end = writeBuckets(b, o + MP_SIZES.groupDesc, g.buckets);
+        if (end - o > 0xffff) throw tooLong();
+        b.writeUInt16BE(end - o, o);
+        b[o + 2] = g.groupType;
+        b[o + 3] = 0;
+        b.writeUInt32BE(g.groupId, o + 4);
+        o = end;
+      }
+      return o;
+    case 'group_features':
+      b.writeUInt32BE(body.types, o);
+      b.writeUInt32BE(body.capabilities, o + 4);
+      for (let k = 0; k < 4; k++) {
+        b.writeUInt32BE(body.maxGroups[k]!, o + 8 + 4 * k);
+        b.writeUInt32BE(body.actions[k]!, o + 24 + 4 * k);
+      }
+      return o + MP_SIZES.groupFeatures;
+    case 'meter':
+      for (const s of body.stats) {
+        const len = MP_SIZES.meterStats + 16 * s.bandStats.length;
+        if (len > 0xffff) throw tooLong();
+        b.writeUInt32BE(s.meterId, o);
+        b.writeUInt16BE(len, o + 4);
+        b.fill(0, o + 6, o + 12);
+        b.writeUInt32BE(s.flowCount, o + 12);
+        b.writeBigUInt64BE(s.packetInCount, o + 16);
+        b.writeBigUInt64BE(s.byteInCount, o + 24);
+        b.writeUInt32BE(s.durationSec, o + 32);
+        b.writeUInt32BE(s.durationNsec, o + 36);
+        let q = o + MP_SIZES.meterStats;
+        for (const c of s.bandStats) {
+          b.writeBigUInt64BE(c.packetBandCount, q);
+          b.writeBigUInt64BE(c.byteBandCount, q + 8);
+          q += 16;
+        }
+        o = q;
+      }
+      return o;
+    case 'meter_config':
+      for (const c of body.configs) {
+        const end = writeBands(b, o + MP_SIZES.meterConfig, c.bands);
+        if (end - o > 0xffff) throw tooLong();
+        b.writeUInt16BE(end - o, o);
+        b.writeUInt16BE(c.flags, o + 2);
+        b.writeUInt32BE(c.meterId, o + 4);
+        o = end;
+      }
+      return o;
+    case 'meter_features':
+      b.writeUInt32BE(body.maxMeter, o);
+      b.writeUInt32BE(body.bandTypes, o + 4);
+      b.writeUInt32BE(body.capabilities, o + 8);
+      b[o + 12] = body.maxBands;
+      b[o + 13] = body.maxColor;
+      b.writeUInt16BE(0, o + 14);
+      return o + MP_SIZES.meterFeatures;
+    case 'table_features':
+      return writeTableFeaturesList(b, o, body.tables);
+    case 'port_desc':
+      for (const p of body.ports) o = writePort(b, o, p);
+      return o;
+    case 'experimenter':
+      return writeExperimenterBody(b, o, body.experimenter, body.expType, body.data);
+    case 'unknown':
+      return copyInto(b, o, body.data);
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Table features (§7.3.5.5)
+// ---------------------------------------------------------------------------
+
+const PROP_NAMES: Record<number, TableFeatureProp['type']> = {
+  [C.OFPTFPT_INSTRUCTIONS]: 'instructions',
+  [C.OFPTFPT_INSTRUCTIONS_MISS]: 'instructions_miss',
+  [C.OFPTFPT_NEXT_TABLES]: 'next_tables',
+  [C.OFPTFPT_NEXT_TABLES_MISS]: 'next_tables_miss',
+  [C.OFPTFPT_WRITE_ACTIONS]: 'write_actions',
+  [C.OFPTFPT_WRITE_ACTIONS_MISS]: 'write_actions_miss',
+  [C.OFPTFPT_APPLY_ACTIONS]: 'apply_actions',
+  [C.OFPTFPT_APPLY_ACTIONS_MISS]: 'apply_actions_miss',
+  [C.OFPTFPT_MATCH]: 'match',
+  [C.OFPTFPT_WILDCARDS]: 'wildcards',
+  [C.OFPTFPT_WRITE_SETFIELD]: 'write_setfield',
+  [C.OFPTFPT_WRITE_SETFIELD_MISS]: 'write_setfield_miss',
+  [C.OFPTFPT_APPLY_SETFIELD]: 'apply_setfield',
+  [C.OFPTFPT_APPLY_SETFIELD_MISS]: 'apply_setfield_miss',
+  [C.OFPTFPT_EXPERIMENTER]: 'experimenter',
+  [C.OFPTFPT_EXPERIMENTER_MISS]: 'experimenter_miss',
+};
+const PROP_NUMBERS: Record<string, number> = Object.fromEntries(Object.entries(PROP_NAMES).map(([k, v]) => [v, Number(k)]));
+
+function decodeTableFeaturesList(b: Buffer, o: number, end: number, base: number): TableFeatures[] {
+  const out: TableFeatures[] = [];
+  while (o < end) {
+    need(o, end, MP_SIZES.tableFeatures, 'ofp_table_features', base);
+    const len = b.readUInt16BE(o);
+    if (len < MP_SIZES.tableFeatures || (len & 7) !== 0 || o + len > end) throw badTlv(`ofp_table_features (len ${len})`, o - base);
+    out.push({
+      tableId: b[o + 2]!,
+      name: readFixedString(b, o + 8, 32),
+      metadataMatch: b.readBigUInt64BE(o + 40),
+      metadataWrite: b.readBigUInt64BE(o + 48),
+      config: b.readUInt32BE(o + 56),
+      maxEntries: b.readUInt32BE(o + 60),
+      properties: decodeTableFeatureProps(b, o + MP_SIZES.tableFeatures, o + len, base),
+    });
+    o += len;
+  }
+  return out;
+}
+
+/** Decodes instruction/action ids: type, len (>= 4), experimenter id when len >= 8 and type is 0xffff. */
+function decodeTlvIds(b: Buffer, o: number, end: number, base: number): FeatureTlvId[] {
+  const out: FeatureTlvId[] = [];
+  while (o < end) {
+    if (o + 4 > end) throw badTlv('table feature id', o - base);
+    const type = b.readUInt16BE(o);
+    const len = b.readUInt16BE(o + 2);
+    if (len < 4 || o + len > end) throw badTlv(`table feature id (len ${len})`, o - base);
+    const id: FeatureTlvId = { type };
+    let dataFrom = o + 4;
+    if (type === 0xffff && len >= 8) {
+      id.experimenter = b.readUInt32BE(o + 4);
+      dataFrom = o + 8;
+    }
+    if (o + len > dataFrom) id.data = b.subarray(dataFrom, o + len);
+    out.push(id);
+    o += len;
+  }
+  return out;
+}
+
+function tlvIdSize(id: FeatureTlvId): number {
+  return 4 + (id.experimenter === undefined ? 0 : 4) + (id.data === undefined ? 0 : id.data.length);
+}
+
+function writeTlvId(b: Buffer, o: number, id: FeatureTlvId): number {
+  const len = tlvIdSize(id);
+  if (o + len > b.length) throw tooLong();
+  b.writeUInt16BE(id.type, o);
+  b.writeUInt16BE(len, o + 2);
+  let p = o + 4;
+  if (id.experimenter !== undefined) {
+    b.writeUInt32BE(id.experimenter, p);
+    p += 4;
+  }
+  if (id.data !== undefined) id.data.copy(b, p);
+  return o + len;
+}
+
+function decodeTableFeatureProps(b: Buffer, o: number, end: number, base: number): TableFeatureProp[] {
+  const out: TableFeatureProp[] = [];
+  while (o < end) {
+    if (o + 4 > end) throw badTlv('table feature property header', o - base);
+    const t = b.readUInt16BE(o);
+    const len = b.readUInt16BE(o + 2);
+    // §7.3.5.5.2: length excludes the padding to 8 that follows each property.
+    const padded = (len + 7) & ~7;
+    if (len < 4 || o + padded > end) throw badTlv(`table feature property ${t} (len ${len})`, o - base);
+    const p = o + 4;
+    const pend = o + len;
+    const name = PROP_NAMES[t];
+    switch (name) {
+      case 'instructions':
+      case 'instructions_miss':
+        out.push({ type: name, instructionIds: decodeTlvIds(b, p, pend, base) });
+        break;
+      case 'next_tables':
+      case 'next_tables_miss':
+        out.push({ type: name, tableIds: Array.from(b.subarray(p, pend)) });
+        break;
+      case 'write_actions':
+      case 'write_actions_miss':
+      case 'apply_actions':
+      case 'apply_actions_miss':
+        out.push({ type: name, actionIds: decodeTlvIds(b, p, pend, base) });
+        break;
+      case 'match':
+      case 'wildcards':
+      case 'write_setfield':
+      case 'write_setfield_miss':
+      case 'apply_setfield':
+      case 'apply_setfield_miss': {
+        const oxmIds: OxmId[] = [];
+        for (let q = p; q < pend; ) {
+          const [id, size] = decodeOxmId(b, q, pend, base);
+          oxmIds.push(id);
+          q += size;
+        }
+        out.push({ type: name, oxmIds });
+        break;
+      }
+      case 'experimenter':
+      case 'experimenter_miss':
+        if (len < 12) throw badTlv('experimenter table feature property', o - base);
+        out.push({ type: name, experimenter: b.readUInt32BE(p), expType: b.readUInt32BE(p + 4), data: b.subarray(p + 8, pend) });
+        break;
+      default:
+        out.push({ type: 'unknown', raw: b.subarray(o, pend) });
+    }
+    o += padded;
+  }
+  return out;
+}
+
+/** Unpadded length of a property. */
+function propLength(x: TableFeatureProp): number {
+  switch (x.type) {
+    case 'instructions':
+    case 'instructions_miss':
+      return 4 + x.instructionIds.reduce((n, id) => n + tlvIdSize(id), 0);
+    case 'next_tables':
+    case 'next_tables_miss':
+      return 4 + x.tableIds.length;
+    case 'write_actions':
+    case 'write_actions_miss':
+    case 'apply_actions':
+    case 'apply_actions_miss':
+      return 4 + x.actionIds.reduce((n, id) => n + tlvIdSize(id), 0);
+    case 'experimenter':
+    case 'experimenter_miss':
+      return 12 + x.data.length;
+    case 'unknown':
+      return x.raw.length;
+    default:
+      return 4 + x.oxmIds.reduce((n, id) => n + oxmIdSize(id), 0);
+  }
+}
+
+function tableFeaturesListSize(list: readonly TableFeatures[]): number {
+  let n = 0;
+  for (const t of list) {
+    n += MP_SIZES.tableFeatures;
+    for (const x of t.properties) n += (propLength(x) + 7) & ~7;
+  }
+  return n;
+}
+
+function writeTableFeaturesList(b: Buffer, o: number, list: readonly TableFeatures[]): number {
+  for (const t of list) {
+    const start = o;
+    if (o + MP_SIZES.tableFeatures > b.length) throw tooLong();
+    b.fill(0, o, o + 8);
+    b[o + 2] = t.tableId;
+    writeFixedString(b, o + 8, 32, t.name, 'table features name');
+    b.writeBigUInt64BE(t.metadataMatch, o + 40);
+    b.writeBigUInt64BE(t.metadataWrite, o + 48);
+    b.writeUInt32BE(t.config, o + 56);
+    b.writeUInt32BE(t.maxEntries, o + 60);
+    o += MP_SIZES.tableFeatures;
+    for (const x of t.properties) {
+      const len = propLength(x);
+      const padded = (len + 7) & ~7;
+      if (o + padded > b.length) throw tooLong();
+      if (x.type === 'unknown') {
+        if (x.raw.length < 4 || x.raw.readUInt16BE(2) !== x.raw.length) {
+          throw new OfpEncodeError('OFP_ENCODE_BAD_RAW', 'raw table feature property length mismatch');
+        }
+        x.raw.copy(b, o);
+      } else {
+        const num = PROP_NUMBERS[x.type];
+        if (num === undefined) throw new OfpEncodeError('OFP_ENCODE_UNKNOWN_TYPE', `unknown table feature property '${x.type}'`);
+        b.writeUInt16BE(num, o);
+        b.writeUInt16BE(len, o + 2);
+        let p = o + 4;
+        switch (x.type) {
+          case 'instructions':
+          case 'instructions_miss':
+            for (const id of x.instructionIds) p = writeTlvId(b, p, id);
+            break;
+          case 'next_tables':
+          case 'next_tables_miss':
+            for (const id of x.tableIds) b[p++] = id;
+            break;
+          case 'write_actions':
+          case 'write_actions_miss':
+          case 'apply_actions':
+          case 'apply_actions_miss':
+            for (const id of x.actionIds) p = writeTlvId(b, p, id);
+            break;
+          case 'experimenter':
+          case 'experimenter_miss':
+            b.writeUInt32BE(x.experimenter, p);
+            b.writeUInt32BE(x.expType, p + 4);
+            x.data.copy(b, p + 8);
+            break;
+          default:
+            for (const id of x.oxmIds) p = writeOxmId(b, p, id);
+        }
+      }
+      b.fill(0, o + len, o + padded);
+      o += padded;
+    }
+    if (o - start > 0xffff) throw tooLong();
+    b.writeUInt16BE(o - start, start);
+  }
+  return o;
+}
