@@ -1,0 +1,789 @@
+// The parking state machine: `step(state, event, now) -> { state, out, consumed }`.
+// Pure and deterministic: no sockets, no libvirt, no timers, no wall clock. Every
+// side effect is an Output the runtime shell (app.ts) executes in order, and
+// every result (barrier reply, libvirt outcome, timer, counters) comes back as an
+// event. Per VM: ACTIVE -> PARKING -> PARKED -> WAKING -> ACTIVE, plus WAKE_FAILED;
+// every transition carries a named reason. See docs/parking.md.
+import type { Inventory, VmSpec } from '../inventory/types.js';
+import type { OfpMessage } from '../openflow/types.js';
+import { buildArpReplyFor, buildArpRequest, buildIcmpEchoReply } from '../packet/build.js';
+import { ARP_OP_REPLY, ARP_OP_REQUEST, ICMP_ECHO_REQUEST, IP_PROTO_TCP, IP_PROTO_UDP, parseFrame, type ParsedFrame } from '../packet/parse.js';
+import {
+  activityFlows,
+  decodeCookie,
+  deleteKind,
+  KIND,
+  meterAdd,
+  meterIdOf,
+  packetOut,
+  parkFlows,
+  probeFlow,
+  type FlowVm,
+} from './flows.js';
+import type { ParkRecord } from './store.js';
+
+export type Phase = 'active' | 'parking' | 'parked' | 'waking' | 'wake_failed';
+/**
+ * Where a VM is inside its phase.
+ * parking: flows (park flows sent, barrier pending) -> queued (waiting for a libvirt slot) -> libvirt.
+ * waking: queued -> libvirt -> port (save/shutdown: tap port not back yet) -> probe -> switching
+ *         (make-before-break flows sent, barrier pending); backoff between failed attempts.
+ */
+export type Step = 'none' | 'flows' | 'queued' | 'libvirt' | 'port' | 'probe' | 'switching' | 'backoff';
+
+export interface VmCounters {
+  readonly parks: number;
+  readonly wakes: number;
+  readonly parkFailures: number;
+  readonly wakeFailures: number;
+  /** Packets dropped because the per-VM hold queue was full or a wake gave up. */
+  readonly heldDropped: number;
+  readonly arpAnswered: number;
+  readonly icmpAnswered: number;
+  /** Packets to a parked VM dropped without waking it (ignored traffic, non-gateway ports). */
+  readonly ignored: number;
+}
+
+export interface VmState {
+  readonly name: string;
+  readonly phase: Phase;
+  readonly step: Step;
+  /** When the phase was entered. */
+  readonly since: number;
+  /** When the VM last became ACTIVE (anti-flap). */
+  readonly activeSince: number;
+  /** Last time the activity counters moved (or a reset point: activation, switch reconnect). */
+  readonly lastChangeAt: number;
+  readonly lastCount?: bigint | undefined;
+  /** The tap port's current OpenFlow number; undefined while it is absent. */
+  readonly portNo?: number | undefined;
+  /** Sequence of libvirt operations; a completion for an older one is stale. */
+  readonly opSeq: number;
+  /** True while a libvirt operation of this VM holds a global slot. */
+  readonly opInFlight: boolean;
+  /** Sequence of awaited barriers; a reply for an older one is stale. */
+  readonly barrierSeq: number;
+  /** Packets held while the VM wakes, oldest first. */
+  readonly held: readonly Buffer[];
+  /** A packet arrived while a park operation was running: wake as soon as it ends. */
+  readonly wakeRequested: boolean;
+  /** Failed wake attempts in the current wake. */
+  readonly attempt: number;
+  readonly wakeStartedAt?: number | undefined;
+  /** No automatic park before this time (set after a failed park). */
+  readonly parkNotBefore?: number | undefined;
+  readonly lastError?: string | undefined;
+  readonly counters: VmCounters;
+}
+
+export interface SwitchState {
+  readonly up: boolean;
+  readonly meters: boolean;
+  /** Port name -> number, from port-desc and PORT_STATUS. */
+  readonly ports: ReadonlyMap<string, number>;
+}
+
+export interface MachineState {
+  readonly vms: ReadonlyMap<string, VmState>;
+  readonly switches: ReadonlyMap<bigint, SwitchState>;
+  /** libvirt operations running now (global bound: config.maxConcurrentOps). */
+  readonly opsInFlight: number;
+  /** VMs waiting for a libvirt slot, first come first served. */
+  readonly opQueue: readonly string[];
+}
+
+/** Static configuration: the inventory, indexed. */
+export interface MachineConfig {
+  readonly vms: readonly (VmSpec & FlowVm)[];
+  readonly byName: ReadonlyMap<string, VmSpec & FlowVm>;
+  readonly byMac: ReadonlyMap<string, VmSpec & FlowVm>;
+  readonly byIp: ReadonlyMap<string, VmSpec & FlowVm>;
+  readonly sinks: Inventory['sinks'];
+  readonly park: Inventory['park'];
+  readonly pollIntervalMs: number;
+}
+
+export type LibvirtOp = 'park' | 'wake';
+
+export type ParkEvent =
+  /** Arms the counter poll; sent once when the runtime starts. */
+  | { type: 'start' }
+  /** A persisted record read at start-up. */
+  | { type: 'restore'; vm: string; record: ParkRecord }
+  | { type: 'switch_up'; dpid: bigint; ports: readonly { portNo: number; name: string }[]; meters: boolean }
+  | { type: 'switch_down'; dpid: bigint }
+  | { type: 'port_status'; dpid: bigint; reason: 'add' | 'delete' | 'modify'; portNo: number; name: string }
+  /** Activity packet counters of one switch, by VM name. */
+  | { type: 'flow_counts'; dpid: bigint; counts: ReadonlyMap<string, bigint> }
+  | { type: 'packet_in'; dpid: bigint; inPort: number; cookie: bigint; data: Buffer }
+  | { type: 'barrier_done'; vm: string; seq: number }
+  | { type: 'barrier_failed'; vm: string; seq: number; error: string }
+  | { type: 'libvirt_done'; vm: string; seq: number }
+  | { type: 'libvirt_failed'; vm: string; seq: number; error: string }
+  | { type: 'timer'; key: string }
+  /** Operator commands. */
+  | { type: 'park_now'; vm: string }
+  | { type: 'wake_now'; vm: string };
+
+export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
+
+export type Output =
+  /** OpenFlow messages for one switch, in order (xids are assigned by the shell). */
+  | { kind: 'send'; dpid: bigint; msgs: OfpMessage[] }
+  /**
+   * A barrier request on `dpid` (OF 1.3.5 §6.2: everything sent before it is
+   * processed first). With vm/seq the shell reports barrier_done/failed.
+   */
+  | { kind: 'barrier'; dpid: bigint; vm?: string; seq?: number }
+  | { kind: 'libvirt'; vm: string; op: LibvirtOp; seq: number }
+  /** Read the activity counters of a switch; the shell answers with flow_counts. */
+  | { kind: 'flow_stats'; dpid: bigint }
+  | { kind: 'set_timer'; key: string; at: number }
+  | { kind: 'cancel_timer'; key: string }
+  | { kind: 'persist'; vm: string; record: ParkRecord }
+  | { kind: 'transition'; vm: string; from: Phase; to: Phase; reason: string; durationMs?: number }
+  | { kind: 'log'; level: LogLevel; vm?: string; msg: string };
+
+export interface StepResult {
+  readonly state: MachineState;
+  readonly out: Output[];
+  /** packet_in only: the packet was for the park engine (no other app should see it). */
+  readonly consumed: boolean;
+}
+
+const ZERO_COUNTERS: VmCounters = { parks: 0, wakes: 0, parkFailures: 0, wakeFailures: 0, heldDropped: 0, arpAnswered: 0, icmpAnswered: 0, ignored: 0 };
+
+/** Builds the machine's configuration from an inventory. */
+export function configFromInventory(inv: Inventory): MachineConfig {
+  const vms = inv.vms.map((v, index) => ({ ...v, index }));
+  const minIdle = Math.min(...vms.map((v) => v.idleTimeoutMs), 60_000);
+  // A quarter of the smallest idle timeout, within [250 ms, 15 s]: idleness is
+  // then detected at most 25 % late, and a large fleet is not polled too often.
+  const pollIntervalMs = inv.park.pollIntervalMs ?? Math.min(15_000, Math.max(250, Math.floor(minIdle / 4)));
+  return {
+    vms,
+    byName: new Map(vms.map((v) => [v.name, v])),
+    byMac: new Map(vms.map((v) => [v.mac, v])),
+    byIp: new Map(vms.map((v) => [v.ip, v])),
+    sinks: inv.sinks,
+    park: inv.park,
+    pollIntervalMs,
+  };
+}
+
+/** Every VM ACTIVE (until a restore or the first idle period says otherwise), no switch known. */
+export function initialState(config: MachineConfig, now: number): MachineState {
+  const vms = new Map<string, VmState>();
+  for (const v of config.vms) vms.set(v.name, newVm(v.name, now));
+  return { vms, switches: new Map(), opsInFlight: 0, opQueue: [] };
+}
+
+function newVm(name: string, now: number): VmState {
+  return {
+    name,
+    phase: 'active',
+    step: 'none',
+    since: now,
+    activeSince: now,
+    lastChangeAt: now,
+    opSeq: 0,
+    opInFlight: false,
+    barrierSeq: 0,
+    held: [],
+    wakeRequested: false,
+    attempt: 0,
+    counters: ZERO_COUNTERS,
+  };
+}
+
+/** Mutable working copy for one step: copy-on-write of the maps, outputs collected in order. */
+class Ctx {
+  vms: Map<string, VmState> | undefined;
+  switches: Map<bigint, SwitchState> | undefined;
+  opsInFlight: number;
+  opQueue: string[] | undefined;
+  readonly out: Output[] = [];
+  consumed = false;
+
+  constructor(
+    readonly cfg: MachineConfig,
+    readonly base: MachineState,
+    readonly now: number,
+  ) {
+    this.opsInFlight = base.opsInFlight;
+  }
+
+  vm(name: string): VmState {
+    return (this.vms ?? this.base.vms).get(name)!;
+  }
+
+  set(vm: VmState): void {
+    this.vms ??= new Map(this.base.vms);
+    this.vms.set(vm.name, vm);
+  }
+
+  patch(name: string, p: Partial<VmState>): VmState {
+    const v = { ...this.vm(name), ...p } as VmState;
+    this.set(v);
+    return v;
+  }
+
+  count(name: string, key: keyof VmCounters, n = 1): void {
+    const v = this.vm(name);
+    this.patch(name, { counters: { ...v.counters, [key]: v.counters[key] + n } });
+  }
+
+  sw(dpid: bigint): SwitchState | undefined {
+    return (this.switches ?? this.base.switches).get(dpid);
+  }
+
+  setSw(dpid: bigint, s: SwitchState): void {
+    this.switches ??= new Map(this.base.switches);
+    this.switches.set(dpid, s);
+  }
+
+  queue(): string[] {
+    this.opQueue ??= [...this.base.opQueue];
+    return this.opQueue;
+  }
+
+  send(dpid: bigint, msgs: OfpMessage[]): void {
+    if (msgs.length === 0 || !this.sw(dpid)?.up) return;
+    this.out.push({ kind: 'send', dpid, msgs });
+  }
+
+  log(level: LogLevel, vm: string | undefined, msg: string): void {
+    this.out.push(vm === undefined ? { kind: 'log', level, msg } : { kind: 'log', level, vm, msg });
+  }
+
+  result(): StepResult {
+    const b = this.base;
+    const state: MachineState =
+      this.vms || this.switches || this.opQueue || this.opsInFlight !== b.opsInFlight
+        ? { vms: this.vms ?? b.vms, switches: this.switches ?? b.switches, opsInFlight: this.opsInFlight, opQueue: this.opQueue ?? b.opQueue }
+        : b;
+    return { state, out: this.out, consumed: this.consumed };
+  }
+}
+
+/** Advances the machine by one event at time `now` (ms, from the injected clock). */
+export function step(cfg: MachineConfig, state: MachineState, event: ParkEvent, now: number): StepResult {
+  const c = new Ctx(cfg, state, now);
+  switch (event.type) {
+    case 'start':
+      c.out.push({ kind: 'set_timer', key: 'poll', at: now + cfg.pollIntervalMs });
+      break;
+    case 'restore':
+      onRestore(c, event.vm, event.record);
+      break;
+    case 'switch_up':
+      onSwitchUp(c, event.dpid, event.ports, event.meters);
+      break;
+    case 'switch_down': {
+      const s = c.sw(event.dpid);
+      if (s) c.setSw(event.dpid, { ...s, up: false });
+      break;
+    }
+    case 'port_status':
+      onPortStatus(c, event);
+      break;
+    case 'flow_counts':
+      onCounts(c, event.dpid, event.counts);
+      break;
+    case 'packet_in':
+      onPacketIn(c, event.dpid, event.inPort, event.cookie, event.data);
+      break;
+    case 'barrier_done':
+      if (cfg.byName.has(event.vm)) onBarrierDone(c, event.vm, event.seq);
+      break;
+    case 'barrier_failed':
+      if (cfg.byName.has(event.vm)) onBarrierFailed(c, event.vm, event.seq, event.error);
+      break;
+    case 'libvirt_done':
+    case 'libvirt_failed':
+      if (cfg.byName.has(event.vm)) onLibvirtResult(c, event.vm, event.seq, event.type === 'libvirt_done' ? undefined : event.error);
+      break;
+    case 'timer':
+      onTimer(c, event.key);
+      break;
+    case 'park_now': {
+      const v = cfg.byName.has(event.vm) ? c.vm(event.vm) : undefined;
+      if (v?.phase === 'active' && v.step === 'none') beginPark(c, v.name, 'operator-park');
+      else c.log('warn', event.vm, `park request ignored: VM is ${v ? v.phase : 'unknown'}`);
+      break;
+    }
+    case 'wake_now': {
+      const v = cfg.byName.has(event.vm) ? c.vm(event.vm) : undefined;
+      if (v?.phase === 'parked' || v?.phase === 'wake_failed') beginWake(c, v.name, 'operator-wake');
+      else c.log('warn', event.vm, `wake request ignored: VM is ${v ? v.phase : 'unknown'}`);
+      break;
+    }
+  }
+  return c.result();
+}
+
+// ---------------------------------------------------------------------------
+// transitions
+// ---------------------------------------------------------------------------
+
+function transition(c: Ctx, name: string, to: Phase, stepTo: Step, reason: string, p: Partial<VmState> = {}, durationMs?: number): VmState {
+  const from = c.vm(name).phase;
+  const v = c.patch(name, { ...p, phase: to, step: stepTo, since: c.now });
+  c.out.push(durationMs === undefined ? { kind: 'transition', vm: name, from, to, reason } : { kind: 'transition', vm: name, from, to, reason, durationMs });
+  return v;
+}
+
+function persist(c: Ctx, name: string, state: ParkRecord['state']): void {
+  c.out.push({ kind: 'persist', vm: name, record: { state, depth: c.cfg.byName.get(name)!.depth, since: c.now } });
+}
+
+function spec(c: Ctx, name: string): VmSpec & FlowVm {
+  return c.cfg.byName.get(name)!;
+}
+
+function sinkPortOf(c: Ctx, vm: VmSpec): number | undefined {
+  if (vm.sink === undefined) return undefined;
+  const sink = c.cfg.sinks.find((s) => s.name === vm.sink);
+  if (!sink) return undefined;
+  return typeof sink.port === 'number' ? sink.port : c.sw(vm.dpid)?.ports.get(sink.port);
+}
+
+function meterOf(c: Ctx, vm: VmSpec & FlowVm): number | undefined {
+  return c.sw(vm.dpid)?.meters && c.cfg.park.meterRate > 0 ? meterIdOf(vm.index) : undefined;
+}
+
+function parkFlowsOf(c: Ctx, name: string): OfpMessage[] {
+  const s = spec(c, name);
+  return parkFlows(s, sinkPortOf(c, s), meterOf(c, s));
+}
+
+/** Asks for a libvirt slot; the operation runs now or when a slot frees (FIFO). */
+function requestOp(c: Ctx, name: string): void {
+  if (c.opsInFlight < c.cfg.park.maxConcurrentOps) {
+    issueOp(c, name);
+  } else {
+    c.patch(name, { step: 'queued' });
+    c.queue().push(name);
+  }
+}
+
+function issueOp(c: Ctx, name: string): void {
+  const v = c.vm(name);
+  const op: LibvirtOp = v.phase === 'parking' ? 'park' : 'wake';
+  c.opsInFlight++;
+  const seq = v.opSeq + 1;
+  c.patch(name, { step: 'libvirt', opSeq: seq, opInFlight: true });
+  c.out.push({ kind: 'libvirt', vm: name, op, seq });
+}
+
+function releaseSlot(c: Ctx, name: string): void {
+  if (!c.vm(name).opInFlight) return;
+  c.patch(name, { opInFlight: false });
+  c.opsInFlight--;
+  const q = c.queue();
+  while (c.opsInFlight < c.cfg.park.maxConcurrentOps && q.length > 0) {
+    const next = q.shift()!;
+    const nv = c.vm(next);
+    if (nv.step === 'queued') issueOp(c, next);
+  }
+}
+
+function dequeue(c: Ctx, name: string): void {
+  if (!(c.opQueue ?? c.base.opQueue).includes(name)) return;
+  c.opQueue = c.queue().filter((n) => n !== name);
+}
+
+function beginPark(c: Ctx, name: string, reason: string): void {
+  const s = spec(c, name);
+  const seq = c.vm(name).barrierSeq + 1;
+  transition(c, name, 'parking', 'flows', reason, { barrierSeq: seq, held: [], wakeRequested: false });
+  // The park flows must be in the switch (barrier reply) before libvirt stops the VM: never a black hole.
+  c.send(s.dpid, parkFlowsOf(c, name));
+  c.out.push({ kind: 'barrier', dpid: s.dpid, vm: name, seq });
+}
+
+/**
+ * Back to ACTIVE while the VM still runs (park aborted or failed): held packets
+ * go to the VM port, then the park flows are removed. The activity flows were
+ * never removed, so traffic flows as soon as the deletes apply.
+ */
+function unpark(c: Ctx, name: string, reason: string, error?: string): void {
+  const s = spec(c, name);
+  const v = c.vm(name);
+  dequeue(c, name);
+  const msgs: OfpMessage[] = [];
+  if (v.portNo !== undefined) for (const p of v.held) msgs.push(packetOut(v.portNo, p));
+  else if (v.held.length > 0) c.count(name, 'heldDropped', v.held.length);
+  msgs.push(deleteKind(s.index, KIND.PARK));
+  const p: { -readonly [K in keyof VmState]?: VmState[K] } = { held: [], wakeRequested: false, activeSince: c.now, lastChangeAt: c.now, barrierSeq: v.barrierSeq + 1 };
+  if (error !== undefined) {
+    const failures = v.counters.parkFailures + 1;
+    p.lastError = error;
+    p.parkNotBefore = c.now + backoff(c, failures);
+    c.count(name, 'parkFailures');
+    c.log('error', name, `park failed, VM kept active: ${error}`);
+  }
+  transition(c, name, 'active', 'none', reason, p);
+  c.send(s.dpid, msgs);
+  c.out.push({ kind: 'barrier', dpid: s.dpid });
+  // The record said 'parked' from the moment libvirt could be asked (barrier confirmed).
+  if (v.phase === 'parking' && (v.step === 'queued' || v.step === 'libvirt')) persist(c, name, 'active');
+}
+
+function backoff(c: Ctx, attempt: number): number {
+  return Math.min(c.cfg.park.retryBackoffMaxMs, c.cfg.park.retryBackoffMs * 2 ** Math.max(0, attempt - 1));
+}
+
+function beginWake(c: Ctx, name: string, reason: string): void {
+  const s = spec(c, name);
+  transition(c, name, 'waking', 'queued', reason, { attempt: 0, wakeStartedAt: c.now, wakeRequested: false, lastError: undefined });
+  c.send(s.dpid, [probeFlow(s, c.cfg.park.probeMac)]);
+  requestOp(c, name);
+}
+
+function startProbe(c: Ctx, name: string): void {
+  c.patch(name, { step: 'probe' });
+  sendProbe(c, name);
+}
+
+function sendProbe(c: Ctx, name: string): void {
+  const s = spec(c, name);
+  const v = c.vm(name);
+  if (v.portNo !== undefined) {
+    c.send(s.dpid, [packetOut(v.portNo, buildArpRequest(c.cfg.park.probeMac, c.cfg.park.probeIp, s.ip, s.mac))]);
+  }
+  c.out.push({ kind: 'set_timer', key: `probe:${name}`, at: c.now + c.cfg.park.probeIntervalMs });
+}
+
+/**
+ * The VM answered: make-before-break. Activity flows to the CURRENT port, then
+ * (barrier-ordered, §6.2) the held packets in arrival order, then the park and
+ * probe flows go; the awaited barrier closes the wake.
+ */
+function startSwitching(c: Ctx, name: string): void {
+  const s = spec(c, name);
+  const v = c.vm(name);
+  c.out.push({ kind: 'cancel_timer', key: `probe:${name}` }, { kind: 'cancel_timer', key: `deadline:${name}` });
+  const seq = v.barrierSeq + 1;
+  c.patch(name, { step: 'switching', held: [], barrierSeq: seq });
+  if (v.portNo === undefined) return; // unreachable: probe answers come through the port
+  c.send(s.dpid, activityFlows(s, v.portNo));
+  c.out.push({ kind: 'barrier', dpid: s.dpid });
+  c.send(s.dpid, v.held.map((p) => packetOut(v.portNo!, p)));
+  c.send(s.dpid, [deleteKind(s.index, KIND.PARK), deleteKind(s.index, KIND.PROBE)]);
+  c.out.push({ kind: 'barrier', dpid: s.dpid, vm: name, seq });
+}
+
+function finishWake(c: Ctx, name: string, reason: string): void {
+  const v = c.vm(name);
+  const took = v.wakeStartedAt === undefined ? undefined : c.now - v.wakeStartedAt;
+  transition(c, name, 'active', 'none', reason, { activeSince: c.now, lastChangeAt: c.now, attempt: 0, lastCount: undefined }, took);
+  c.count(name, 'wakes');
+  persist(c, name, 'active');
+}
+
+function wakeAttemptFailed(c: Ctx, name: string, error: string): void {
+  const v = c.vm(name);
+  const attempt = v.attempt + 1;
+  c.out.push({ kind: 'cancel_timer', key: `probe:${name}` }, { kind: 'cancel_timer', key: `deadline:${name}` });
+  c.count(name, 'wakeFailures');
+  if (attempt <= c.cfg.park.wakeRetries) {
+    const delay = backoff(c, attempt);
+    c.patch(name, { step: 'backoff', attempt, lastError: error });
+    c.log('warn', name, `wake attempt ${attempt} failed (${error}); retrying in ${delay} ms`);
+    c.out.push({ kind: 'set_timer', key: `retry:${name}`, at: c.now + delay });
+    return;
+  }
+  // Give up: park flows keep answering ARP/ICMP; held packets are dropped; the next packet retries.
+  const dropped = v.held.length;
+  transition(c, name, 'wake_failed', 'none', 'wake-gave-up', { attempt, held: [], lastError: error });
+  if (dropped > 0) c.count(name, 'heldDropped', dropped);
+  c.log('error', name, `wake failed after ${attempt} attempts, ${dropped} held packets dropped: ${error}`);
+  c.send(spec(c, name).dpid, [deleteKind(spec(c, name).index, KIND.PROBE)]);
+}
+
+function hold(c: Ctx, name: string, data: Buffer): void {
+  const v = c.vm(name);
+  if (v.held.length >= spec(c, name).maxHeld) {
+    c.count(name, 'heldDropped');
+    if (v.counters.heldDropped === 0) c.log('warn', name, `hold queue full (${v.held.length}); dropping packets until the VM is up`);
+    return;
+  }
+  // The packet-in buffer is a view into the receive frame: copy what we keep.
+  c.patch(name, { held: [...v.held, Buffer.from(data)] });
+}
+
+// ---------------------------------------------------------------------------
+// event handlers
+// ---------------------------------------------------------------------------
+
+function onRestore(c: Ctx, name: string, record: ParkRecord): void {
+  if (!c.cfg.byName.has(name) || record.state !== 'parked') return;
+  // Parked (or mid-operation) before the restart: keep it parked; a packet wakes it,
+  // and the wake operation is idempotent whatever state libvirt left it in.
+  transition(c, name, 'parked', 'none', 'restored');
+}
+
+function onSwitchUp(c: Ctx, dpid: bigint, ports: readonly { portNo: number; name: string }[], meters: boolean): void {
+  c.setSw(dpid, { up: true, meters, ports: new Map(ports.map((p) => [p.name, p.portNo])) });
+  const sw = c.sw(dpid)!;
+  const vms = c.cfg.vms.filter((v) => v.dpid === dpid);
+  if (meters && c.cfg.park.meterRate > 0) c.send(dpid, vms.map((v) => meterAdd(v.index, c.cfg.park.meterRate)));
+  for (const s of vms) {
+    const portNo = sw.ports.get(s.port);
+    const v = c.patch(s.name, portNo === undefined ? { portNo: undefined } : { portNo });
+    // Resynchronise: the switch may have lost or kept our entries; ADD of an identical entry replaces it (§6.4).
+    switch (v.phase) {
+      case 'active':
+        c.patch(s.name, { lastChangeAt: c.now }); // no counters were seen while the switch was away
+        if (portNo !== undefined) c.send(dpid, activityFlows(s, portNo));
+        c.send(dpid, [deleteKind(s.index, KIND.PARK), deleteKind(s.index, KIND.PROBE)]);
+        break;
+      case 'parking':
+        if (v.step === 'flows') {
+          const seq = v.barrierSeq + 1;
+          c.patch(s.name, { barrierSeq: seq });
+          c.send(dpid, parkFlowsOf(c, s.name));
+          c.out.push({ kind: 'barrier', dpid, vm: s.name, seq });
+        } else c.send(dpid, parkFlowsOf(c, s.name));
+        break;
+      case 'parked':
+      case 'wake_failed':
+        c.send(dpid, [...parkFlowsOf(c, s.name), deleteKind(s.index, KIND.ACTIVITY), deleteKind(s.index, KIND.ACTIVITY_IGNORE), deleteKind(s.index, KIND.PROBE)]);
+        break;
+      case 'waking':
+        if (v.step === 'switching') {
+          startSwitching(c, s.name);
+        } else {
+          c.send(dpid, [...parkFlowsOf(c, s.name), probeFlow(s, c.cfg.park.probeMac)]);
+          if (v.step === 'port' && portNo !== undefined) startProbe(c, s.name);
+        }
+        break;
+    }
+  }
+}
+
+function onPortStatus(c: Ctx, e: Extract<ParkEvent, { type: 'port_status' }>): void {
+  const sw = c.sw(e.dpid);
+  if (sw) {
+    const ports = new Map(sw.ports);
+    if (e.reason === 'delete') {
+      if (ports.get(e.name) === e.portNo) ports.delete(e.name);
+    } else ports.set(e.name, e.portNo);
+    c.setSw(e.dpid, { ...sw, ports });
+  }
+  // A sink port that moved: re-point the ignore entries of VMs that are not active.
+  for (const sink of c.cfg.sinks) {
+    if (sink.dpid !== e.dpid || sink.port !== e.name || e.reason === 'delete') continue;
+    for (const s of c.cfg.vms) {
+      const v = c.vm(s.name);
+      if (s.sink === sink.name && v.phase !== 'active') c.send(e.dpid, parkFlowsOf(c, s.name));
+    }
+  }
+  const s = c.cfg.vms.find((v) => v.dpid === e.dpid && v.port === e.name);
+  if (!s) return;
+  const v = c.vm(s.name);
+  if (e.reason === 'delete') {
+    if (v.portNo === e.portNo) c.patch(s.name, { portNo: undefined });
+    return;
+  }
+  if (v.portNo === e.portNo) return;
+  c.patch(s.name, { portNo: e.portNo });
+  c.log('info', s.name, `tap ${s.port} is port ${e.portNo}`);
+  if (v.phase === 'active') c.send(s.dpid, activityFlows(s, e.portNo));
+  else if (v.phase === 'waking' && v.step === 'port') startProbe(c, s.name);
+}
+
+function onCounts(c: Ctx, dpid: bigint, counts: ReadonlyMap<string, bigint>): void {
+  if (!c.sw(dpid)?.up) return;
+  for (const s of c.cfg.vms) {
+    if (s.dpid !== dpid) continue;
+    let v = c.vm(s.name);
+    if (v.phase !== 'active') continue;
+    const n = counts.get(s.name);
+    if (n !== undefined && n !== v.lastCount) {
+      // The first sample is a baseline; later any change (even a reset to a lower value) is activity.
+      v = c.patch(s.name, v.lastCount === undefined ? { lastCount: n } : { lastCount: n, lastChangeAt: c.now });
+    }
+    const idleFor = c.now - v.lastChangeAt;
+    if (idleFor >= s.idleTimeoutMs && c.now - v.activeSince >= s.minActiveMs && (v.parkNotBefore === undefined || c.now >= v.parkNotBefore)) {
+      beginPark(c, s.name, 'idle');
+    }
+  }
+}
+
+function matchesIgnore(s: VmSpec, f: ParsedFrame): boolean {
+  if (!f.ipv4) return false;
+  return s.ignore.some(
+    (r) =>
+      (r.src === undefined || r.src === f.ipv4!.src) &&
+      (r.tcpDst === undefined || (f.ipv4!.proto === IP_PROTO_TCP && f.tcp?.dst === r.tcpDst)) &&
+      (r.udpDst === undefined || (f.ipv4!.proto === IP_PROTO_UDP && f.udp?.dst === r.udpDst)),
+  );
+}
+
+function wakes(s: VmSpec, f: ParsedFrame): boolean {
+  if (s.gatewayPorts.length === 0) return true;
+  return f.tcp !== undefined && s.gatewayPorts.includes(f.tcp.dst);
+}
+
+function onPacketIn(c: Ctx, dpid: bigint, inPort: number, cookie: bigint, data: Buffer): void {
+  const f = parseFrame(data);
+  if (!f) return;
+  const arp = f.arp;
+  if (arp) {
+    // Readiness probe answer: ARP reply from the VM to the controller's probe address.
+    if (arp.op === ARP_OP_REPLY && f.dst === c.cfg.park.probeMac) {
+      const s = c.cfg.byMac.get(arp.sha);
+      c.consumed = true;
+      if (s && s.dpid === dpid && arp.spa === s.ip) {
+        const v = c.vm(s.name);
+        if (v.phase === 'waking' && v.step === 'probe') {
+          if (v.portNo !== inPort) c.patch(s.name, { portNo: inPort });
+          startSwitching(c, s.name);
+        }
+      }
+      return;
+    }
+    if (arp.op === ARP_OP_REQUEST) {
+      const s = c.cfg.byIp.get(arp.tpa);
+      if (!s || s.dpid !== dpid || c.vm(s.name).phase === 'active') return;
+      // Answered on the VM's behalf so clients keep resolving it while it is parked.
+      const reply = buildArpReplyFor(data, s.mac, s.ip);
+      c.consumed = true;
+      if (reply) {
+        c.send(dpid, [packetOut(inPort, reply)]);
+        c.count(s.name, 'arpAnswered');
+      }
+      return;
+    }
+  }
+  const s = c.cfg.byMac.get(f.dst);
+  if (!s || s.dpid !== dpid) return;
+  const v = c.vm(s.name);
+  if (v.phase === 'active') {
+    // Only packets our (stale) park entries sent; table-miss packets belong to the L2 fabric.
+    if (decodeCookie(cookie) === undefined) return;
+    c.consumed = true;
+    if (v.portNo !== undefined) c.send(dpid, [packetOut(v.portNo, data)]);
+    return;
+  }
+  c.consumed = true;
+  if (f.icmp?.type === ICMP_ECHO_REQUEST && f.ipv4?.dst === s.ip) {
+    // Answered by the controller: ping-based monitoring stays green without waking the VM.
+    const reply = buildIcmpEchoReply(data);
+    if (reply) {
+      c.send(dpid, [packetOut(inPort, reply)]);
+      c.count(s.name, 'icmpAnswered');
+    }
+    return;
+  }
+  if (matchesIgnore(s, f)) {
+    c.count(s.name, 'ignored');
+    return;
+  }
+  switch (v.phase) {
+    case 'parking':
+      if (v.step === 'libvirt') {
+        hold(c, s.name, data);
+        c.patch(s.name, { wakeRequested: true });
+      } else {
+        // libvirt has not been asked yet: cancel the park instead of parking and waking.
+        hold(c, s.name, data);
+        unpark(c, s.name, 'park-aborted-by-traffic');
+      }
+      return;
+    case 'parked':
+    case 'wake_failed':
+      if (!wakes(s, f)) {
+        c.count(s.name, 'ignored');
+        return;
+      }
+      hold(c, s.name, data);
+      beginWake(c, s.name, v.phase === 'parked' ? 'packet' : 'packet-retry');
+      return;
+    case 'waking':
+      if (v.step === 'switching') {
+        // Flows are being switched: forward in order behind the held packets already sent.
+        if (v.portNo !== undefined) c.send(dpid, [packetOut(v.portNo, data)]);
+      } else hold(c, s.name, data);
+      return;
+  }
+}
+
+function onBarrierDone(c: Ctx, name: string, seq: number): void {
+  const v = c.vm(name);
+  if (seq !== v.barrierSeq) return;
+  if (v.phase === 'parking' && v.step === 'flows') {
+    // Park flows confirmed in the switch: now libvirt may stop the VM.
+    persist(c, name, 'parked');
+    requestOp(c, name);
+  } else if (v.phase === 'waking' && v.step === 'switching') {
+    finishWake(c, name, 'woken');
+  }
+}
+
+function onBarrierFailed(c: Ctx, name: string, seq: number, error: string): void {
+  const v = c.vm(name);
+  if (seq !== v.barrierSeq) return;
+  if (v.phase === 'parking' && v.step === 'flows') {
+    // Unconfirmed park flows: do not stop the VM. switch_up resynchronises the flows.
+    unpark(c, name, 'park-barrier-failed');
+    c.log('warn', name, `park aborted, barrier failed: ${error}`);
+  } else if (v.phase === 'waking' && v.step === 'switching') {
+    // The VM runs and answered; an ACTIVE VM forwards any packet its stale park
+    // entries still send, and switch_up removes them.
+    c.log('warn', name, `wake barrier failed (${error}); VM active, flows resynchronised on reconnect`);
+    finishWake(c, name, 'woken-unconfirmed');
+  }
+}
+
+function onLibvirtResult(c: Ctx, name: string, seq: number, error: string | undefined): void {
+  releaseSlot(c, name);
+  const v = c.vm(name);
+  if (seq !== v.opSeq || v.step !== 'libvirt') return;
+  const s = spec(c, name);
+  if (v.phase === 'parking') {
+    if (error !== undefined) {
+      unpark(c, name, 'park-failed', error);
+      return;
+    }
+    // save/shutdown: the tap is gone; it comes back under a new number.
+    transition(c, name, 'parked', 'none', 'parked', s.depth === 'pause' ? {} : { portNo: undefined });
+    c.count(name, 'parks');
+    c.send(s.dpid, [deleteKind(s.index, KIND.ACTIVITY), deleteKind(s.index, KIND.ACTIVITY_IGNORE)]);
+    // Held packets stay held: they are delivered when the VM is up again.
+    if (v.wakeRequested || v.held.length > 0) beginWake(c, name, 'packet-during-parking');
+    return;
+  }
+  if (v.phase !== 'waking') return;
+  if (error !== undefined) {
+    wakeAttemptFailed(c, name, error);
+    return;
+  }
+  c.out.push({ kind: 'set_timer', key: `deadline:${name}`, at: c.now + s.wakeTimeoutMs });
+  if (c.vm(name).portNo !== undefined) startProbe(c, name);
+  else c.patch(name, { step: 'port' });
+}
+
+function onTimer(c: Ctx, key: string): void {
+  if (key === 'poll') {
+    const dpids = new Set<bigint>();
+    for (const s of c.cfg.vms) {
+      if (c.vm(s.name).phase === 'active' && c.sw(s.dpid)?.up) dpids.add(s.dpid);
+    }
+    for (const dpid of dpids) c.out.push({ kind: 'flow_stats', dpid });
+    c.out.push({ kind: 'set_timer', key: 'poll', at: c.now + c.cfg.pollIntervalMs });
+    return;
+  }
+  const colon = key.indexOf(':');
+  const what = key.slice(0, colon);
+  const name = key.slice(colon + 1);
+  if (!c.cfg.byName.has(name)) return;
+  const v = c.vm(name);
+  if (v.phase !== 'waking') return;
+  if (what === 'probe' && v.step === 'probe') sendProbe(c, name);
+  else if (what === 'deadline' && (v.step === 'probe' || v.step === 'port')) {
+    wakeAttemptFailed(c, name, `not ready ${spec(c, name).wakeTimeoutMs} ms after libvirt (${v.step === 'port' ? 'tap port never appeared' : 'no ARP answer'})`);
+  } else if (what === 'retry' && v.step === 'backoff') requestOp(c, name);
+}

@@ -1,0 +1,28 @@
+// Where the park engine remembers which VMs are parked, so a controller restart
+// forgets none (their park flows are reinstalled and a packet still wakes them).
+
+/** What is kept per VM. `parked` also covers a park or wake in progress: the VM may not be running. */
+export interface ParkRecord {
+  readonly state: 'parked' | 'active';
+  readonly depth: 'pause' | 'save' | 'shutdown';
+  /** Epoch milliseconds of the change (for operators; the engine does not rely on it). */
+  readonly since: number;
+}
+
+export interface StateStore {
+  get(vm: string): Promise<ParkRecord | undefined>;
+  put(vm: string, record: ParkRecord): Promise<void>;
+}
+
+/** An in-process store: survives nothing, useful for tests and single-process runs. */
+export class MemoryStateStore implements StateStore {
+  readonly #records = new Map<string, ParkRecord>();
+
+  async get(vm: string): Promise<ParkRecord | undefined> {
+    return this.#records.get(vm);
+  }
+
+  async put(vm: string, record: ParkRecord): Promise<void> {
+    this.#records.set(vm, record);
+  }
+}
