@@ -1,0 +1,41 @@
+/**
+ * What the parking engine needs from a hypervisor. Implemented by RemoteHypervisor
+ * (libvirt's remote protocol over its unix socket) and FakeHypervisor (in memory).
+ */
+
+export type DomainRunState = 'running' | 'paused' | 'shutoff' | 'crashed' | 'other';
+
+export interface DomainState {
+  state: DomainRunState;
+  /** A managed-save image exists: start() will restore it instead of booting. */
+  hasManagedSave: boolean;
+}
+
+/** Lifecycle event names (virDomainEventType, lower case) as passed to onLifecycle callbacks. */
+export type LifecycleEvent =
+  | 'defined' | 'undefined' | 'started' | 'suspended' | 'resumed' | 'stopped' | 'shutdown' | 'pmsuspended' | 'crashed';
+
+export interface Hypervisor {
+  /** Run state and whether a managed-save image exists. */
+  getState(domain: string): Promise<DomainState>;
+  /** Pauses the vCPUs; memory stays allocated (park depth 'pause'). Running -> paused. */
+  suspend(domain: string): Promise<void>;
+  /** Paused -> running. */
+  resume(domain: string): Promise<void>;
+  /** Writes memory to disk and stops qemu (park depth 'save'). Running or paused -> shutoff + hasManagedSave. A later start() resumes it running. */
+  managedSave(domain: string): Promise<void>;
+  /** Shutoff -> running: boots, or restores from the managed-save image if there is one (consuming it). */
+  start(domain: string): Promise<void>;
+  /** ACPI shutdown (park depth 'shutdown'); resolves once the domain is shut off, LIBVIRT_TIMEOUT otherwise. */
+  shutdown(domain: string): Promise<void>;
+  /** Hard power-off. */
+  destroy(domain: string): Promise<void>;
+  /**
+   * Subscribes to lifecycle events of all domains: `event` is a LifecycleEvent name,
+   * `detail` its detail name (e.g. 'stopped'/'saved', 'started'/'restored').
+   * Returns the unsubscribe function.
+   */
+  onLifecycle?(cb: (domain: string, event: string, detail: string) => void): () => void;
+  /** Releases the connection; later calls fail with LIBVIRT_CONNECTION. */
+  close(): Promise<void>;
+}

@@ -1,0 +1,330 @@
+/**
+ * Hypervisor over libvirt's remote protocol (no libvirt client library, no virsh):
+ * the same RPCs virsh sends, written by hand on libvirtd's unix socket.
+ *
+ * - Lazy (re)connect: a dropped connection (libvirtd restarted) is replaced on the next
+ *   call; with lifecycle listeners a background reconnect also restores the event stream.
+ * - Domain handles (name, uuid) are cached by name so a wake costs one round trip; a
+ *   stale handle (domain undefined and redefined) is looked up again once.
+ * - getState pipelines its two RPCs on the one connection.
+ */
+import { LibvirtError } from './errors.js';
+import type { DomainRunState, DomainState, Hypervisor } from './hypervisor.js';
+import {
+  AuthType,
+  Proc,
+  VIR_DOMAIN_EVENT_ID_LIFECYCLE,
+  VIR_DOMAIN_SAVE_RUNNING,
+  VirDomainState,
+  decodeAuthListRet,
+  decodeAuthPolkitRet,
+  decodeDomainRet,
+  decodeGetStateRet,
+  decodeIntRet,
+  decodeLifecycleMsg,
+  encodeDomainArgs,
+  encodeDomainFlagsArgs,
+  encodeEventRegisterArgs,
+  encodeIntArgs,
+  encodeLookupByNameArgs,
+  encodeOpenArgs,
+  lifecycleNames,
+  type RemoteDomain,
+} from './protocol.js';
+import { RpcConnection } from './rpcClient.js';
+
+/** libvirtd's read-write socket (the same for qemu:///system and every other driver URI). */
+export const DEFAULT_SOCKET_PATH = '/var/run/libvirt/libvirt-sock';
+
+export interface RemoteHypervisorOptions {
+  /** Unix socket of libvirtd (default /var/run/libvirt/libvirt-sock). */
+  socketPath?: string;
+  /** Limit for one RPC, e.g. a managed save of a large guest (default 120 s). */
+  callTimeoutMs?: number;
+  /** How long shutdown() waits for the guest to power off (default 30 s). */
+  shutdownTimeoutMs?: number;
+  /** Poll interval while waiting for shutdown (default 100 ms). */
+  shutdownPollMs?: number;
+  /** Connect timeout (default 5 s). */
+  connectTimeoutMs?: number;
+}
+
+type LifecycleCb = (domain: string, event: string, detail: string) => void;
+
+/** Maps virDomainState to the engine's coarse states. */
+export function runStateOf(state: number): DomainRunState {
+  switch (state) {
+    case VirDomainState.RUNNING:
+    case VirDomainState.BLOCKED: // running, waiting on a resource
+      return 'running';
+    case VirDomainState.PAUSED:
+      return 'paused';
+    case VirDomainState.SHUTOFF:
+      return 'shutoff';
+    case VirDomainState.CRASHED:
+      return 'crashed';
+    default:
+      return 'other';
+  }
+}
+
+/** Socket path for a local libvirt URI; remote transports (qemu+ssh://host/...) are rejected. */
+export function socketPathForUri(uri: string): string {
+  const m = /^([a-z][a-z0-9]*)(\+unix)?:\/\/\/([^?]*)(\?(.*))?$/.exec(uri);
+  if (m === null) {
+    throw new LibvirtError('LIBVIRT_BAD_URI', `unsupported libvirt URI '${uri}': only local URIs such as qemu:///system (optionally qemu+unix:///system?socket=PATH) are supported`);
+  }
+  const socket = new URLSearchParams(m[5] ?? '').get('socket');
+  if (socket !== null) return socket;
+  if (m[3] === 'session') {
+    throw new LibvirtError('LIBVIRT_BAD_URI', `'${uri}': session daemons are not supported; use qemu:///system`);
+  }
+  return DEFAULT_SOCKET_PATH;
+}
+
+/** The URI sent in CONNECT_OPEN: the transport and socket parts are for the client only. */
+function openUri(uri: string): string {
+  return uri.replace(/^([a-z][a-z0-9]*)\+unix:/, '$1:').replace(/\?.*$/, '');
+}
+
+export class RemoteHypervisor implements Hypervisor {
+  private conn: RpcConnection | undefined;
+  private connecting: Promise<RpcConnection> | undefined;
+  private readonly handles = new Map<string, RemoteDomain>();
+  private readonly listeners = new Set<LifecycleCb>();
+  /** Event callback id on the current connection, when registered. */
+  private callbackId: number | undefined;
+  private reconnectTimer: NodeJS.Timeout | undefined;
+  private reconnectDelayMs = 250;
+  private closed = false;
+  private readonly socketPath: string;
+  private readonly callTimeoutMs: number;
+  private readonly shutdownTimeoutMs: number;
+  private readonly shutdownPollMs: number;
+  private readonly connectTimeoutMs: number;
+
+  constructor(
+    readonly uri: string,
+    opts: RemoteHypervisorOptions = {},
+  ) {
+    this.socketPath = opts.socketPath ?? socketPathForUri(uri);
+    this.callTimeoutMs = opts.callTimeoutMs ?? 120_000;
+    this.shutdownTimeoutMs = opts.shutdownTimeoutMs ?? 30_000;
+    this.shutdownPollMs = opts.shutdownPollMs ?? 100;
+    this.connectTimeoutMs = opts.connectTimeoutMs ?? 5_000;
+  }
+
+  /** Opens the connection now (connectHypervisor calls this so a dead daemon fails fast). */
+  async connect(): Promise<void> {
+    await this.ensure();
+  }
+
+  async getState(domain: string): Promise<DomainState> {
+    return this.withDomain(domain, async (conn, dom) => {
+      // Both calls go out before either reply arrives.
+      const [st, ms] = await Promise.all([
+        this.call(conn, Proc.DOMAIN_GET_STATE, encodeDomainFlagsArgs(dom, 0), domain),
+        this.call(conn, Proc.DOMAIN_HAS_MANAGED_SAVE_IMAGE, encodeDomainFlagsArgs(dom, 0), domain),
+      ]);
+      return {
+        state: runStateOf(decodeGetStateRet(st).state),
+        hasManagedSave: decodeIntRet(ms, 'domain_has_managed_save_image_ret') !== 0,
+      };
+    });
+  }
+
+  async suspend(domain: string): Promise<void> {
+    await this.domainVoidCall(domain, Proc.DOMAIN_SUSPEND);
+  }
+
+  async resume(domain: string): Promise<void> {
+    await this.domainVoidCall(domain, Proc.DOMAIN_RESUME);
+  }
+
+  async managedSave(domain: string): Promise<void> {
+    // SAVE_RUNNING: a guest parked while paused still comes back running on start().
+    await this.withDomain(domain, (conn, dom) => this.call(conn, Proc.DOMAIN_MANAGED_SAVE, encodeDomainFlagsArgs(dom, VIR_DOMAIN_SAVE_RUNNING), domain));
+  }
+
+  async start(domain: string): Promise<void> {
+    await this.withDomain(domain, async (conn, dom) => {
+      const ret = await this.call(conn, Proc.DOMAIN_CREATE_WITH_FLAGS, encodeDomainFlagsArgs(dom, 0), domain);
+      this.handles.set(domain, decodeDomainRet(ret, 'domain_create_with_flags_ret'));
+    });
+  }
+
+  async shutdown(domain: string): Promise<void> {
+    await this.domainVoidCall(domain, Proc.DOMAIN_SHUTDOWN);
+    const deadline = Date.now() + this.shutdownTimeoutMs;
+    for (;;) {
+      const { state } = await this.getState(domain);
+      if (state === 'shutoff') return;
+      if (Date.now() >= deadline) {
+        throw new LibvirtError('LIBVIRT_TIMEOUT', `domain '${domain}' is still ${state} ${this.shutdownTimeoutMs} ms after the ACPI shutdown request (does the guest handle the power button?)`, { domain });
+      }
+      await sleep(Math.min(this.shutdownPollMs, Math.max(0, deadline - Date.now())));
+    }
+  }
+
+  async destroy(domain: string): Promise<void> {
+    await this.domainVoidCall(domain, Proc.DOMAIN_DESTROY);
+  }
+
+  onLifecycle(cb: LifecycleCb): () => void {
+    this.listeners.add(cb);
+    if (this.listeners.size === 1) {
+      // Register on the live connection, or connect (which registers) in the background.
+      void this.ensure()
+        .then((conn) => this.registerEvents(conn))
+        .catch(() => this.scheduleReconnect());
+    }
+    return () => {
+      if (!this.listeners.delete(cb) || this.listeners.size > 0) return;
+      const conn = this.conn;
+      const id = this.callbackId;
+      this.callbackId = undefined;
+      if (conn !== undefined && !conn.closed && id !== undefined) {
+        void this.call(conn, Proc.CONNECT_DOMAIN_EVENT_CALLBACK_DEREGISTER_ANY, encodeIntArgs(id)).catch(() => undefined);
+      }
+    };
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    if (this.reconnectTimer !== undefined) clearTimeout(this.reconnectTimer);
+    this.listeners.clear();
+    const conn = this.conn ?? (await this.connecting?.catch(() => undefined));
+    this.conn = undefined;
+    if (conn !== undefined && !conn.closed) {
+      await this.call(conn, Proc.CONNECT_CLOSE, Buffer.alloc(0), undefined, 2000).catch(() => undefined);
+      conn.destroy();
+    }
+  }
+
+  // ---- internals ----
+
+  private call(conn: RpcConnection, proc: number, args: Buffer, domain?: string, timeoutMs = this.callTimeoutMs): Promise<Buffer> {
+    return conn.call(proc, args, { timeoutMs, ...(domain === undefined ? {} : { domain }) });
+  }
+
+  private async domainVoidCall(domain: string, proc: number): Promise<void> {
+    await this.withDomain(domain, (conn, dom) => this.call(conn, proc, encodeDomainArgs(dom), domain));
+  }
+
+  /** Runs `op` with a domain handle; a cached handle that turned stale is looked up again once. */
+  private async withDomain<T>(domain: string, op: (conn: RpcConnection, dom: RemoteDomain) => Promise<T>): Promise<T> {
+    if (typeof domain !== 'string' || domain === '') throw new LibvirtError('LIBVIRT_NO_DOMAIN', `invalid domain name ${JSON.stringify(domain)}`);
+    const conn = await this.ensure();
+    const cached = this.handles.get(domain);
+    if (cached === undefined) return op(conn, await this.lookup(conn, domain));
+    try {
+      return await op(conn, cached);
+    } catch (e) {
+      if (!(e instanceof LibvirtError) || e.code !== 'LIBVIRT_NO_DOMAIN') throw e;
+      this.handles.delete(domain);
+      return op(conn, await this.lookup(conn, domain));
+    }
+  }
+
+  private async lookup(conn: RpcConnection, domain: string): Promise<RemoteDomain> {
+    const ret = await this.call(conn, Proc.DOMAIN_LOOKUP_BY_NAME, encodeLookupByNameArgs(domain), domain);
+    const dom = decodeDomainRet(ret, 'domain_lookup_by_name_ret');
+    this.handles.set(domain, dom);
+    return dom;
+  }
+
+  private ensure(): Promise<RpcConnection> {
+    if (this.closed) return Promise.reject(new LibvirtError('LIBVIRT_CONNECTION', `hypervisor connection to ${this.uri} was closed`));
+    if (this.conn !== undefined && !this.conn.closed) return Promise.resolve(this.conn);
+    this.connecting ??= this.open().finally(() => {
+      this.connecting = undefined;
+    });
+    return this.connecting;
+  }
+
+  private async open(): Promise<RpcConnection> {
+    const conn = await RpcConnection.connect(this.socketPath, this.connectTimeoutMs);
+    try {
+      conn.onMessage = (proc, payload) => this.onEvent(proc, payload);
+      // Same handshake as libvirt's remote driver: list auth types, satisfy polkit if asked, open the URI.
+      const auth = decodeAuthListRet(await this.call(conn, Proc.AUTH_LIST, Buffer.alloc(0), undefined, this.connectTimeoutMs));
+      if (auth.length > 0 && !auth.includes(AuthType.NONE)) {
+        if (!auth.includes(AuthType.POLKIT)) {
+          throw new LibvirtError('LIBVIRT_AUTH', `libvirtd at ${this.socketPath} requires authentication types [${auth.join(', ')}]; only none and polkit are supported`);
+        }
+        const ok = decodeAuthPolkitRet(await this.call(conn, Proc.AUTH_POLKIT, Buffer.alloc(0), undefined, this.connectTimeoutMs));
+        if (!ok) throw new LibvirtError('LIBVIRT_AUTH', `polkit authentication with libvirtd at ${this.socketPath} did not complete`);
+      }
+      await this.call(conn, Proc.CONNECT_OPEN, encodeOpenArgs(openUri(this.uri), 0), undefined, this.connectTimeoutMs);
+      if (this.closed) {
+        conn.destroy();
+        throw new LibvirtError('LIBVIRT_CONNECTION', `hypervisor connection to ${this.uri} was closed`);
+      }
+      this.conn = conn;
+      this.callbackId = undefined;
+      // UUIDs survive a daemon restart, ids do not; drop every handle to be safe.
+      this.handles.clear();
+      conn.onClose = () => {
+        if (this.conn === conn) {
+          this.conn = undefined;
+          this.callbackId = undefined;
+        }
+        this.scheduleReconnect();
+      };
+      this.reconnectDelayMs = 250;
+      if (this.listeners.size > 0) await this.registerEvents(conn);
+      return conn;
+    } catch (e) {
+      conn.destroy();
+      throw e;
+    }
+  }
+
+  private async registerEvents(conn: RpcConnection): Promise<void> {
+    if (this.callbackId !== undefined || this.listeners.size === 0 || conn.closed) return;
+    const ret = await this.call(conn, Proc.CONNECT_DOMAIN_EVENT_CALLBACK_REGISTER_ANY, encodeEventRegisterArgs(VIR_DOMAIN_EVENT_ID_LIFECYCLE, null));
+    if (this.conn === conn) this.callbackId = decodeIntRet(ret, 'connect_domain_event_callback_register_any_ret');
+  }
+
+  /** With listeners, keep trying to reconnect (backoff 250 ms .. 5 s) so events resume without a call. */
+  private scheduleReconnect(): void {
+    if (this.closed || this.listeners.size === 0 || this.reconnectTimer !== undefined) return;
+    const delay = this.reconnectDelayMs;
+    this.reconnectDelayMs = Math.min(delay * 2, 5_000);
+    this.reconnectTimer = setTimeout(() => {
+      this.reconnectTimer = undefined;
+      this.ensure().catch(() => this.scheduleReconnect());
+    }, delay);
+    this.reconnectTimer.unref();
+  }
+
+  private onEvent(proc: number, payload: Buffer): void {
+    if (proc !== Proc.DOMAIN_EVENT_CALLBACK_LIFECYCLE) return;
+    // One lifecycle callback per connection, so every such message is ours (checking the
+    // id would drop events that race the REGISTER_ANY reply's continuation).
+    const msg = decodeLifecycleMsg(payload);
+    if (this.listeners.size === 0) return;
+    const { event, detail } = lifecycleNames(msg.event, msg.detail);
+    for (const cb of [...this.listeners]) {
+      try {
+        cb(msg.dom.name, event, detail);
+      } catch {
+        // A throwing listener must not break the connection or the other listeners.
+      }
+    }
+  }
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
+
+/**
+ * Connects to libvirt at `uri` (e.g. 'qemu:///system') over its unix socket.
+ * Rejects with LIBVIRT_CONNECTION (naming the socket path) when libvirtd is not running.
+ */
+export async function connectHypervisor(uri: string, opts: RemoteHypervisorOptions = {}): Promise<Hypervisor> {
+  const h = new RemoteHypervisor(uri, opts);
+  await h.connect();
+  return h;
+}
