@@ -801,8 +801,8 @@ function decodeTableFeatureProps(b: Buffer, o: number, end: number, base: number
   return out;
 }
 
-/** Unpadded length of a property. */
-function propLength(x: TableFeatureProp): number {
+/** Unpadded length of a table feature property. */
+export function propLength(x: TableFeatureProp): number {
   switch (x.type) {
     case 'instructions':
     case 'instructions_miss':
@@ -825,7 +825,8 @@ function propLength(x: TableFeatureProp): number {
   }
 }
 
-function tableFeaturesListSize(list: readonly TableFeatures[]): number {
+/** Encoded size of a list of ofp_table_features. */
+export function tableFeaturesListSize(list: readonly TableFeatures[]): number {
   let n = 0;
   for (const t of list) {
     n += MP_SIZES.tableFeatures;

@@ -374,11 +374,9 @@ export function decodeOxmId(b: Buffer, o: number, end: number, base: number): [O
   if (o + size > end) throw badOxmLen('experimenter OXM id is truncated', o - base);
   const d = cls === OFPXMC_OPENFLOW_BASIC ? OXM_FIELDS[fh >> 1] : undefined;
   const hasMask = (fh & 1) === 1;
-  // Keep the id raw unless re-encoding from (field, hasMask) reproduces the same 4 bytes.
-  if (d !== undefined && b[o + 3] === (hasMask ? 2 * d.width : d.width)) {
-    return [{ field: d.name, hasMask }, size];
-  }
-  return [{ field: 'unknown', raw: b.subarray(o, o + size) }, size];
+  if (d === undefined) return [{ field: 'unknown', raw: b.subarray(o, o + size) }, size];
+  const len = b[o + 3]!;
+  return [len === (hasMask ? 2 * d.width : d.width) ? { field: d.name, hasMask } : { field: d.name, hasMask, length: len }, size];
 }
 
 export function oxmIdSize(id: OxmId): number {
@@ -394,7 +392,9 @@ export function writeOxmId(b: Buffer, o: number, id: OxmId): number {
   const d = oxmField(id.field);
   b.writeUInt16BE(OFPXMC_OPENFLOW_BASIC, o);
   b[o + 2] = (d.field << 1) | (id.hasMask ? 1 : 0);
-  b[o + 3] = id.hasMask ? 2 * d.width : d.width;
+  const len = id.length ?? (id.hasMask ? 2 * d.width : d.width);
+  if (!Number.isInteger(len) || len < 0 || len > 0xff) throw badValue('OXM id length', len);
+  b[o + 3] = len;
   return o + 4;
 }
 

@@ -185,8 +185,12 @@ export interface FeatureTlvId {
   data?: Buffer;
 }
 
-/** An OXM id in a table feature property: a known field (hasMask = OXM HM bit) or the raw 4/8-byte header. */
-export type OxmId = { field: OxmFieldName; hasMask: boolean } | { field: 'unknown'; raw: Buffer };
+/**
+ * An OXM id in a table feature property: a known field (hasMask = OXM HM bit) or the raw 4/8-byte header.
+ * `length` is the header's length byte, present only when it differs from the field's payload
+ * length (some peers, e.g. Ryu, send 0 there).
+ */
+export type OxmId = { field: OxmFieldName; hasMask: boolean; length?: number } | { field: 'unknown'; raw: Buffer };
 
 export type TableFeatureProp =
   | { type: 'instructions' | 'instructions_miss'; instructionIds: FeatureTlvId[] }
