@@ -121,6 +121,28 @@ def dump_flows(switch):
     return proc.stdout if proc.returncode == 0 else 'error: ' + proc.stderr.strip()
 
 
+def stop_network(net):
+    """net.stop(), also after an interrupt. A host interrupted mid-command is
+    still 'waiting' and Mininet refuses to run the link deletions through it,
+    so first interrupt that command and read its output to the end."""
+    for node in net.hosts + net.switches:
+        if node.shell and node.waiting:
+            node.sendInt()
+            node.waitOutput()
+    try:
+        net.stop()
+    except Exception as exc:  # pylint: disable=broad-except
+        # Last resort: remove exactly what this run created.
+        print('run_topo: net.stop failed (%r); removing switches and links directly' % exc,
+              file=sys.stderr)
+        for sw in net.switches:
+            subprocess.run(['ovs-vsctl', '--timeout=5', '--if-exists', 'del-br', sw.name], check=False)
+        for link in net.links:
+            subprocess.run(['ip', 'link', 'del', link.intf1.name], check=False,
+                           stderr=subprocess.DEVNULL)
+        raise
+
+
 def report_text(r):
     lines = []
     conn = [s for s in r['switches'] if s['connected']]
@@ -153,10 +175,12 @@ def main():
         sys.exit('run_topo: %s defines no `topos` dict' % args.topology)
     topo = buildTopo(topos, args.topo)
 
-    # SIGTERM (from a test's timeout or the demo's trap) must still stop the net.
+    # SIGTERM (a test's timeout) and SIGINT (Ctrl-C) must still stop the net,
+    # even when our parent started us with SIGINT ignored.
     def on_term(_sig, _frame):
         raise KeyboardInterrupt()
     signal.signal(signal.SIGTERM, on_term)
+    signal.signal(signal.SIGINT, on_term)
 
     setLogLevel('warning')
     lock = take_lock(args.lock_timeout)
@@ -211,8 +235,10 @@ def main():
         # Stopping must not be interrupted by a second signal.
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
         signal.signal(signal.SIGINT, signal.SIG_IGN)
-        net.stop()
-        os.close(lock)
+        try:
+            stop_network(net)
+        finally:
+            os.close(lock)
     return status
 
 
