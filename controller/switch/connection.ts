@@ -1,0 +1,687 @@
+/**
+ * One OpenFlow 1.3 switch connection as an explicit state machine:
+ *
+ *   HELLO_WAIT -> FEATURES_WAIT -> CONFIGURING -> UP -> DOWN
+ *
+ * Every transition is logged; DOWN carries a named DisconnectReason. The socket
+ * and the clock are injected (io.ts), so unit tests run it on a fake socket and
+ * virtual time. Outgoing messages are encoded straight into a per-connection
+ * slab and written once per event-loop turn.
+ */
+import type { Datapath, DisconnectReason, Msg, PortInfo, RequestOptions } from '../app.js';
+import { silentLogger, type Logger } from '../log.js';
+import {
+  decode,
+  encodeInto,
+  Framer,
+  messageSize,
+  OfpDecodeError,
+  OFPBRC_BAD_TYPE,
+  OFPC_FRAG_NORMAL,
+  OFPCML_MAX,
+  OFPCML_NO_BUFFER,
+  OFPET_BAD_REQUEST,
+  OFPET_HELLO_FAILED,
+  OFPHFC_INCOMPATIBLE,
+  OFPMPF_REPLY_MORE,
+  OFPPC_PORT_DOWN,
+  OFPPR_DELETE,
+  OFPPS_LINK_DOWN,
+  OFP_VERSION,
+} from '../openflow/index.js';
+import type {
+  MultipartReplyOf,
+  MultipartRequestBody,
+  MultipartType,
+  OfpMessage,
+  OfpMessageType,
+  OfpPort,
+} from '../openflow/index.js';
+import {
+  OfpErrorReplyError,
+  RequestTimeoutError,
+  SwitchConfigError,
+  SwitchDisconnectedError,
+  SwitchUsageError,
+} from './errors.js';
+import { systemClock, type Clock, type SocketLike, type TimerHandle } from './io.js';
+
+export type ConnectionState = 'HELLO_WAIT' | 'FEATURES_WAIT' | 'CONFIGURING' | 'UP' | 'DOWN';
+
+/** What the connection reports to its owner. Handlers should not throw; if they do, it is logged. */
+export interface ConnectionEvents {
+  /** Handshake complete: features, config and ports are known. */
+  up?(conn: SwitchConnection): void;
+  /** The connection is DOWN; `wasUp` says whether `up` was reported before. Called exactly once. */
+  down?(conn: SwitchConnection, reason: DisconnectReason, wasUp: boolean): void;
+  packetIn?(conn: SwitchConnection, msg: Msg<'packet_in'>): void;
+  /** Called after `conn.ports` has been updated from the message. */
+  portStatus?(conn: SwitchConnection, msg: Msg<'port_status'>): void;
+  flowRemoved?(conn: SwitchConnection, msg: Msg<'flow_removed'>): void;
+  /** OFPT_ERROR messages that match no outstanding request. */
+  error?(conn: SwitchConnection, msg: Msg<'error'>): void;
+}
+
+/** Timing and configuration of a connection; all optional. */
+export interface ConnectionConfig {
+  /** Send ECHO_REQUEST after this long without any message from the switch. Default 5000. */
+  readonly echoIntervalMs?: number;
+  /** Disconnect ('echo-timeout') after this long without any message. Default 15000; must exceed echoIntervalMs. */
+  readonly echoTimeoutMs?: number;
+  /** HELLO to port-desc reply must finish within this. Default 10000. */
+  readonly handshakeTimeoutMs?: number;
+  /** Default per-request timeout. Default 10000. */
+  readonly requestTimeoutMs?: number;
+  /** SET_CONFIG miss_send_len (OF 1.3.5 §7.3.2): OFPCML_NO_BUFFER (default) or 0..OFPCML_MAX. */
+  readonly missSendLen?: number;
+}
+
+export interface ConnectionOptions extends ConnectionConfig {
+  readonly socket: SocketLike;
+  readonly events?: ConnectionEvents;
+  readonly clock?: Clock;
+  readonly log?: Logger;
+}
+
+/** Request types and the reply type each expects (besides OFPT_ERROR). */
+const REPLY_FOR: Partial<Record<OfpMessageType, OfpMessageType>> = {
+  echo_request: 'echo_reply',
+  features_request: 'features_reply',
+  get_config_request: 'get_config_reply',
+  multipart_request: 'multipart_reply',
+  barrier_request: 'barrier_reply',
+  queue_get_config_request: 'queue_get_config_reply',
+  role_request: 'role_reply',
+  get_async_request: 'get_async_reply',
+  experimenter: 'experimenter',
+};
+
+interface Pending {
+  readonly xid: number;
+  readonly requestType: OfpMessageType;
+  readonly replyType: OfpMessageType;
+  readonly resolve: (msgs: OfpMessage[]) => void;
+  readonly reject: (err: Error) => void;
+  timer: TimerHandle;
+  readonly parts: OfpMessage[];
+}
+
+/** Size of a fresh output slab; messages are encoded into it back to back. */
+const SLAB_BYTES = 32 * 1024;
+/** OF 1.3.5 §7.4.4: the data of an error reply holds at least 64 bytes of the failed request. */
+const ERROR_DATA_BYTES = 64;
+
+function positive(name: string, v: number): number {
+  if (!Number.isFinite(v) || v <= 0) throw new SwitchConfigError('SWITCH_BAD_OPTION', `${name} must be a positive number of ms, got ${v}`);
+  return v;
+}
+
+/** Fills in defaults and checks the values; throws SwitchConfigError('SWITCH_BAD_OPTION'). */
+export function resolveConnectionConfig(c: ConnectionConfig): Required<ConnectionConfig> {
+  const echoIntervalMs = positive('echoIntervalMs', c.echoIntervalMs ?? 5000);
+  const echoTimeoutMs = positive('echoTimeoutMs', c.echoTimeoutMs ?? 15000);
+  if (echoTimeoutMs <= echoIntervalMs) {
+    throw new SwitchConfigError(
+      'SWITCH_BAD_OPTION',
+      `echoTimeoutMs (${echoTimeoutMs}) must be greater than echoIntervalMs (${echoIntervalMs})`,
+    );
+  }
+  const missSendLen = c.missSendLen ?? OFPCML_NO_BUFFER;
+  if (!Number.isInteger(missSendLen) || missSendLen < 0 || (missSendLen > OFPCML_MAX && missSendLen !== OFPCML_NO_BUFFER)) {
+    throw new SwitchConfigError('SWITCH_BAD_OPTION', `missSendLen must be 0..${OFPCML_MAX} or OFPCML_NO_BUFFER, got ${missSendLen}`);
+  }
+  return {
+    echoIntervalMs,
+    echoTimeoutMs,
+    handshakeTimeoutMs: positive('handshakeTimeoutMs', c.handshakeTimeoutMs ?? 10000),
+    requestTimeoutMs: positive('requestTimeoutMs', c.requestTimeoutMs ?? 10000),
+    missSendLen,
+  };
+}
+
+/** Converts an ofp_port to the apps' PortInfo. */
+export function portInfo(p: OfpPort): PortInfo {
+  return {
+    portNo: p.portNo,
+    name: p.name,
+    hwAddr: p.hwAddr,
+    up: (p.config & OFPPC_PORT_DOWN) === 0 && (p.state & OFPPS_LINK_DOWN) === 0,
+  };
+}
+
+/**
+ * A switch connection. It is the Datapath handed to apps once UP.
+ * Create, then call start() to send HELLO.
+ */
+export class SwitchConnection implements Datapath {
+  private st: ConnectionState = 'HELLO_WAIT';
+  private downReason: DisconnectReason | undefined;
+  private dpid = 0n;
+  private dpidHex = '?';
+  private feat: Msg<'features_reply'> | undefined;
+  private readonly portMap = new Map<number, PortInfo>();
+  private readonly framer = new Framer();
+  private readonly pending = new Map<number, Pending>();
+  private xidCounter = 0;
+  private log: Logger;
+
+  // Output slab: bytes [outStart, outEnd) are encoded and not yet written.
+  private out: Buffer | null = null;
+  private outStart = 0;
+  private outEnd = 0;
+  private flushQueued = false;
+
+  private handshakeTimer: TimerHandle | undefined;
+  private keepaliveTimer: TimerHandle | undefined;
+  private lastRx: number;
+  private listening = false;
+
+  private readonly socket: SocketLike;
+  private readonly events: ConnectionEvents;
+  private readonly clock: Clock;
+  private readonly echoIntervalMs: number;
+  private readonly echoTimeoutMs: number;
+  private readonly handshakeTimeoutMs: number;
+  private readonly requestTimeoutMs: number;
+  private readonly missSendLen: number;
+  /** "address:port" of the peer, for logs. */
+  readonly remote: string;
+
+  constructor(opts: ConnectionOptions) {
+    this.socket = opts.socket;
+    this.events = opts.events ?? {};
+    this.clock = opts.clock ?? systemClock;
+    const cfg = resolveConnectionConfig(opts);
+    this.echoIntervalMs = cfg.echoIntervalMs;
+    this.echoTimeoutMs = cfg.echoTimeoutMs;
+    this.handshakeTimeoutMs = cfg.handshakeTimeoutMs;
+    this.requestTimeoutMs = cfg.requestTimeoutMs;
+    this.missSendLen = cfg.missSendLen;
+    this.remote = `${opts.socket.remoteAddress ?? '?'}:${opts.socket.remotePort ?? '?'}`;
+    this.log = (opts.log ?? silentLogger).child({ remote: this.remote });
+    this.lastRx = this.clock.now();
+  }
+
+  // --- Datapath ------------------------------------------------------------
+
+  get id(): bigint {
+    return this.dpid;
+  }
+  get idHex(): string {
+    return this.dpidHex;
+  }
+  get features(): Msg<'features_reply'> {
+    if (this.feat === undefined) throw new SwitchUsageError('SWITCH_NOT_READY', `no FEATURES_REPLY yet from ${this.remote}`);
+    return this.feat;
+  }
+  get ports(): ReadonlyMap<number, PortInfo> {
+    return this.portMap;
+  }
+  get connected(): boolean {
+    return this.st !== 'DOWN';
+  }
+  get state(): ConnectionState {
+    return this.st;
+  }
+  /** Why the connection went down; undefined while it is not DOWN. */
+  get reason(): DisconnectReason | undefined {
+    return this.downReason;
+  }
+  /** Requests waiting for a reply (for leak checks and metrics). */
+  get pendingRequests(): number {
+    return this.pending.size;
+  }
+
+  nextXid(): number {
+    // xid 0 is left to the switch's own asynchronous messages.
+    this.xidCounter = (this.xidCounter % 0xffffffff) + 1;
+    return this.xidCounter;
+  }
+
+  /**
+   * Queues messages for one write at the end of this event-loop turn. Throws
+   * OfpEncodeError if one cannot be encoded; then none of this call's messages
+   * is queued. After DOWN, messages are dropped (logged at debug).
+   */
+  send(...msgs: OfpMessage[]): void {
+    if (this.st === 'DOWN') {
+      if (this.log.enabled('debug')) this.log.debug('send after disconnect dropped', { count: msgs.length });
+      return;
+    }
+    const mark = this.outEnd;
+    const slab = this.out;
+    const start = this.outStart;
+    try {
+      for (const m of msgs) this.enqueue(m);
+    } catch (e) {
+      // All or nothing: forget what this call encoded.
+      if (this.out === slab) this.outEnd = mark;
+      else {
+        // A new slab was started: it holds the carried-over bytes, then ours.
+        this.outEnd = mark - start;
+      }
+      throw e;
+    }
+    if (!this.flushQueued) {
+      this.flushQueued = true;
+      queueMicrotask(this.flush);
+    }
+  }
+
+  request(msg: OfpMessage, opts: RequestOptions = {}): Promise<OfpMessage[]> {
+    const replyType = REPLY_FOR[msg.type];
+    if (replyType === undefined) {
+      return Promise.reject(
+        new SwitchUsageError('OFP_NO_REPLY_EXPECTED', `a ${msg.type} gets no reply: use send() and barrier()`),
+      );
+    }
+    if (this.st === 'DOWN') return Promise.reject(new SwitchDisconnectedError(this.dpidHex, this.downReason ?? 'socket-closed'));
+    let m = msg;
+    if (m.xid === 0) m = { ...m, xid: this.nextXid() };
+    else if (this.pending.has(m.xid)) {
+      return Promise.reject(new SwitchUsageError('OFP_XID_IN_USE', `xid ${m.xid} is already used by an outstanding request`));
+    }
+    const xid = m.xid;
+    const timeoutMs = opts.timeoutMs ?? this.requestTimeoutMs;
+    return new Promise<OfpMessage[]>((resolve, reject) => {
+      const p: Pending = { xid, requestType: m.type, replyType, resolve, reject, timer: undefined, parts: [] };
+      p.timer = this.clock.setTimeout(() => {
+        if (this.pending.get(xid) !== p) return;
+        this.pending.delete(xid);
+        this.log.warn('request timed out', { xid, type: p.requestType, timeoutMs });
+        reject(new RequestTimeoutError(this.dpidHex, xid, p.requestType, timeoutMs));
+      }, timeoutMs);
+      this.pending.set(xid, p);
+      try {
+        this.send(m);
+      } catch (e) {
+        this.pending.delete(xid);
+        this.clock.clearTimeout(p.timer);
+        reject(e as Error);
+      }
+    });
+  }
+
+  async barrier(opts: RequestOptions = {}): Promise<void> {
+    await this.request({ type: 'barrier_request', xid: 0 }, opts);
+  }
+
+  // --- helpers beyond Datapath ----------------------------------------------
+
+  /**
+   * Sends a multipart request and resolves with the reply bodies merged into
+   * one: list bodies (flow stats, ports, ...) are concatenated in order.
+   */
+  async multipart<T extends MultipartType>(
+    body: Extract<MultipartRequestBody, { mpType: T }>,
+    opts: RequestOptions = {},
+  ): Promise<MultipartReplyOf<T>> {
+    const parts = await this.request({ type: 'multipart_request', xid: 0, flags: 0, body }, opts);
+    return mergeMultipart(parts) as MultipartReplyOf<T>;
+  }
+
+  /** OFPT_ROLE_REQUEST (OF 1.3.5 §7.3.9); resolves with the switch's ROLE_REPLY. */
+  async requestRole(role: number, generationId: bigint, opts: RequestOptions = {}): Promise<Msg<'role_reply'>> {
+    const [reply] = await this.request({ type: 'role_request', xid: 0, role, generationId }, opts);
+    return reply as Msg<'role_reply'>;
+  }
+
+  /** Attaches to the socket, sends HELLO and starts the handshake timer. */
+  start(): void {
+    if (this.listening || this.st === 'DOWN') return;
+    this.listening = true;
+    this.socket.on('data', this.onData);
+    this.socket.on('error', this.onError);
+    this.socket.on('close', this.onClose);
+    this.socket.setNoDelay?.(true);
+    this.log.info('switch connected', { state: this.st });
+    this.handshakeTimer = this.clock.setTimeout(this.onHandshakeTimeout, this.handshakeTimeoutMs);
+    // OF 1.3.5 §6.3.1: HELLO with the highest version we support and a bitmap of all of them.
+    this.send({ type: 'hello', xid: this.nextXid(), elements: [{ type: 'versionbitmap', versions: [OFP_VERSION] }] });
+  }
+
+  /** Closes the connection with `reason` (idempotent). */
+  close(reason: DisconnectReason): void {
+    this.disconnect(reason, false);
+  }
+
+  // --- internals --------------------------------------------------------------
+
+  private isDown(): boolean {
+    return this.st === 'DOWN';
+  }
+
+  private enqueue(m: OfpMessage): void {
+    const size = messageSize(m);
+    let out = this.out;
+    if (out === null || out.length - this.outEnd < size) {
+      const carry = this.outEnd - this.outStart;
+      const fresh = Buffer.allocUnsafe(Math.max(SLAB_BYTES, carry + size));
+      if (out !== null && carry > 0) out.copy(fresh, 0, this.outStart, this.outEnd);
+      this.out = out = fresh;
+      this.outStart = 0;
+      this.outEnd = carry;
+    }
+    this.outEnd += encodeInto(m, out, this.outEnd);
+  }
+
+  private readonly flush = (): void => {
+    this.flushQueued = false;
+    if (this.out === null || this.outEnd === this.outStart || this.st === 'DOWN') return;
+    const chunk = this.out.subarray(this.outStart, this.outEnd);
+    // The written bytes are never touched again: the next message goes after them or into a new slab.
+    this.outStart = this.outEnd;
+    this.socket.write(chunk);
+  };
+
+  private transition(to: ConnectionState, fields: Record<string, unknown> = {}): void {
+    const from = this.st;
+    this.st = to;
+    this.log.info('switch state', { from, to, ...fields });
+  }
+
+  private readonly onData = (chunk: Buffer): void => {
+    if (this.st === 'DOWN') return;
+    this.lastRx = this.clock.now();
+    let frames: Buffer[];
+    try {
+      frames = this.framer.push(chunk);
+    } catch (e) {
+      this.decodeFailed(e, null);
+      return;
+    }
+    for (const frame of frames) {
+      if (this.isDown()) return; // a handler may have closed the connection
+      let msg: OfpMessage;
+      try {
+        msg = decode(frame);
+      } catch (e) {
+        this.decodeFailed(e, frame);
+        continue;
+      }
+      try {
+        this.dispatch(msg, frame);
+      } catch (e) {
+        this.log.error('message handling failed', { type: msg.type, err: e });
+      }
+    }
+  };
+
+  private readonly onError = (err: Error): void => {
+    this.log.warn('socket error', { err });
+    this.disconnect('socket-error', false);
+  };
+
+  private readonly onClose = (): void => {
+    this.disconnect('socket-closed', false);
+    // Nothing is emitted after 'close': now the listeners can go.
+    this.socket.off('data', this.onData);
+    this.socket.off('error', this.onError);
+    this.socket.off('close', this.onClose);
+    this.listening = false;
+  };
+
+  private readonly onHandshakeTimeout = (): void => {
+    this.handshakeTimer = undefined;
+    this.log.warn('handshake timed out', { state: this.st, timeoutMs: this.handshakeTimeoutMs });
+    this.disconnect('handshake-timeout', false);
+  };
+
+  /**
+   * Keepalive: one timer, re-armed lazily so that receiving a message costs only
+   * a clock read. ECHO_REQUEST when idle for echoIntervalMs; down after echoTimeoutMs.
+   */
+  private readonly onKeepalive = (): void => {
+    this.keepaliveTimer = undefined;
+    if (this.st === 'DOWN') return;
+    const now = this.clock.now();
+    const idle = now - this.lastRx;
+    if (idle >= this.echoTimeoutMs) {
+      this.log.warn('no message from switch', { idleMs: Math.round(idle) });
+      this.disconnect('echo-timeout', false);
+      return;
+    }
+    let next: number;
+    if (idle >= this.echoIntervalMs) {
+      this.send({ type: 'echo_request', xid: this.nextXid(), data: Buffer.alloc(0) });
+      next = Math.min(this.lastRx + this.echoTimeoutMs, now + this.echoIntervalMs);
+    } else {
+      next = this.lastRx + this.echoIntervalMs;
+    }
+    this.keepaliveTimer = this.clock.setTimeout(this.onKeepalive, Math.max(0, next - now));
+  };
+
+  /** Answers a malformed message (OF 1.3.5 §7.4.4) or closes when framing is lost. */
+  private decodeFailed(e: unknown, frame: Buffer | null): void {
+    if (e instanceof OfpDecodeError && !e.fatal && frame !== null) {
+      this.log.warn('malformed message answered with OFPT_ERROR', {
+        code: e.code,
+        detail: e.message,
+        msgType: frame[1],
+        xid: frame.readUInt32BE(4),
+      });
+      this.sendError(frame, e.errType, e.errCode);
+      return;
+    }
+    if (e instanceof OfpDecodeError) {
+      this.log.warn('fatal decode error', { code: e.code, detail: e.message });
+      // Framing is lost: there is no trustworthy message to quote, so the data is empty.
+      if (frame !== null) this.sendError(frame, e.errType, e.errCode);
+      else this.send({ type: 'error', xid: 0, errType: e.errType, code: e.errCode, data: Buffer.alloc(0) });
+    } else {
+      this.log.error('decoder failed unexpectedly', { err: e });
+    }
+    this.disconnect('decode-error', true);
+  }
+
+  /** OFPT_ERROR quoting up to 64 bytes of `frame`, with its xid (OF 1.3.5 §7.4.4). */
+  private sendError(frame: Buffer, errType: number, code: number): void {
+    this.send({
+      type: 'error',
+      xid: frame.readUInt32BE(4),
+      errType,
+      code,
+      data: frame.subarray(0, Math.min(frame.length, ERROR_DATA_BYTES)),
+    });
+  }
+
+  private dispatch(msg: OfpMessage, frame: Buffer): void {
+    switch (msg.type) {
+      case 'packet_in':
+        // The hot path: straight to the apps.
+        if (this.st === 'UP') this.events.packetIn?.(this, msg);
+        else this.log.debug('packet_in before handshake dropped');
+        return;
+      case 'echo_request':
+        // OF 1.3.5 §6.3.2: answer with the same xid and payload.
+        this.send({ type: 'echo_reply', xid: msg.xid, data: msg.data });
+        return;
+      case 'hello':
+        this.onHello(msg);
+        return;
+      case 'port_status':
+        this.applyPortStatus(msg);
+        if (this.st === 'UP') this.events.portStatus?.(this, msg);
+        return;
+      case 'flow_removed':
+        if (this.st === 'UP') this.events.flowRemoved?.(this, msg);
+        return;
+      case 'unknown':
+        // OF 1.3.5 §7.4.4: a message type we do not understand gets OFPBRC_BAD_TYPE.
+        this.log.warn('unknown message type answered with OFPBRC_BAD_TYPE', { msgType: msg.msgType });
+        this.sendError(frame, OFPET_BAD_REQUEST, OFPBRC_BAD_TYPE);
+        return;
+      default:
+        break;
+    }
+    if (this.st === 'HELLO_WAIT') {
+      // OF 1.3.5 §6.3.1: the first message of each side is HELLO.
+      this.helloFailed(`expected HELLO first, got ${msg.type}`);
+      return;
+    }
+    const p = this.pending.get(msg.xid);
+    if (p !== undefined && (msg.type === 'error' || msg.type === p.replyType)) {
+      this.complete(p, msg);
+      return;
+    }
+    if (msg.type === 'error') {
+      this.log.warn('unsolicited OFPT_ERROR', {
+        xid: msg.xid,
+        errType: msg.errType,
+        code: 'code' in msg ? msg.code : msg.expType,
+      });
+      if (this.st === 'UP') this.events.error?.(this, msg);
+      return;
+    }
+    if (msg.type === 'echo_reply') return; // our keepalive: receiving it already refreshed lastRx
+    this.log.debug('unexpected message ignored', { type: msg.type, xid: msg.xid });
+  }
+
+  private complete(p: Pending, msg: OfpMessage): void {
+    if (msg.type === 'multipart_reply') {
+      p.parts.push(msg);
+      // OF 1.3.5 §7.3.5: more parts follow while OFPMPF_REPLY_MORE is set.
+      if ((msg.flags & OFPMPF_REPLY_MORE) !== 0) return;
+    }
+    this.pending.delete(p.xid);
+    this.clock.clearTimeout(p.timer);
+    if (msg.type === 'error') p.reject(new OfpErrorReplyError(this.dpidHex, p.requestType, msg));
+    else if (msg.type === 'multipart_reply') p.resolve(p.parts);
+    else p.resolve([msg]);
+  }
+
+  private onHello(msg: Msg<'hello'>): void {
+    if (this.st !== 'HELLO_WAIT') {
+      this.log.debug('extra HELLO ignored');
+      return;
+    }
+    const peerVersion = msg.version ?? OFP_VERSION;
+    const bitmap = msg.elements.find((e) => e.type === 'versionbitmap');
+    // OF 1.3.5 §6.3.1: with bitmaps on both sides, the highest version set in both;
+    // otherwise the smaller of the two header versions. We only speak 0x04.
+    const ok = bitmap !== undefined ? bitmap.versions.includes(OFP_VERSION) : Math.min(OFP_VERSION, peerVersion) === OFP_VERSION;
+    if (!ok) {
+      const offered = bitmap !== undefined ? bitmap.versions.join(',') : String(peerVersion);
+      this.helloFailed(`controller speaks OpenFlow 1.3 (version 4) only; switch offered version(s) ${offered}`);
+      return;
+    }
+    this.transition('FEATURES_WAIT', { peerVersion, bitmap: bitmap !== undefined });
+    this.handshake().catch((e: unknown) => {
+      // A timeout or error reply during the handshake: the handshake timer ends it.
+      if (this.st !== 'DOWN') this.log.warn('handshake step failed', { state: this.st, err: e });
+    });
+  }
+
+  private helloFailed(why: string): void {
+    this.log.warn('version negotiation failed', { why });
+    // OF 1.3.5 §6.3.1: OFPET_HELLO_FAILED / OFPHFC_INCOMPATIBLE with an ASCII explanation, then close.
+    this.send({ type: 'error', xid: 0, errType: OFPET_HELLO_FAILED, code: OFPHFC_INCOMPATIBLE, data: Buffer.from(why, 'ascii') });
+    this.disconnect('hello-failed', true);
+  }
+
+  private async handshake(): Promise<void> {
+    const [reply] = await this.request({ type: 'features_request', xid: 0 });
+    if (this.st !== 'FEATURES_WAIT') return;
+    const features = reply as Msg<'features_reply'>;
+    this.feat = features;
+    this.dpid = features.datapathId;
+    this.dpidHex = features.datapathId.toString(16).padStart(16, '0');
+    this.log = this.log.child({ dpid: this.dpidHex });
+    this.transition('CONFIGURING', { nTables: features.nTables, nBuffers: features.nBuffers, auxiliaryId: features.auxiliaryId });
+    // OF 1.3.5 §7.3.2: normal fragment handling; miss_send_len bounds packet-in data.
+    this.send({ type: 'set_config', xid: this.nextXid(), flags: OFPC_FRAG_NORMAL, missSendLen: this.missSendLen });
+    const body = await this.multipart({ mpType: 'port_desc' });
+    if (this.state !== 'CONFIGURING') return;
+    for (const p of body.ports) this.portMap.set(p.portNo, portInfo(p));
+    this.clearHandshakeTimer();
+    this.transition('UP', { ports: this.portMap.size });
+    this.lastRx = this.clock.now();
+    this.keepaliveTimer = this.clock.setTimeout(this.onKeepalive, this.echoIntervalMs);
+    try {
+      this.events.up?.(this);
+    } catch (e) {
+      this.log.error('up handler threw', { err: e });
+    }
+  }
+
+  private applyPortStatus(msg: Msg<'port_status'>): void {
+    // OF 1.3.5 §7.4.3: reason says whether the port was added, deleted or modified.
+    if (msg.reason === OFPPR_DELETE) this.portMap.delete(msg.desc.portNo);
+    else this.portMap.set(msg.desc.portNo, portInfo(msg.desc));
+  }
+
+  private clearHandshakeTimer(): void {
+    if (this.handshakeTimer !== undefined) {
+      this.clock.clearTimeout(this.handshakeTimer);
+      this.handshakeTimer = undefined;
+    }
+  }
+
+  /**
+   * The single way to DOWN: releases timers and pending requests, then closes
+   * the socket. `graceful` writes what is queued (an OFPT_ERROR) before closing.
+   */
+  private disconnect(reason: DisconnectReason, graceful: boolean): void {
+    if (this.st === 'DOWN') return;
+    const wasUp = this.st === 'UP';
+    if (graceful) this.flush();
+    this.transition('DOWN', { reason });
+    this.downReason = reason;
+    this.clearHandshakeTimer();
+    if (this.keepaliveTimer !== undefined) {
+      this.clock.clearTimeout(this.keepaliveTimer);
+      this.keepaliveTimer = undefined;
+    }
+    const pending = [...this.pending.values()];
+    this.pending.clear();
+    for (const p of pending) {
+      this.clock.clearTimeout(p.timer);
+      p.reject(new SwitchDisconnectedError(this.dpidHex, reason));
+    }
+    this.out = null;
+    this.outStart = this.outEnd = 0;
+    if (graceful) this.socket.end(() => this.socket.destroy());
+    else this.socket.destroy();
+    try {
+      this.events.down?.(this, reason, wasUp);
+    } catch (e) {
+      this.log.error('down handler threw', { err: e });
+    }
+  }
+}
+
+const LIST_KEY: Partial<Record<MultipartType, string>> = {
+  flow: 'stats',
+  table: 'stats',
+  port_stats: 'stats',
+  queue: 'stats',
+  group: 'stats',
+  meter: 'stats',
+  group_desc: 'groups',
+  meter_config: 'configs',
+  table_features: 'tables',
+  port_desc: 'ports',
+};
+
+/**
+ * Merges the parts of one multipart reply (OF 1.3.5 §7.3.5): list bodies are
+ * concatenated in order; single-struct bodies (desc, aggregate, features) come
+ * in one part, and experimenter/unknown bodies keep the data of all parts joined.
+ */
+export function mergeMultipart(parts: readonly OfpMessage[]): Msg<'multipart_reply'>['body'] {
+  const replies = parts.filter((p): p is Msg<'multipart_reply'> => p.type === 'multipart_reply');
+  const first = replies[0];
+  if (first === undefined) throw new SwitchUsageError('OFP_NO_REPLY_EXPECTED', 'no multipart_reply parts to merge');
+  if (replies.length === 1) return first.body;
+  const key = LIST_KEY[first.body.mpType];
+  if (key !== undefined) {
+    const all: unknown[] = [];
+    for (const r of replies) all.push(...((r.body as unknown as Record<string, unknown[]>)[key] ?? []));
+    return { ...first.body, [key]: all } as Msg<'multipart_reply'>['body'];
+  }
+  if (first.body.mpType === 'experimenter' || first.body.mpType === 'unknown') {
+    const data = Buffer.concat(replies.map((r) => ('data' in r.body ? (r.body.data as Buffer) : Buffer.alloc(0))));
+    return { ...first.body, data };
+  }
+  return first.body;
+}

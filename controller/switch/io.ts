@@ -1,0 +1,45 @@
+/**
+ * The two things a switch connection needs from the outside world, as small
+ * interfaces so unit tests can drive a connection with a fake socket and a
+ * fake clock (STYLE.md practice 5). net.Socket and tls.TLSSocket satisfy
+ * SocketLike as they are.
+ */
+
+/** The subset of net.Socket a connection uses. */
+export interface SocketLike {
+  write(data: Uint8Array): boolean;
+  /** Half-closes after queued data is written; `cb` runs once it is flushed. */
+  end(cb?: () => void): unknown;
+  destroy(): unknown;
+  setNoDelay?(noDelay?: boolean): unknown;
+  on(event: 'data', listener: (chunk: Buffer) => void): unknown;
+  on(event: 'error', listener: (err: Error) => void): unknown;
+  on(event: 'close', listener: () => void): unknown;
+  off(event: 'data', listener: (chunk: Buffer) => void): unknown;
+  off(event: 'error', listener: (err: Error) => void): unknown;
+  off(event: 'close', listener: () => void): unknown;
+  readonly remoteAddress?: string | undefined;
+  readonly remotePort?: number | undefined;
+}
+
+/** An opaque timer handle from Clock.setTimeout. */
+export type TimerHandle = unknown;
+
+/** Time source and one-shot timers. */
+export interface Clock {
+  /** Milliseconds, monotonic enough for timeouts. */
+  now(): number;
+  setTimeout(fn: () => void, ms: number): TimerHandle;
+  clearTimeout(handle: TimerHandle): void;
+}
+
+/** The real clock: performance.now() and Node timers, unref'd so they never keep the process alive alone. */
+export const systemClock: Clock = {
+  now: () => performance.now(),
+  setTimeout: (fn, ms) => {
+    const t = setTimeout(fn, ms);
+    t.unref();
+    return t;
+  },
+  clearTimeout: (h) => clearTimeout(h as ReturnType<typeof setTimeout>),
+};
