@@ -53,6 +53,16 @@ def parse_args():
     return p.parse_args()
 
 
+class QuietRemoteController(RemoteController):
+    """RemoteController without Mininet's start-up probe. That probe telnets to
+    the controller and decodes the reply as UTF-8: an OpenFlow HELLO (binary,
+    random xid) makes it raise UnicodeDecodeError at random, and it shows the
+    controller a bogus connection. wait_connected() checks the real thing."""
+
+    def checkListening(self):
+        pass
+
+
 def take_lock(timeout):
     "Blocks until no other run_topo.py runs; bounded by `timeout` seconds."
     fd = os.open(LOCK_PATH, os.O_RDWR | os.O_CREAT, 0o644)
@@ -189,7 +199,7 @@ def main():
         controller = None
     else:
         switch = partial(OVSSwitch, datapath='user', protocols='OpenFlow13', failMode='secure')
-        controller = partial(RemoteController, ip=args.controller_ip, port=args.controller_port)
+        controller = partial(QuietRemoteController, ip=args.controller_ip, port=args.controller_port)
     net = Mininet(topo=topo, switch=switch, controller=controller, autoSetMacs=True,
                   build=False, waitConnected=False)
     status = 1
