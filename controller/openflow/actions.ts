@@ -4,6 +4,7 @@ import * as C from './constants.js';
 import { badActionLen, badInstructionLen, OfpEncodeError } from './errors.js';
 import { decodeOxm, oxmSize, tooLong, writeOxm } from './oxm.js';
 import type { Action, Instruction } from './types.js';
+import { writeU64, zero } from './wire.js';
 
 // Fixed length of each known action type; set_field and experimenter are variable.
 const ACTION_LEN: Record<number, number> = {
@@ -147,7 +148,7 @@ export function writeAction(b: Buffer, o: number, a: Action): number {
       b.writeUInt32BE((C.OFPAT_OUTPUT << 16) | 16, o);
       b.writeUInt32BE(u32(a.port, 'output.port'), o + 4);
       b.writeUInt16BE(u16(a.maxLen, 'output.maxLen'), o + 8);
-      b.fill(0, o + 10, o + 16);
+      zero(b, o + 10, o + 16);
       return o + 16;
     case 'copy_ttl_out':
       return hdr8(b, o, C.OFPAT_COPY_TTL_OUT);
@@ -195,7 +196,7 @@ export function writeAction(b: Buffer, o: number, a: Action): number {
       const p = writeOxm(b, o + 4, a.field);
       const end = o + ((p - o + 7) & ~7);
       if (end > b.length) throw tooLong();
-      b.fill(0, p, end);
+      zero(b, p, end);
       b.writeUInt16BE(C.OFPAT_SET_FIELD, o);
       b.writeUInt16BE(end - o, o + 2);
       return end;
@@ -332,8 +333,8 @@ export function writeInstruction(b: Buffer, o: number, ins: Instruction): number
       if (o + 24 > b.length) throw tooLong();
       b.writeUInt32BE((C.OFPIT_WRITE_METADATA << 16) | 24, o);
       b.writeUInt32BE(0, o + 4);
-      b.writeBigUInt64BE(u64(ins.metadata, 'write_metadata.metadata'), o + 8);
-      b.writeBigUInt64BE(u64(ins.metadataMask, 'write_metadata.metadataMask'), o + 16);
+      writeU64(b, o + 8, u64(ins.metadata, 'write_metadata.metadata'));
+      writeU64(b, o + 16, u64(ins.metadataMask, 'write_metadata.metadataMask'));
       return o + 24;
     case 'write_actions':
     case 'apply_actions': {

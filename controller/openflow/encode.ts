@@ -18,6 +18,7 @@ import {
   writeQueues,
 } from './structs.js';
 import type { AsyncConfigFields, OfpMessage } from './types.js';
+import { writeU64, zero } from './wire.js';
 
 const TYPE_NUMBERS: Record<Exclude<OfpMessage['type'], 'unknown'>, number> = {
   hello: C.OFPT_HELLO,
@@ -165,7 +166,7 @@ function writeBody(b: Buffer, o: number, msg: OfpMessage): number {
     case 'get_async_request':
       return p;
     case 'features_reply':
-      b.writeBigUInt64BE(msg.datapathId, p);
+      writeU64(b, p, msg.datapathId);
       b.writeUInt32BE(msg.nBuffers, p + 8);
       b[p + 12] = msg.nTables;
       b[p + 13] = msg.auxiliaryId;
@@ -183,13 +184,13 @@ function writeBody(b: Buffer, o: number, msg: OfpMessage): number {
       b.writeUInt16BE(msg.totalLen, p + 4);
       b[p + 6] = msg.reason;
       b[p + 7] = msg.tableId;
-      b.writeBigUInt64BE(msg.cookie, p + 8);
+      writeU64(b, p + 8, msg.cookie);
       const m = writeMatch(b, p + 16, msg.match);
       b.writeUInt16BE(0, m);
       return m + 2 + msg.data.copy(b, m + 2);
     }
     case 'flow_removed':
-      b.writeBigUInt64BE(msg.cookie, p);
+      writeU64(b, p, msg.cookie);
       b.writeUInt16BE(msg.priority, p + 8);
       b[p + 10] = msg.reason;
       b[p + 11] = msg.tableId;
@@ -197,24 +198,24 @@ function writeBody(b: Buffer, o: number, msg: OfpMessage): number {
       b.writeUInt32BE(msg.durationNsec, p + 16);
       b.writeUInt16BE(msg.idleTimeout, p + 20);
       b.writeUInt16BE(msg.hardTimeout, p + 22);
-      b.writeBigUInt64BE(msg.packetCount, p + 24);
-      b.writeBigUInt64BE(msg.byteCount, p + 32);
+      writeU64(b, p + 24, msg.packetCount);
+      writeU64(b, p + 32, msg.byteCount);
       return writeMatch(b, p + 40, msg.match);
     case 'port_status':
       b[p] = msg.reason;
-      b.fill(0, p + 1, p + 8);
+      zero(b, p + 1, p + 8);
       return writePort(b, p + 8, msg.desc);
     case 'packet_out': {
       b.writeUInt32BE(msg.bufferId, p);
       b.writeUInt32BE(msg.inPort, p + 4);
-      b.fill(0, p + 10, p + 16);
+      zero(b, p + 10, p + 16);
       const a = writeActions(b, p + 16, msg.actions);
       b.writeUInt16BE(a - (p + 16), p + 8);
       return a + msg.data.copy(b, a);
     }
     case 'flow_mod': {
-      b.writeBigUInt64BE(msg.cookie, p);
-      b.writeBigUInt64BE(msg.cookieMask, p + 8);
+      writeU64(b, p, msg.cookie);
+      writeU64(b, p + 8, msg.cookieMask);
       b[p + 16] = msg.tableId;
       b[p + 17] = msg.command;
       b.writeUInt16BE(msg.idleTimeout, p + 18);
@@ -266,7 +267,7 @@ function writeBody(b: Buffer, o: number, msg: OfpMessage): number {
     case 'role_reply':
       b.writeUInt32BE(msg.role, p);
       b.writeUInt32BE(0, p + 4);
-      b.writeBigUInt64BE(msg.generationId, p + 8);
+      writeU64(b, p + 8, msg.generationId);
       return p + 16;
     case 'get_async_reply':
     case 'set_async':
@@ -298,7 +299,10 @@ function rethrow(e: unknown, what: string): never {
  * OfpEncodeError('OFP_ENCODE_TOO_LONG') if it does not fit in buf or in 65535 bytes.
  */
 export function encodeInto(msg: OfpMessage, buf: Buffer, offset = 0): number {
-  const size = messageSize(msg);
+  return writeSized(msg, buf, offset, messageSize(msg));
+}
+
+function writeSized(msg: OfpMessage, buf: Buffer, offset: number, size: number): number {
   if (size > C.OFP_MAX_MESSAGE_LEN || offset + size > buf.length) throw tooLong();
   // Write into a view of exactly `size` bytes so that nothing can spill past the message.
   const b = offset === 0 && buf.length === size ? buf : buf.subarray(offset, offset + size);
@@ -323,6 +327,6 @@ export function encode(msg: OfpMessage): Buffer {
   const size = messageSize(msg);
   if (size > C.OFP_MAX_MESSAGE_LEN) throw tooLong();
   const b = Buffer.allocUnsafe(size);
-  encodeInto(msg, b, 0);
+  writeSized(msg, b, 0, size);
   return b;
 }

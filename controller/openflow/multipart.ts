@@ -29,6 +29,7 @@ import type {
   TableFeatureProp,
   TableFeatures,
 } from './types.js';
+import { writeU64, zero } from './wire.js';
 
 const MP_NAMES: readonly MultipartType[] = [
   'desc',
@@ -182,12 +183,12 @@ export function writeMultipartRequest(b: Buffer, o: number, body: MultipartReque
     case 'flow':
     case 'aggregate':
       if (o + 32 > b.length) throw tooLong();
-      b.fill(0, o, o + 32);
+      zero(b, o, o + 32);
       b[o] = body.tableId;
       b.writeUInt32BE(body.outPort, o + 4);
       b.writeUInt32BE(body.outGroup, o + 8);
-      b.writeBigUInt64BE(body.cookie, o + 16);
-      b.writeBigUInt64BE(body.cookieMask, o + 24);
+      writeU64(b, o + 16, body.cookie);
+      writeU64(b, o + 24, body.cookieMask);
       return writeMatch(b, o + 32, body.match);
     case 'port_stats':
       b.writeUInt32BE(body.portNo, o);
@@ -516,7 +517,7 @@ export function writeMultipartReply(b: Buffer, o: number, body: MultipartReplyBo
     case 'flow':
       for (const s of body.stats) {
         const start = o;
-        b.fill(0, o, o + MP_SIZES.flowStats);
+        zero(b, o, o + MP_SIZES.flowStats);
         b[o + 2] = s.tableId;
         b.writeUInt32BE(s.durationSec, o + 4);
         b.writeUInt32BE(s.durationNsec, o + 8);
@@ -524,17 +525,17 @@ export function writeMultipartReply(b: Buffer, o: number, body: MultipartReplyBo
         b.writeUInt16BE(s.idleTimeout, o + 14);
         b.writeUInt16BE(s.hardTimeout, o + 16);
         b.writeUInt16BE(s.flags, o + 18);
-        b.writeBigUInt64BE(s.cookie, o + 24);
-        b.writeBigUInt64BE(s.packetCount, o + 32);
-        b.writeBigUInt64BE(s.byteCount, o + 40);
+        writeU64(b, o + 24, s.cookie);
+        writeU64(b, o + 32, s.packetCount);
+        writeU64(b, o + 40, s.byteCount);
         o = writeInstructions(b, writeMatch(b, o + MP_SIZES.flowStats, s.match), s.instructions);
         if (o - start > 0xffff) throw tooLong();
         b.writeUInt16BE(o - start, start);
       }
       return o;
     case 'aggregate':
-      b.writeBigUInt64BE(body.packetCount, o);
-      b.writeBigUInt64BE(body.byteCount, o + 8);
+      writeU64(b, o, body.packetCount);
+      writeU64(b, o + 8, body.byteCount);
       b.writeUInt32BE(body.flowCount, o + 16);
       b.writeUInt32BE(0, o + 20);
       return o + MP_SIZES.aggregateReply;
@@ -543,8 +544,8 @@ export function writeMultipartReply(b: Buffer, o: number, body: MultipartReplyBo
         b.writeUInt32BE(0, o);
         b[o] = s.tableId;
         b.writeUInt32BE(s.activeCount, o + 4);
-        b.writeBigUInt64BE(s.lookupCount, o + 8);
-        b.writeBigUInt64BE(s.matchedCount, o + 16);
+        writeU64(b, o + 8, s.lookupCount);
+        writeU64(b, o + 16, s.matchedCount);
         o += MP_SIZES.tableStats;
       }
       return o;
@@ -553,7 +554,7 @@ export function writeMultipartReply(b: Buffer, o: number, body: MultipartReplyBo
         b.writeUInt32BE(s.portNo, o);
         b.writeUInt32BE(0, o + 4);
         const cs = [s.rxPackets, s.txPackets, s.rxBytes, s.txBytes, s.rxDropped, s.txDropped, s.rxErrors, s.txErrors, s.rxFrameErr, s.rxOverErr, s.rxCrcErr, s.collisions];
-        for (let k = 0; k < 12; k++) b.writeBigUInt64BE(cs[k]!, o + 8 + 8 * k);
+        for (let k = 0; k < 12; k++) writeU64(b, o + 8 + 8 * k, cs[k]!);
         b.writeUInt32BE(s.durationSec, o + 104);
         b.writeUInt32BE(s.durationNsec, o + 108);
         o += MP_SIZES.portStats;
@@ -563,9 +564,9 @@ export function writeMultipartReply(b: Buffer, o: number, body: MultipartReplyBo
       for (const s of body.stats) {
         b.writeUInt32BE(s.portNo, o);
         b.writeUInt32BE(s.queueId, o + 4);
-        b.writeBigUInt64BE(s.txBytes, o + 8);
-        b.writeBigUInt64BE(s.txPackets, o + 16);
-        b.writeBigUInt64BE(s.txErrors, o + 24);
+        writeU64(b, o + 8, s.txBytes);
+        writeU64(b, o + 16, s.txPackets);
+        writeU64(b, o + 24, s.txErrors);
         b.writeUInt32BE(s.durationSec, o + 32);
         b.writeUInt32BE(s.durationNsec, o + 36);
         o += MP_SIZES.queueStats;
@@ -580,14 +581,14 @@ export function writeMultipartReply(b: Buffer, o: number, body: MultipartReplyBo
         b.writeUInt32BE(s.groupId, o + 4);
         b.writeUInt32BE(s.refCount, o + 8);
         b.writeUInt32BE(0, o + 12);
-        b.writeBigUInt64BE(s.packetCount, o + 16);
-        b.writeBigUInt64BE(s.byteCount, o + 24);
+        writeU64(b, o + 16, s.packetCount);
+        writeU64(b, o + 24, s.byteCount);
         b.writeUInt32BE(s.durationSec, o + 32);
         b.writeUInt32BE(s.durationNsec, o + 36);
         let q = o + MP_SIZES.groupStats;
         for (const c of s.bucketStats) {
-          b.writeBigUInt64BE(c.packetCount, q);
-          b.writeBigUInt64BE(c.byteCount, q + 8);
+          writeU64(b, q, c.packetCount);
+          writeU64(b, q + 8, c.byteCount);
           q += 16;
         }
         o = q;
@@ -618,16 +619,16 @@ export function writeMultipartReply(b: Buffer, o: number, body: MultipartReplyBo
         if (len > 0xffff) throw tooLong();
         b.writeUInt32BE(s.meterId, o);
         b.writeUInt16BE(len, o + 4);
-        b.fill(0, o + 6, o + 12);
+        zero(b, o + 6, o + 12);
         b.writeUInt32BE(s.flowCount, o + 12);
-        b.writeBigUInt64BE(s.packetInCount, o + 16);
-        b.writeBigUInt64BE(s.byteInCount, o + 24);
+        writeU64(b, o + 16, s.packetInCount);
+        writeU64(b, o + 24, s.byteInCount);
         b.writeUInt32BE(s.durationSec, o + 32);
         b.writeUInt32BE(s.durationNsec, o + 36);
         let q = o + MP_SIZES.meterStats;
         for (const c of s.bandStats) {
-          b.writeBigUInt64BE(c.packetBandCount, q);
-          b.writeBigUInt64BE(c.byteBandCount, q + 8);
+          writeU64(b, q, c.packetBandCount);
+          writeU64(b, q + 8, c.byteBandCount);
           q += 16;
         }
         o = q;
@@ -839,11 +840,11 @@ function writeTableFeaturesList(b: Buffer, o: number, list: readonly TableFeatur
   for (const t of list) {
     const start = o;
     if (o + MP_SIZES.tableFeatures > b.length) throw tooLong();
-    b.fill(0, o, o + 8);
+    zero(b, o, o + 8);
     b[o + 2] = t.tableId;
     writeFixedString(b, o + 8, 32, t.name, 'table features name');
-    b.writeBigUInt64BE(t.metadataMatch, o + 40);
-    b.writeBigUInt64BE(t.metadataWrite, o + 48);
+    writeU64(b, o + 40, t.metadataMatch);
+    writeU64(b, o + 48, t.metadataWrite);
     b.writeUInt32BE(t.config, o + 56);
     b.writeUInt32BE(t.maxEntries, o + 60);
     o += MP_SIZES.tableFeatures;
@@ -887,7 +888,7 @@ function writeTableFeaturesList(b: Buffer, o: number, list: readonly TableFeatur
             for (const id of x.oxmIds) p = writeOxmId(b, p, id);
         }
       }
-      b.fill(0, o + len, o + padded);
+      zero(b, o + len, o + padded);
       o += padded;
     }
     if (o - start > 0xffff) throw tooLong();

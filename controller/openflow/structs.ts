@@ -5,6 +5,7 @@ import { badTlv, OfpEncodeError, truncated } from './errors.js';
 import { actionsSize, decodeActions, writeActions, writeRawTlv } from './actions.js';
 import { formatMac, tooLong, writeMac } from './oxm.js';
 import type { Bucket, HelloElement, MeterBand, OfpPort, PacketQueue, QueueProp } from './types.js';
+import { zero } from './wire.js';
 
 /** sizeof(struct ofp_port), OF 1.3.5 §7.2.1. */
 export const OFP_PORT_SIZE = 64;
@@ -22,7 +23,7 @@ export function writeFixedString(b: Buffer, o: number, size: number, s: string, 
   if (typeof s !== 'string') throw new OfpEncodeError('OFP_ENCODE_BAD_VALUE', `${what} must be a string`);
   const n = Buffer.byteLength(s, 'utf8');
   if (n >= size) throw new OfpEncodeError('OFP_ENCODE_BAD_VALUE', `${what} is ${n} bytes; at most ${size - 1} fit`);
-  b.fill(0, o, o + size);
+  zero(b, o, o + size);
   b.write(s, o, 'utf8');
 }
 
@@ -205,7 +206,7 @@ export function writeQueues(b: Buffer, o: number, list: readonly PacketQueue[]):
     if (o + 16 > b.length) throw tooLong();
     b.writeUInt32BE(q.queueId, o);
     b.writeUInt32BE(q.port, o + 4);
-    b.fill(0, o + 8, o + 16);
+    zero(b, o + 8, o + 16);
     o += 16;
     for (const x of q.properties) {
       const len = queuePropSize(x);
@@ -218,7 +219,7 @@ export function writeQueues(b: Buffer, o: number, list: readonly PacketQueue[]):
       } else {
         b.writeUInt16BE(x.type === 'min_rate' ? C.OFPQT_MIN_RATE : x.type === 'max_rate' ? C.OFPQT_MAX_RATE : C.OFPQT_EXPERIMENTER, o);
         b.writeUInt16BE(len, o + 2);
-        b.fill(0, o + 4, o + 16);
+        zero(b, o + 4, o + 16);
         if (x.type === 'experimenter') {
           b.writeUInt32BE(x.experimenter, o + 8);
           x.data.copy(b, o + 16);
@@ -280,14 +281,14 @@ export function writeHelloElements(b: Buffer, o: number, list: readonly HelloEle
     } else {
       b.writeUInt16BE(C.OFPHET_VERSIONBITMAP, o);
       b.writeUInt16BE(len, o + 2);
-      b.fill(0, o + 4, o + len);
+      zero(b, o + 4, o + len);
       for (const v of e.versions) {
         if (!Number.isInteger(v) || v < 0 || v > 0xff) throw new OfpEncodeError('OFP_ENCODE_BAD_VALUE', `bad version ${v}`);
         const at = o + 4 + 4 * Math.floor(v / 32);
         b.writeUInt32BE((b.readUInt32BE(at) | (1 << v % 32)) >>> 0, at);
       }
     }
-    b.fill(0, o + len, o + padded);
+    zero(b, o + len, o + padded);
     o += padded;
   }
   return o;
