@@ -14,7 +14,7 @@ import {
   OFPP_CONTROLLER,
   OFP_NO_BUFFER,
 } from '../openflow/constants.js';
-import { parkAppCookie, PARK_APP_MASK } from './cookie.js';
+import { appCookieMatch, isAppCookie, makeCookie } from '../cookies.js';
 
 export const PARK_TABLE = 0;
 
@@ -40,23 +40,25 @@ export const PRIO = {
 export const KIND = { ACTIVITY: 1, ACTIVITY_IGNORE: 2, PARK: 3, PROBE: 4 } as const;
 export type FlowKind = (typeof KIND)[keyof typeof KIND];
 
+// The park app's 40-bit cookie id (controller/cookies.ts): VM index << 8 | kind.
 const KIND_MASK = 0xffn;
-const VM_MASK = 0xffffffn << 8n;
+const VM_MASK = 0xffffffffn << 8n;
+const APP = appCookieMatch('park');
 
 /** Cookie of VM number `vmIndex` (its position in the inventory) and flow kind. */
 export function cookieOf(vmIndex: number, kind: FlowKind): bigint {
-  return parkAppCookie((BigInt(vmIndex) << 8n) | BigInt(kind));
+  return makeCookie('park', (BigInt(vmIndex) << 8n) | BigInt(kind));
 }
 
 /** The VM index and kind in a park cookie, or undefined for another app's cookie. */
 export function decodeCookie(cookie: bigint): { vmIndex: number; kind: number } | undefined {
-  if ((cookie & PARK_APP_MASK) !== parkAppCookie(0n)) return undefined;
+  if (!isAppCookie(cookie, 'park')) return undefined;
   return { vmIndex: Number((cookie & VM_MASK) >> 8n), kind: Number(cookie & KIND_MASK) };
 }
 
 /** Cookie and mask selecting one kind for every VM (flow stats of all activity entries of a switch). */
 export function kindSelector(kind: FlowKind): { cookie: bigint; cookieMask: bigint } {
-  return { cookie: cookieOf(0, kind), cookieMask: PARK_APP_MASK | KIND_MASK };
+  return { cookie: cookieOf(0, kind), cookieMask: APP.cookieMask | KIND_MASK };
 }
 
 /** What flows.ts needs to know about a VM. */
@@ -94,7 +96,7 @@ export function deleteKind(vmIndex: number, kind: FlowKind): OfpMessage {
     type: 'flow_mod',
     xid: 0,
     cookie: cookieOf(vmIndex, kind),
-    cookieMask: PARK_APP_MASK | VM_MASK | KIND_MASK,
+    cookieMask: APP.cookieMask | VM_MASK | KIND_MASK,
     tableId: PARK_TABLE,
     command: OFPFC_DELETE,
     idleTimeout: 0,

@@ -1,26 +1,7 @@
-// The part of the libvirt adapter (controller/libvirt) the park engine uses,
-// and the two idempotent operations built on it. Typed structurally so any
-// adapter with these methods (the real one, FakeHypervisor) plugs in.
-import type { Clock } from './clock.js';
-
-export type DomainRunState = 'running' | 'paused' | 'shutoff' | 'crashed' | 'other';
-
-export interface DomainState {
-  readonly state: DomainRunState;
-  readonly hasManagedSave: boolean;
-}
-
-export interface ParkHypervisor {
-  getState(domain: string): Promise<DomainState>;
-  suspend(domain: string): Promise<void>;
-  resume(domain: string): Promise<void>;
-  managedSave(domain: string): Promise<void>;
-  /** Boots the domain; restores its managed save image when there is one. */
-  start(domain: string): Promise<void>;
-  shutdown(domain: string): Promise<void>;
-  destroy(domain: string): Promise<void>;
-  close(): Promise<void> | void;
-}
+// The two idempotent libvirt operations the park engine runs: park a domain
+// to a depth, wake it. Idempotent so that retries and restarts after a crash
+// mid-operation are safe whatever state the domain was left in.
+import type { Hypervisor } from '../libvirt/hypervisor.js';
 
 /** A domain in a state the engine cannot act on. */
 export class DomainStateError extends Error {
@@ -31,23 +12,11 @@ export class DomainStateError extends Error {
   }
 }
 
-export interface ParkOpOptions {
-  clock: Clock;
-  /** depth 'shutdown': how long to wait for the guest to power off before destroying it. */
-  shutdownGraceMs?: number;
-  /** Poll period while waiting for a guest shutdown. */
-  shutdownPollMs?: number;
-}
-
-function sleep(clock: Clock, ms: number): Promise<void> {
-  return new Promise((r) => clock.setTimer(r, ms));
-}
-
 /**
  * Puts the domain in the parked state for `depth`; does nothing when it is
  * already there (a retry, or a restart after a crash mid-operation).
  */
-export async function parkDomain(hv: ParkHypervisor, domain: string, depth: 'pause' | 'save' | 'shutdown', opts: ParkOpOptions): Promise<void> {
+export async function parkDomain(hv: Hypervisor, domain: string, depth: 'pause' | 'save' | 'shutdown'): Promise<void> {
   const st = await hv.getState(domain);
   if (depth === 'pause') {
     if (st.state === 'paused') return;
@@ -61,19 +30,17 @@ export async function parkDomain(hv: ParkHypervisor, domain: string, depth: 'pau
     await hv.managedSave(domain);
     return;
   }
-  await hv.shutdown(domain);
-  const grace = opts.shutdownGraceMs ?? 30_000;
-  const poll = opts.shutdownPollMs ?? 200;
-  for (let waited = 0; waited < grace; waited += poll) {
-    await sleep(opts.clock, poll);
-    if ((await hv.getState(domain)).state === 'shutoff') return;
+  try {
+    await hv.shutdown(domain);
+  } catch (e) {
+    // The guest ignored the ACPI request: power it off so parking completes (docs/parking.md).
+    if ((e as { code?: unknown }).code !== 'LIBVIRT_TIMEOUT') throw e;
+    await hv.destroy(domain);
   }
-  // The guest ignored the ACPI request: power it off so parking completes (documented in docs/parking.md).
-  await hv.destroy(domain);
 }
 
 /** Makes the domain run: resume a paused one, start (or restore the managed save of) a stopped one. Running: nothing to do. */
-export async function wakeDomain(hv: ParkHypervisor, domain: string): Promise<void> {
+export async function wakeDomain(hv: Hypervisor, domain: string): Promise<void> {
   const st = await hv.getState(domain);
   switch (st.state) {
     case 'running':

@@ -665,7 +665,7 @@ function onPacketIn(c: Ctx, dpid: bigint, inPort: number, cookie: bigint, data: 
     // Only packets our (stale) park entries sent; table-miss packets belong to the L2 fabric.
     if (decodeCookie(cookie) === undefined) return;
     c.consumed = true;
-    if (v.portNo !== undefined) c.send(dpid, [packetOut(v.portNo, data)]);
+    if (v.portNo !== undefined) c.send(dpid, [packetOut(v.portNo, Buffer.from(data))]); // the packet-in buffer is a view: copy
     return;
   }
   c.consumed = true;
@@ -705,7 +705,7 @@ function onPacketIn(c: Ctx, dpid: bigint, inPort: number, cookie: bigint, data: 
     case 'waking':
       if (v.step === 'switching') {
         // Flows are being switched: forward in order behind the held packets already sent.
-        if (v.portNo !== undefined) c.send(dpid, [packetOut(v.portNo, data)]);
+        if (v.portNo !== undefined) c.send(dpid, [packetOut(v.portNo, Buffer.from(data))]); // the packet-in buffer is a view: copy
       } else hold(c, s.name, data);
       return;
   }

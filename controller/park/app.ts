@@ -1,0 +1,336 @@
+// The runtime shell of the park engine: turns App callbacks, libvirt results,
+// barrier replies, flow stats and timers into machine events, and executes the
+// machine's outputs. All decisions live in machine.ts; this file only does I/O.
+import type { App, Datapath, Msg } from '../app.js';
+import type { Inventory } from '../inventory/types.js';
+import type { Hypervisor } from '../libvirt/hypervisor.js';
+import type { Logger } from '../log.js';
+import { OFPET_METER_MOD_FAILED, OFPMMFC_METER_EXISTS, OFPPR_ADD, OFPPR_DELETE } from '../openflow/constants.js';
+import type { OfpMessage } from '../openflow/types.js';
+import type { Clock, TimerHandle } from './clock.js';
+import { activityCounts, activityStatsRequest, decodeCookie } from './flows.js';
+import { parkDomain, wakeDomain } from './hypervisor.js';
+import {
+  configFromInventory,
+  initialState,
+  step,
+  type MachineConfig,
+  type MachineState,
+  type Output,
+  type ParkEvent,
+  type Phase,
+  type Step,
+  type VmCounters,
+} from './machine.js';
+import type { StateStore } from './store.js';
+
+export interface ParkAppOptions {
+  inventory: Inventory;
+  /** The hypervisor connection for a libvirt URI (called once per URI, then cached). */
+  hypervisors: (uri: string) => Hypervisor;
+  clock: Clock;
+  /** Parked-state persistence; without it a restart forgets parked VMs. */
+  store?: StateStore;
+  log: Logger;
+  /** Called on every VM transition (metrics, event streams). */
+  onTransition?: (t: Extract<Output, { kind: 'transition' }>) => void;
+  /** Timeout of barriers and flow stats requests (default 5000 ms). */
+  requestTimeoutMs?: number;
+}
+
+/** A VM as the operator sees it. */
+export interface VmStatus {
+  name: string;
+  phase: Phase;
+  step: Step;
+  since: number;
+  portNo: number | undefined;
+  held: number;
+  lastError: string | undefined;
+  counters: VmCounters;
+}
+
+export interface ParkApp extends App {
+  /** Resolves once persisted state is loaded and the engine runs (events before that are queued). */
+  readonly ready: Promise<void>;
+  status(): VmStatus[];
+  /** Operator commands; no-ops (logged) when the VM is not in a state to accept them. */
+  parkNow(vm: string): void;
+  wakeNow(vm: string): void;
+  /** The machine's state, for tests and debugging. */
+  machineState(): MachineState;
+}
+
+/** Creates the park engine as an App. Run it before the L2 fabric so it sees packet-ins first. */
+export function createParkApp(opts: ParkAppOptions): ParkApp {
+  const cfg: MachineConfig = configFromInventory(opts.inventory);
+  const { clock, log } = opts;
+  const timeoutMs = opts.requestTimeoutMs ?? 5000;
+  let state = initialState(cfg, clock.now());
+  const dps = new Map<bigint, Datapath>();
+  const timers = new Map<string, TimerHandle>();
+  const hypervisors = new Map<string, Hypervisor>();
+  const backlog: ParkEvent[] = [];
+  let ready = false;
+  let stopped = false;
+  let dispatching = false;
+  const pending: ParkEvent[] = [];
+
+  function hv(uri: string): Hypervisor {
+    let h = hypervisors.get(uri);
+    if (!h) {
+      h = opts.hypervisors(uri);
+      hypervisors.set(uri, h);
+    }
+    return h;
+  }
+
+  /** Feeds one event to the machine and executes its outputs; returns `consumed`. */
+  function dispatch(ev: ParkEvent): boolean {
+    if (stopped) return false;
+    if (!ready) {
+      backlog.push(ev);
+      return false;
+    }
+    if (dispatching) {
+      // An output completed synchronously: handle it after the current step.
+      pending.push(ev);
+      return false;
+    }
+    dispatching = true;
+    let consumed = false;
+    try {
+      const r = step(cfg, state, ev, clock.now());
+      state = r.state;
+      consumed = r.consumed;
+      for (const o of r.out) execute(o);
+      for (let i = 0; i < 10_000 && pending.length > 0; i++) {
+        const next = step(cfg, state, pending.shift()!, clock.now());
+        state = next.state;
+        for (const o of next.out) execute(o);
+      }
+    } catch (e) {
+      log.error('park engine step failed', { event: ev.type, err: e });
+    } finally {
+      dispatching = false;
+    }
+    return consumed;
+  }
+
+  function later(ev: ParkEvent): void {
+    queueMicrotask(() => dispatch(ev));
+  }
+
+  function execute(o: Output): void {
+    switch (o.kind) {
+      case 'send': {
+        const dp = dps.get(o.dpid);
+        if (!dp?.connected) return;
+        dp.send(...o.msgs.map((m) => ({ ...m, xid: dp.nextXid() }) as OfpMessage));
+        return;
+      }
+      case 'barrier': {
+        const dp = dps.get(o.dpid);
+        const vm = o.vm;
+        const seq = o.seq ?? 0;
+        if (!dp?.connected) {
+          if (vm !== undefined) later({ type: 'barrier_failed', vm, seq, error: 'switch not connected' });
+          return;
+        }
+        dp.barrier({ timeoutMs }).then(
+          () => {
+            if (vm !== undefined) dispatch({ type: 'barrier_done', vm, seq });
+          },
+          (e: unknown) => {
+            if (vm !== undefined) dispatch({ type: 'barrier_failed', vm, seq, error: errText(e) });
+            else log.warn('barrier failed', { dpid: dp.idHex, err: e });
+          },
+        );
+        return;
+      }
+      case 'libvirt': {
+        const spec = cfg.byName.get(o.vm)!;
+        const h = hv(spec.libvirt.uri);
+        const started = clock.now();
+        const op = o.op === 'park' ? parkDomain(h, spec.libvirt.domain, spec.depth) : wakeDomain(h, spec.libvirt.domain);
+        op.then(
+          () => {
+            log.debug('libvirt op done', { vm: o.vm, op: o.op, depth: spec.depth, ms: clock.now() - started });
+            dispatch({ type: 'libvirt_done', vm: o.vm, seq: o.seq });
+          },
+          (e: unknown) => {
+            log.warn('libvirt op failed', { vm: o.vm, op: o.op, depth: spec.depth, err: e });
+            dispatch({ type: 'libvirt_failed', vm: o.vm, seq: o.seq, error: errText(e) });
+          },
+        );
+        return;
+      }
+      case 'flow_stats': {
+        const dp = dps.get(o.dpid);
+        if (!dp?.connected) return;
+        dp.request({ ...activityStatsRequest(), xid: dp.nextXid() } as OfpMessage, { timeoutMs }).then(
+          (replies) => {
+            const byIndex = new Map<number, bigint>();
+            for (const r of replies) {
+              if (r.type !== 'multipart_reply' || r.body.mpType !== 'flow') continue;
+              for (const [i, n] of activityCounts(r.body.stats)) byIndex.set(i, (byIndex.get(i) ?? 0n) + n);
+            }
+            const counts = new Map<string, bigint>();
+            for (const [i, n] of byIndex) {
+              const v = cfg.vms[i];
+              if (v) counts.set(v.name, n);
+            }
+            dispatch({ type: 'flow_counts', dpid: o.dpid, counts });
+          },
+          (e: unknown) => log.warn('activity counters not read', { dpid: dp.idHex, err: e }),
+        );
+        return;
+      }
+      case 'set_timer': {
+        const old = timers.get(o.key);
+        if (old) clock.clearTimer(old);
+        const key = o.key;
+        timers.set(
+          key,
+          clock.setTimer(() => {
+            timers.delete(key);
+            dispatch({ type: 'timer', key });
+          }, o.at - clock.now()),
+        );
+        return;
+      }
+      case 'cancel_timer': {
+        const old = timers.get(o.key);
+        if (old) clock.clearTimer(old);
+        timers.delete(o.key);
+        return;
+      }
+      case 'persist':
+        opts.store?.put(o.vm, o.record).catch((e: unknown) => log.error('park state not persisted', { vm: o.vm, err: e }));
+        return;
+      case 'transition': {
+        const fields: Record<string, unknown> = { vm: o.vm, from: o.from, to: o.to, reason: o.reason };
+        if (o.durationMs !== undefined) fields.durationMs = o.durationMs;
+        log.info('vm transition', fields);
+        opts.onTransition?.(o);
+        return;
+      }
+      case 'log': {
+        const fields = o.vm === undefined ? {} : { vm: o.vm };
+        log[o.level](o.msg, fields);
+        return;
+      }
+    }
+  }
+
+  async function load(): Promise<ParkEvent[]> {
+    const events: ParkEvent[] = [];
+    if (opts.store) {
+      for (const v of cfg.vms) {
+        try {
+          const record = await opts.store.get(v.name);
+          if (record) events.push({ type: 'restore', vm: v.name, record });
+        } catch (e) {
+          // Unknown is treated as active: if the VM is in fact parked, it is seen idle and re-parked
+          // (an idempotent no-op for libvirt), and its park flows come back then.
+          log.error('park state not loaded; assuming active', { vm: v.name, err: e });
+        }
+      }
+    }
+    return events;
+  }
+
+  const readyPromise = load().then((restored) => {
+    if (stopped) return;
+    ready = true;
+    for (const ev of restored) dispatch(ev);
+    dispatch({ type: 'start' });
+    for (const ev of backlog.splice(0)) dispatch(ev);
+  });
+
+  return {
+    name: 'park',
+    ready: readyPromise,
+
+    async switchUp(dp: Datapath): Promise<void> {
+      dps.set(dp.id, dp);
+      const meters = await metersSupported(dp, cfg, timeoutMs);
+      if (dps.get(dp.id) !== dp || !dp.connected) return; // replaced or gone meanwhile
+      dispatch({ type: 'switch_up', dpid: dp.id, ports: [...dp.ports.values()].map((p) => ({ portNo: p.portNo, name: p.name })), meters });
+    },
+
+    switchDown(dp: Datapath): void {
+      if (dps.get(dp.id) === dp) dps.delete(dp.id);
+      dispatch({ type: 'switch_down', dpid: dp.id });
+    },
+
+    packetIn(dp: Datapath, msg: Msg<'packet_in'>): boolean {
+      let inPort = 0;
+      for (const f of msg.match) {
+        if (f.field === 'in_port') {
+          inPort = f.value;
+          break;
+        }
+      }
+      if (!ready) return decodeCookie(msg.cookie) !== undefined; // stale park entries: drop until loaded
+      return dispatch({ type: 'packet_in', dpid: dp.id, inPort, cookie: msg.cookie, data: msg.data });
+    },
+
+    portStatus(dp: Datapath, msg: Msg<'port_status'>): void {
+      const reason = msg.reason === OFPPR_ADD ? 'add' : msg.reason === OFPPR_DELETE ? 'delete' : 'modify';
+      dispatch({ type: 'port_status', dpid: dp.id, reason, portNo: msg.desc.portNo, name: msg.desc.name });
+    },
+
+    error(dp: Datapath, msg: Msg<'error'>): void {
+      // switchUp adds our meters unconditionally; "already exists" after a reconnect is expected.
+      if (msg.errType === OFPET_METER_MOD_FAILED && 'code' in msg && msg.code === OFPMMFC_METER_EXISTS) return;
+      log.warn('switch reported an error', { dpid: dp.idHex, errType: msg.errType, code: 'code' in msg ? msg.code : undefined });
+    },
+
+    async stop(): Promise<void> {
+      stopped = true;
+      for (const t of timers.values()) clock.clearTimer(t);
+      timers.clear();
+      await Promise.allSettled([...hypervisors.values()].map((h) => h.close()));
+    },
+
+    status(): VmStatus[] {
+      return cfg.vms.map((s) => {
+        const v = state.vms.get(s.name)!;
+        return { name: v.name, phase: v.phase, step: v.step, since: v.since, portNo: v.portNo, held: v.held.length, lastError: v.lastError, counters: v.counters };
+      });
+    },
+
+    parkNow(vm: string): void {
+      dispatch({ type: 'park_now', vm });
+    },
+
+    wakeNow(vm: string): void {
+      dispatch({ type: 'wake_now', vm });
+    },
+
+    machineState: () => state,
+  };
+}
+
+function errText(e: unknown): string {
+  if (e instanceof Error) {
+    const code = (e as { code?: unknown }).code;
+    return typeof code === 'string' ? `${code}: ${e.message}` : e.message;
+  }
+  return String(e);
+}
+
+/** True when the switch has meters for all our ids (OFPMP_METER_FEATURES, OF 1.3.5 §7.3.5.14). */
+async function metersSupported(dp: Datapath, cfg: MachineConfig, timeoutMs: number): Promise<boolean> {
+  if (cfg.park.meterRate === 0) return false;
+  try {
+    const replies = await dp.request({ type: 'multipart_request', xid: dp.nextXid(), flags: 0, body: { mpType: 'meter_features' } }, { timeoutMs });
+    for (const r of replies) {
+      if (r.type === 'multipart_reply' && r.body.mpType === 'meter_features') return r.body.maxMeter >= 100 + cfg.vms.length;
+    }
+  } catch {
+    // No meter support: wake triggers are not rate limited (docs/parking.md).
+  }
+  return false;
+}

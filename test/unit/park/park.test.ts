@@ -1,0 +1,329 @@
+// The park engine end to end on virtual time: createParkApp + a simulated switch
+// (flow table) + FakeHypervisor domains. Assertions ask where packets go, what
+// the VM received and what libvirt was asked, not which messages were sent.
+import test from 'ava';
+import { buildArpRequest, buildIcmpEchoRequest, buildTcpFrame, parseFrame } from '../../../controller/packet/index.js';
+import { decodeCookie, KIND } from '../../../controller/park/flows.js';
+import { HOST, MONITOR, World } from './harness.js';
+
+function inventory(vms: string): string {
+  return `
+park: { probeInterval: 15ms, wakeRetries: 2, retryBackoff: 1s, probeIp: 10.0.0.253, maxConcurrentOps: 2, pollInterval: 1s }
+defaults: { idleTimeout: 10s, minActive: 5s, sink: k1, ignore: [{ src: 10.0.0.250 }], maxHeld: 4, wakeTimeout: 5s }
+switches: [{ name: s1, dpid: 1 }]
+sinks: [{ name: k1, switch: s1, port: s1-eth3, mac: "00:00:00:00:00:fe", ip: 10.0.0.254 }]
+vms:
+${vms}`;
+}
+
+function vmLine(n: number, depth: string, extra = ''): string {
+  const h = (0x10 + n).toString(16);
+  return `  - { name: vm${n}, libvirt: { uri: "test:///default", domain: d${n} }, mac: "52:54:00:00:00:${h}", ip: 10.0.0.${10 + n}, switch: s1, port: vm${n}-tap, depth: ${depth} ${extra} }\n`;
+}
+
+let seq = 0;
+function syn(w: World, vm: string, dstPort = 80, from = HOST): Buffer {
+  const v = w.vm(vm);
+  return buildTcpFrame({ ethSrc: from.mac, ethDst: v.mac, src: from.ip, dst: v.ip, srcPort: 40000, dstPort, flags: 0x02, seq: ++seq });
+}
+
+function tcpSeqs(frames: Buffer[]): number[] {
+  return frames.filter((f) => parseFrame(f)?.tcp).map((f) => f.readUInt32BE(38));
+}
+
+function kinds(w: World, vmIndex: number): number[] {
+  return w.sw.table.map((e) => decodeCookie(e.cookie)).filter((d) => d?.vmIndex === vmIndex).map((d) => d!.kind);
+}
+
+async function parkIdle(w: World, vm: string): Promise<void> {
+  for (let i = 0; i < 60 && w.status(vm).phase !== 'parked'; i++) await w.clock.advance(1000);
+  if (w.status(vm).phase !== 'parked') throw new Error(`${vm} did not park: ${JSON.stringify(w.status(vm))}`);
+}
+
+async function until(w: World, vm: string, phase: string, maxMs = 20_000): Promise<void> {
+  for (let t = 0; t < maxMs && w.status(vm).phase !== phase; t += 5) await w.clock.advance(5);
+  if (w.status(vm).phase !== phase) throw new Error(`${vm} is ${w.status(vm).phase}, wanted ${phase}`);
+}
+
+for (const depth of ['pause', 'save', 'shutdown'] as const) {
+  test(`full cycle, depth ${depth}: park on idle, answer ARP/ICMP, wake on a packet, deliver it`, async (t) => {
+    const w = new World(inventory(vmLine(1, depth)));
+    await w.start();
+    const oldPort = w.portOf('vm1')!;
+    // Active: traffic to the VM goes straight to its port through the activity entry.
+    const f0 = w.sw.inject(HOST.port, syn(w, 'vm1'));
+    t.like(f0, { to: 'port', port: oldPort });
+    t.is(decodeCookie((f0 as { cookie: bigint }).cookie)?.kind, KIND.ACTIVITY);
+
+    await w.clock.advance(8000);
+    t.is(w.status('vm1').phase, 'active', 'not idle yet');
+    await parkIdle(w, 'vm1');
+    const dom = w.fake.peek('d1')!;
+    t.is(dom.state, depth === 'pause' ? 'paused' : 'shutoff');
+    t.is(dom.hasManagedSave, depth === 'save');
+    t.is(w.portOf('vm1') === undefined, depth !== 'pause', 'the tap is gone unless paused');
+    t.false(kinds(w, 0).includes(KIND.ACTIVITY), 'activity entries removed once parked');
+
+    // ARP for the parked VM is answered by the controller, with the VM's MAC.
+    const outs = w.sw.packetOuts.length;
+    t.like(w.sw.inject(HOST.port, buildArpRequest(HOST.mac, HOST.ip, '10.0.0.11')), { to: 'controller', consumed: true });
+    const arp = w.sw.packetOuts[outs]!;
+    t.is(arp.port, HOST.port);
+    t.deepEqual(parseFrame(arp.data)?.arp, { op: 2, sha: '52:54:00:00:00:11', spa: '10.0.0.11', tha: HOST.mac, tpa: HOST.ip });
+    // ICMP echo too, without waking it.
+    const ping = buildIcmpEchoRequest({ ethSrc: HOST.mac, ethDst: '52:54:00:00:00:11', src: HOST.ip, dst: '10.0.0.11', id: 9, seq: 3, payload: Buffer.from('ping!') });
+    t.like(w.sw.inject(HOST.port, ping), { to: 'controller', consumed: true });
+    const pong = parseFrame(w.sw.packetOuts[outs + 1]!.data)!;
+    t.like(pong, { dst: HOST.mac, src: '52:54:00:00:00:11', icmp: { type: 0, id: 9, seq: 3 }, ipv4: { src: '10.0.0.11', dst: HOST.ip } });
+    await w.clock.advance(100);
+    t.is(w.status('vm1').phase, 'parked');
+    t.like(w.status('vm1').counters, { arpAnswered: 1, icmpAnswered: 1, parks: 1 });
+
+    // The first real packet wakes it; it is delivered once the VM answers the probe.
+    const trigger = syn(w, 'vm1');
+    t.like(w.sw.inject(HOST.port, trigger), { to: 'controller', consumed: true });
+    t.is(w.status('vm1').phase, 'waking');
+    await until(w, 'vm1', 'active');
+    const newPort = w.portOf('vm1')!;
+    if (depth === 'pause') t.is(newPort, oldPort);
+    else t.not(newPort, oldPort, 'restored tap has a new port number');
+    t.deepEqual(tcpSeqs(w.receivedBy('vm1')).slice(-1), [trigger.readUInt32BE(38)]);
+    t.like(w.sw.inject(HOST.port, syn(w, 'vm1')), { to: 'port', port: newPort });
+    t.deepEqual(kinds(w, 0).filter((k) => k === KIND.PARK || k === KIND.PROBE), [], 'park and probe entries removed');
+    t.like(w.status('vm1').counters, { wakes: 1, parks: 1 });
+    t.is((await w.store.get('vm1'))?.state, 'active');
+  });
+}
+
+test('a packet during PARKING (libvirt running) is held and delivered after an immediate wake', async (t) => {
+  const w = new World(inventory(vmLine(1, 'save')));
+  await w.start();
+  for (let i = 0; i < 60 && w.status('vm1').phase !== 'parking'; i++) await w.clock.advance(500);
+  await w.clock.advance(10);
+  t.like(w.status('vm1'), { phase: 'parking', step: 'libvirt' });
+  const p = syn(w, 'vm1');
+  t.like(w.sw.inject(HOST.port, p), { to: 'controller', consumed: true });
+  await until(w, 'vm1', 'active');
+  t.true(tcpSeqs(w.receivedBy('vm1')).includes(p.readUInt32BE(38)));
+  t.is(w.fake.callsOf('managedSave').length, 1);
+  t.is(w.fake.callsOf('start').length, 1);
+});
+
+test('a packet before libvirt is asked aborts the park: delivered, VM never stopped', async (t) => {
+  const w = new World(inventory(vmLine(1, 'pause')));
+  await w.start();
+  w.sw.barrierHangs = true; // park entries sent, barrier pending
+  for (let i = 0; i < 60 && w.status('vm1').phase !== 'parking'; i++) await w.clock.advance(500);
+  t.like(w.status('vm1'), { phase: 'parking', step: 'flows' });
+  w.sw.barrierHangs = false;
+  const p = syn(w, 'vm1');
+  t.like(w.sw.inject(HOST.port, p), { to: 'controller', consumed: true });
+  t.is(w.status('vm1').phase, 'active');
+  t.true(tcpSeqs(w.receivedBy('vm1')).includes(p.readUInt32BE(38)));
+  t.deepEqual(w.fake.callsOf('suspend'), []);
+  t.like(w.sw.inject(HOST.port, syn(w, 'vm1')), { to: 'port', port: w.portOf('vm1') });
+});
+
+test('duplicate triggers cause one resume; held packets arrive in order', async (t) => {
+  const w = new World(inventory(vmLine(1, 'pause')));
+  await w.start();
+  await parkIdle(w, 'vm1');
+  const ps = [syn(w, 'vm1'), syn(w, 'vm1', 22), syn(w, 'vm1')];
+  for (const p of ps) w.sw.inject(HOST.port, p);
+  await until(w, 'vm1', 'active');
+  t.is(w.fake.callsOf('resume').length, 1);
+  t.deepEqual(tcpSeqs(w.receivedBy('vm1')).slice(-3), ps.map((p) => p.readUInt32BE(38)));
+});
+
+test('the hold queue is bounded: extra packets are dropped and counted', async (t) => {
+  const w = new World(inventory(vmLine(1, 'pause')));
+  await w.start();
+  await parkIdle(w, 'vm1');
+  const ps = Array.from({ length: 7 }, () => syn(w, 'vm1'));
+  for (const p of ps) w.sw.inject(HOST.port, p);
+  await until(w, 'vm1', 'active');
+  t.deepEqual(tcpSeqs(w.receivedBy('vm1')).slice(-4), ps.slice(0, 4).map((p) => p.readUInt32BE(38)));
+  t.is(w.status('vm1').counters.heldDropped, 3);
+});
+
+test('a wake storm respects the global bound on libvirt operations, first come first served', async (t) => {
+  const n = 6;
+  const w = new World(inventory(Array.from({ length: n }, (_, i) => vmLine(i + 1, 'pause')).join('')));
+  await w.start();
+  for (let i = 0; i < 30; i++) await w.clock.advance(1000);
+  for (let i = 1; i <= n; i++) t.is(w.status(`vm${i}`).phase, 'parked');
+  t.is(w.hv.maxInFlight, 2, 'parks were bounded too');
+  w.hv.maxInFlight = 0;
+  for (let i = 1; i <= n; i++) w.sw.inject(HOST.port, syn(w, `vm${i}`));
+  for (let i = 1; i <= n; i++) await until(w, `vm${i}`, 'active');
+  t.is(w.hv.maxInFlight, 2);
+  const resumes = w.fake.callsOf('resume');
+  t.is(resumes.length, n);
+  t.deepEqual(resumes.map((c) => c.domain), Array.from({ length: n }, (_, i) => `d${i + 1}`), 'FIFO');
+});
+
+test('anti-flap: a woken VM stays active for minActive even when idle', async (t) => {
+  const w = new World(inventory(vmLine(1, 'pause')).replace('minActive: 5s', 'minActive: 30s'));
+  await w.start();
+  await w.clock.advance(31_000);
+  await parkIdle(w, 'vm1');
+  w.sw.inject(HOST.port, syn(w, 'vm1'));
+  await until(w, 'vm1', 'active');
+  await w.clock.advance(20_000); // idle 20 s > idleTimeout 10 s, but active < 30 s
+  t.is(w.status('vm1').phase, 'active');
+  await w.clock.advance(12_000);
+  t.not(w.status('vm1').phase, 'active');
+});
+
+test('libvirt failure on park: park entries removed, VM reachable, no immediate retry', async (t) => {
+  const w = new World(inventory(vmLine(1, 'pause')));
+  await w.start();
+  w.fake.failNext('suspend', 'LIBVIRT_ERROR', { domain: 'd1' });
+  for (let i = 0; i < 30 && w.status('vm1').counters.parkFailures === 0; i++) await w.clock.advance(500);
+  await w.clock.advance(10);
+  t.is(w.status('vm1').phase, 'active');
+  t.regex(w.status('vm1').lastError ?? '', /LIBVIRT_ERROR/);
+  t.deepEqual(kinds(w, 0).filter((k) => k === KIND.PARK), []);
+  t.like(w.sw.inject(HOST.port, syn(w, 'vm1')), { to: 'port', port: w.portOf('vm1') });
+  t.is((await w.store.get('vm1'))?.state, 'active');
+  t.true(w.logs.some((l) => l.includes('park failed')));
+});
+
+test('libvirt failure on wake: retries with exponential backoff, then succeeds', async (t) => {
+  const w = new World(inventory(vmLine(1, 'pause')));
+  await w.start();
+  await parkIdle(w, 'vm1');
+  w.fake.failNext('resume', 'LIBVIRT_CONNECTION', { domain: 'd1', times: 2 });
+  const p = syn(w, 'vm1');
+  w.sw.inject(HOST.port, p);
+  const t0 = w.clock.now();
+  await until(w, 'vm1', 'active');
+  const calls = w.fake.callsOf('resume');
+  t.is(calls.length, 3);
+  // Backoff 1 s then 2 s between attempts (plus the 25 ms the fake resume takes).
+  t.true(calls[1]!.startedAt - calls[0]!.startedAt >= 1000);
+  t.true(calls[2]!.startedAt - calls[1]!.startedAt >= 2000);
+  t.true(w.clock.now() - t0 >= 3000);
+  t.true(tcpSeqs(w.receivedBy('vm1')).includes(p.readUInt32BE(38)));
+});
+
+test('libvirt failure on wake after the last retry: WAKE_FAILED keeps answering ARP, a later packet retries', async (t) => {
+  const w = new World(inventory(vmLine(1, 'pause')));
+  await w.start();
+  await parkIdle(w, 'vm1');
+  w.fake.failNext('resume', 'LIBVIRT_ERROR', { domain: 'd1', times: 3 });
+  w.sw.inject(HOST.port, syn(w, 'vm1'));
+  await until(w, 'vm1', 'wake_failed');
+  t.is(w.fake.callsOf('resume').length, 3);
+  t.like(w.status('vm1'), { held: 0, counters: { heldDropped: 1, wakeFailures: 3 } });
+  t.true(w.logs.some((l) => l.includes('wake failed after 3 attempts')));
+  t.like(w.sw.inject(HOST.port, buildArpRequest(HOST.mac, HOST.ip, '10.0.0.11')), { to: 'controller', consumed: true });
+  const p = syn(w, 'vm1');
+  w.sw.inject(HOST.port, p);
+  await until(w, 'vm1', 'active');
+  t.true(tcpSeqs(w.receivedBy('vm1')).includes(p.readUInt32BE(38)));
+});
+
+test('a VM that never answers the probe fails the wake attempt after wakeTimeout', async (t) => {
+  const w = new World(inventory(vmLine(1, 'pause')).replace('wakeRetries: 2', 'wakeRetries: 0'));
+  await w.start();
+  await parkIdle(w, 'vm1');
+  w.deaf.add('vm1');
+  w.sw.inject(HOST.port, syn(w, 'vm1'));
+  await w.clock.advance(4000);
+  t.like(w.status('vm1'), { phase: 'waking', step: 'probe' });
+  const probes = w.sw.packetOuts.filter((o) => o.port === w.portOf('vm1') && parseFrame(o.data)?.arp?.op === 1);
+  t.true(probes.length > 200 && probes.length < 300, `${probes.length} probes in 4 s at 15 ms`);
+  t.like(parseFrame(probes[0]!.data)?.arp, { sha: '02:5e:a1:00:00:01', spa: '10.0.0.253', tpa: '10.0.0.11' });
+  await w.clock.advance(1100);
+  t.is(w.status('vm1').phase, 'wake_failed');
+  t.regex(w.status('vm1').lastError ?? '', /no ARP answer/);
+});
+
+test('ignored traffic neither counts as activity nor wakes the VM', async (t) => {
+  const w = new World(inventory(vmLine(1, 'pause')));
+  await w.start();
+  for (let i = 0; i < 8; i++) {
+    const f = w.sw.inject(MONITOR.port, syn(w, 'vm1', 80, MONITOR));
+    t.like(f, { to: 'port', port: w.portOf('vm1') }, 'reaches the active VM');
+    t.is(decodeCookie((f as { cookie: bigint }).cookie)?.kind, KIND.ACTIVITY_IGNORE);
+    await w.clock.advance(1000);
+  }
+  // Monitoring continues every second; the VM is parked anyway once idle for 10 s.
+  for (let i = 0; i < 8 && w.status('vm1').phase !== 'parked'; i++) {
+    w.sw.inject(MONITOR.port, syn(w, 'vm1', 80, MONITOR));
+    await w.clock.advance(1000);
+  }
+  t.is(w.status('vm1').phase, 'parked');
+  t.like(w.sw.inject(MONITOR.port, syn(w, 'vm1', 80, MONITOR)), { to: 'port', port: 3 }, 'to the sink');
+  await w.clock.advance(1000);
+  t.is(w.status('vm1').phase, 'parked');
+  t.deepEqual(w.fake.callsOf('resume'), []);
+});
+
+test('gateway ports: only TCP to them wakes a parked VM', async (t) => {
+  const w = new World(inventory(vmLine(1, 'pause', ', gatewayPorts: [80]')));
+  await w.start();
+  await parkIdle(w, 'vm1');
+  t.like(w.sw.inject(HOST.port, syn(w, 'vm1', 23)), { to: 'drop' });
+  await w.clock.advance(100);
+  t.is(w.status('vm1').phase, 'parked');
+  t.like(w.sw.inject(HOST.port, syn(w, 'vm1', 80)), { to: 'controller', consumed: true });
+  await until(w, 'vm1', 'active');
+});
+
+test('switch disconnect while parked: park entries reinstalled on reconnect', async (t) => {
+  const w = new World(inventory(vmLine(1, 'save')));
+  await w.start();
+  await parkIdle(w, 'vm1');
+  w.sw.disconnect();
+  w.sw.table.length = 0; // the switch restarted and lost its flows
+  await w.clock.advance(5000);
+  await w.reconnect();
+  t.like(w.sw.inject(HOST.port, buildArpRequest(HOST.mac, HOST.ip, '10.0.0.11')), { to: 'controller', consumed: true });
+  const p = syn(w, 'vm1');
+  t.like(w.sw.inject(HOST.port, p), { to: 'controller', consumed: true });
+  await until(w, 'vm1', 'active');
+  t.true(tcpSeqs(w.receivedBy('vm1')).includes(p.readUInt32BE(38)));
+});
+
+test('switch disconnect while waking: the wake completes once the switch is back (tap renumbered meanwhile)', async (t) => {
+  const w = new World(inventory(vmLine(1, 'save')));
+  await w.start();
+  await parkIdle(w, 'vm1');
+  const p = syn(w, 'vm1');
+  w.sw.inject(HOST.port, p);
+  t.like(w.status('vm1'), { phase: 'waking' });
+  w.sw.disconnect();
+  await w.clock.advance(2000); // libvirt start finishes, the tap comes back unseen
+  t.not(w.portOf('vm1'), undefined);
+  t.is(w.status('vm1').phase, 'waking');
+  await w.reconnect();
+  await until(w, 'vm1', 'active');
+  t.is(w.status('vm1').portNo, w.portOf('vm1'));
+  t.true(tcpSeqs(w.receivedBy('vm1')).includes(p.readUInt32BE(38)));
+  t.like(w.sw.inject(HOST.port, syn(w, 'vm1')), { to: 'port', port: w.portOf('vm1') });
+});
+
+test('a controller restart keeps parked VMs parked (state store) and a packet still wakes them', async (t) => {
+  const w = new World(inventory(vmLine(1, 'pause')));
+  await w.start();
+  await parkIdle(w, 'vm1');
+  await w.app.stop!();
+  w.sw.table.length = 0;
+  await w.start(); // new engine, same store, same (paused) domain
+  t.is(w.status('vm1').phase, 'parked');
+  const p = syn(w, 'vm1');
+  t.like(w.sw.inject(HOST.port, p), { to: 'controller', consumed: true });
+  await until(w, 'vm1', 'active');
+  t.true(tcpSeqs(w.receivedBy('vm1')).includes(p.readUInt32BE(38)));
+});
+
+test('packets for active VMs from the table miss are left to the L2 fabric', async (t) => {
+  const w = new World(inventory(vmLine(1, 'pause')));
+  await w.start();
+  const consumed = w.app.packetIn!(w.sw, { type: 'packet_in', xid: 0, bufferId: 0xffffffff, totalLen: 60, reason: 0, tableId: 0, cookie: 0n, match: [{ field: 'in_port', value: 1 }], data: syn(w, 'vm1') });
+  t.false(consumed);
+  const arp = w.app.packetIn!(w.sw, { type: 'packet_in', xid: 0, bufferId: 0xffffffff, totalLen: 60, reason: 0, tableId: 0, cookie: 0n, match: [{ field: 'in_port', value: 1 }], data: buildArpRequest(HOST.mac, HOST.ip, '10.0.0.11') });
+  t.false(arp);
+});
