@@ -43,6 +43,11 @@ export interface ThroughputResult {
   readonly window: number;
   /** OFPT_ERRORs the controller sent during the whole run. */
   readonly errors: number;
+  /**
+   * Messages other than FLOW_MOD, PACKET_OUT and ECHO_REQUEST received during
+   * the measured interval (0 for a controller that only answers packet-ins).
+   */
+  readonly otherMessages: number;
 }
 
 export interface LatencyResult {
@@ -65,6 +70,9 @@ const DEFAULTS = {
   expectPortDesc: true,
   dpidBase: 0x5ea1_0000_0000_0001n,
 };
+
+/** Longest extra warm-up while waiting for every switch's first pass over its sources. */
+const WARMUP_CAP_MS = 30_000;
 
 function sum(sws: FakeSwitch[], key: keyof SwitchCounters): number {
   let n = 0;
@@ -119,8 +127,16 @@ export async function runThroughput(opts: GeneratorOptions): Promise<ThroughputR
     log(`throughput: ${o.switches} switches connected, window ${o.window}, warm-up ${o.warmupMs} ms`);
     for (const s of sws) s.startWindow(o.window);
     await sleep(o.warmupMs);
+    // Warm-up also lasts until every switch has cycled through its sources once: before
+    // that, most destinations are unknown and get flooded, so a slow controller would
+    // otherwise be measured on a cheaper mix (no flow_mods) than a fast one.
+    const warmDeadline = performance.now() + WARMUP_CAP_MS;
+    while (sws.some((s) => s.counters.packetOuts < o.hostsPerSwitch + o.window) && performance.now() < warmDeadline) {
+      checkAlive(sws);
+      await sleep(100);
+    }
     checkAlive(sws);
-    const c0 = { fm: sum(sws, 'flowMods'), po: sum(sws, 'packetOuts'), pi: sum(sws, 'packetIns') };
+    const c0 = { fm: sum(sws, 'flowMods'), po: sum(sws, 'packetOuts'), pi: sum(sws, 'packetIns'), other: sum(sws, 'other') };
     const t0 = performance.now();
     // Report once per second so a stalled controller shows up in the log.
     let left = o.measureMs;
@@ -146,6 +162,7 @@ export async function runThroughput(opts: GeneratorOptions): Promise<ThroughputR
       switches: o.switches,
       window: o.window,
       errors: sum(sws, 'errors'),
+      otherMessages: sum(sws, 'other') - c0.other,
     };
   } finally {
     await Promise.all(sws.map((s) => s.close()));

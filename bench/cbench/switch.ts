@@ -48,6 +48,8 @@ export interface SwitchCounters {
   packetOuts: number;
   /** OFPT_ERROR messages received from the controller (a sign we sent something it rejects). */
   errors: number;
+  /** ECHO_REQUESTs (keep-alives, expected at any time). */
+  echoRequests: number;
   /** Any other message from the controller. */
   other: number;
 }
@@ -55,7 +57,7 @@ export interface SwitchCounters {
 type Mode = 'idle' | 'window' | 'pingpong';
 
 export class FakeSwitch {
-  readonly counters: SwitchCounters = { packetIns: 0, flowMods: 0, packetOuts: 0, errors: 0, other: 0 };
+  readonly counters: SwitchCounters = { packetIns: 0, flowMods: 0, packetOuts: 0, errors: 0, echoRequests: 0, other: 0 };
   /** Round-trip times in microseconds recorded in 'pingpong' mode while `recording`. */
   rtts: Float64Array = new Float64Array(0);
   rttCount = 0;
@@ -297,7 +299,8 @@ export class FakeSwitch {
   private control(msg: Buffer, type: number): void {
     const xid = msg.readUInt32BE(4);
     const s = this.sock;
-    this.counters.other++;
+    if (type === W.T.ECHO_REQUEST) this.counters.echoRequests++;
+    else this.counters.other++;
     switch (type) {
       case W.T.HELLO:
         // OF 1.3.5 §6.3.1: the negotiated version is the smaller of both; we only speak 1.3.
