@@ -19,7 +19,7 @@
  * Not modelled: groups (recorded, not executed), VLAN/MPLS push/pop, meter rates.
  */
 import * as C from '../../controller/openflow/constants.js';
-import { encode } from '../../controller/openflow/encode.js';
+import { encode, messageTypeNumber } from '../../controller/openflow/encode.js';
 import { OXM_BY_NAME } from '../../controller/openflow/index.js';
 import type {
   Action,
@@ -246,6 +246,21 @@ export interface FakeFlowTableOptions {
   meters?: boolean;
 }
 
+/** §7.4.4: an error carries at least the first 64 bytes of the failed request. */
+function errorData(msg: OfpMessage): Buffer {
+  try {
+    return encode(msg).subarray(0, 64);
+  } catch {
+    // The codec refuses some messages a switch must reject (bad masks): send just the header.
+    const h = Buffer.alloc(8);
+    h[0] = C.OFP_VERSION;
+    h[1] = messageTypeNumber(msg);
+    h.writeUInt16BE(8, 2);
+    h.writeUInt32BE(msg.xid >>> 0, 4);
+    return h;
+  }
+}
+
 /** One switch's flow tables and meters. */
 export class FakeFlowTable {
   readonly nTables: number;
@@ -281,7 +296,7 @@ export class FakeFlowTable {
         else if (msg.type === 'meter_mod') this.meterMod(msg);
       } catch (e) {
         if (!(e instanceof FakeOfpError)) throw e;
-        errors.push({ type: 'error', xid: msg.xid, errType: e.errType, code: e.errCode, data: encode(msg).subarray(0, 64) });
+        errors.push({ type: 'error', xid: msg.xid, errType: e.errType, code: e.errCode, data: errorData(msg) });
       }
     }
     return errors;
