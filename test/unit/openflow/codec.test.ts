@@ -35,6 +35,7 @@ import {
   OFPFC_ADD,
   type OfpMessage,
   type MessageOf,
+  type OfpDecodeErrorCode,
 } from '../../../controller/openflow/index.js';
 import { OFP_SIZES } from '../../../controller/openflow/decode.js';
 import { MP_SIZES } from '../../../controller/openflow/multipart.js';
@@ -223,7 +224,7 @@ test('hello of another version decodes (version negotiation, OF 1.3.5 §6.3.1)',
 // Malformed input
 // ---------------------------------------------------------------------------
 
-function decodeError(t: import('ava').ExecutionContext, bytes: Buffer, code: string, errType: number, errCode: number): OfpDecodeError | undefined {
+function decodeError(t: import('ava').ExecutionContext, bytes: Buffer, code: OfpDecodeErrorCode, errType: number, errCode: number): OfpDecodeError | undefined {
   const e = t.throws(() => decode(bytes), { instanceOf: OfpDecodeError });
   t.is(e?.code, code);
   t.is(e?.errType, errType);
