@@ -65,6 +65,7 @@ class QuietRemoteController(RemoteController):
 
 def take_lock(timeout):
     "Blocks until no other run_topo.py runs; bounded by `timeout` seconds."
+    os.makedirs(os.path.dirname(LOCK_PATH), exist_ok=True)
     fd = os.open(LOCK_PATH, os.O_RDWR | os.O_CREAT, 0o644)
     deadline = time.monotonic() + timeout
     while True:
