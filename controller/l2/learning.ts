@@ -289,6 +289,20 @@ export class L2Switch {
     return [this.tableMiss()];
   }
 
+  /**
+   * Whether an OFPT_ERROR is about one of our messages, judged from the start
+   * of the failed request it carries (§7.4.4): a flow_mod with an L2 cookie or a
+   * meter_mod for our meter. Packet-outs carry no owner; they count as ours
+   * since the L2 fabric sends almost all of them.
+   */
+  isOurs(msg: MessageOf<'error'>): boolean {
+    const d = msg.data;
+    if (d.length < 8) return false;
+    if (d[1] === C.OFPT_FLOW_MOD) return d.length >= 16 && isAppCookie(d.readBigUInt64BE(8), 'l2');
+    if (d[1] === C.OFPT_METER_MOD) return d.length >= 16 && d.readUInt32BE(12) === this.cfg.meterId;
+    return d[1] === C.OFPT_PACKET_OUT;
+  }
+
   /** True while the table-miss flow uses the meter (false after the switch refused it). */
   get metered(): boolean {
     return this.meterUsable;
