@@ -5,3 +5,4 @@ register('version', 'print the seamless version', async () => async () => {
   process.stdout.write('seamless 0.1.0\n');
   return 0;
 });
+register('controller', 'run the OpenFlow controller (L2 fabric; parking with --config)', async () => (await import('./controller-cmd.js')).default);
