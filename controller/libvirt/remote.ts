@@ -94,6 +94,7 @@ export class RemoteHypervisor implements Hypervisor {
   private readonly listeners = new Set<LifecycleCb>();
   /** Event callback id on the current connection, when registered. */
   private callbackId: number | undefined;
+  private readonly registering = new WeakMap<RpcConnection, Promise<void>>();
   private reconnectTimer: NodeJS.Timeout | undefined;
   private reconnectDelayMs = 250;
   private closed = false;
@@ -280,10 +281,18 @@ export class RemoteHypervisor implements Hypervisor {
     }
   }
 
-  private async registerEvents(conn: RpcConnection): Promise<void> {
-    if (this.callbackId !== undefined || this.listeners.size === 0 || conn.closed) return;
-    const ret = await this.call(conn, Proc.CONNECT_DOMAIN_EVENT_CALLBACK_REGISTER_ANY, encodeEventRegisterArgs(VIR_DOMAIN_EVENT_ID_LIFECYCLE, null));
-    if (this.conn === conn) this.callbackId = decodeIntRet(ret, 'connect_domain_event_callback_register_any_ret');
+  private registerEvents(conn: RpcConnection): Promise<void> {
+    if (this.callbackId !== undefined || this.listeners.size === 0 || conn.closed) return Promise.resolve();
+    // One registration per connection even when open() and onLifecycle() race (two would double every event).
+    const inFlight = this.registering.get(conn);
+    if (inFlight !== undefined) return inFlight;
+    const p = this.call(conn, Proc.CONNECT_DOMAIN_EVENT_CALLBACK_REGISTER_ANY, encodeEventRegisterArgs(VIR_DOMAIN_EVENT_ID_LIFECYCLE, null))
+      .then((ret) => {
+        if (this.conn === conn) this.callbackId = decodeIntRet(ret, 'connect_domain_event_callback_register_any_ret');
+      })
+      .finally(() => this.registering.delete(conn));
+    this.registering.set(conn, p);
+    return p;
   }
 
   /** With listeners, keep trying to reconnect (backoff 250 ms .. 5 s) so events resume without a call. */

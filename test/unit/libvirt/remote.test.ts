@@ -145,6 +145,24 @@ test('lifecycle events reach listeners, and resume after a daemon restart', asyn
   t.true(await until(() => d.received.some((r) => r.proc === Proc.CONNECT_DOMAIN_EVENT_CALLBACK_DEREGISTER_ANY)));
 });
 
+test('listeners added before and while connecting share one registration: each event arrives once', async (t) => {
+  const { d, h } = await setup(t);
+  const a: string[] = [];
+  const b: string[] = [];
+  h.onLifecycle((dom, ev) => a.push(`${dom} ${ev}`));
+  const conn = h.connect();
+  h.onLifecycle((dom, ev) => b.push(`${dom} ${ev}`));
+  await conn;
+  await h.getState('vm1');
+  t.true(await until(() => d.received.some((r) => r.proc === Proc.CONNECT_DOMAIN_EVENT_CALLBACK_REGISTER_ANY)));
+  d.emitLifecycle('vm1', 3, 0);
+  t.true(await until(() => a.length >= 1 && b.length >= 1));
+  await sleep(50);
+  t.deepEqual(a, ['vm1 suspended']);
+  t.deepEqual(b, ['vm1 suspended']);
+  t.is(d.received.filter((r) => r.proc === Proc.CONNECT_DOMAIN_EVENT_CALLBACK_REGISTER_ANY).length, 1);
+});
+
 test('a framing violation fails pending calls with LIBVIRT_PROTOCOL; the next call reconnects', async (t) => {
   const { d, h } = await setup(t);
   await h.getState('vm1');
