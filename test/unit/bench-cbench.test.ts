@@ -4,8 +4,11 @@
 import test from 'ava';
 import net from 'node:net';
 import { FakeSwitch, GeneratorError } from '../../bench/cbench/switch.js';
-import { runThroughput } from '../../bench/cbench/index.js';
+import { runLatency, runThroughput } from '../../bench/cbench/index.js';
 import * as W from '../../bench/cbench/wire.js';
+import { startController } from '../../controller/daemon.js';
+import { createL2App } from '../../controller/l2/app.js';
+import { silentLogger } from '../../controller/log.js';
 import { decode } from '../../controller/openflow/index.js';
 
 test('packet-in template decodes as an unbuffered table-miss packet-in with the frame', (t) => {
@@ -129,4 +132,22 @@ test('the switch answers echo, barrier, features and port-desc requests with mat
     ],
   );
   for (const m of got) t.is(decode(m).xid, m.readUInt32BE(4));
+});
+
+test('against our controller in-process: handshake, then only flow_mods and packet-outs answer packet-ins', async (t) => {
+  const ctl = await startController({ listen: { host: '127.0.0.1', port: 0 }, apps: [createL2App()], log: silentLogger });
+  t.teardown(() => ctl.stop());
+  const base = { host: '127.0.0.1', port: ctl.address.port, hostsPerSwitch: 50, readyTimeoutMs: 5000 };
+  const tp = await runThroughput({ ...base, switches: 3, window: 8, warmupMs: 100, measureMs: 400 });
+  t.true(tp.answeredPerSec > 0, 'packet-ins answered');
+  t.true(tp.flowModsPerSec > 0, 'learned destinations get flows');
+  // Every 8th packet goes to a silent host and is flooded without a flow; the rest get a flow.
+  t.true(tp.flowModsPerSec < tp.answeredPerSec, 'flooded packets get no flow');
+  t.true(tp.pps > tp.answeredPerSec, 'pps counts flow_mods and packet-outs');
+  t.is(tp.otherMessages, 0, 'no message other than flow_mod/packet_out/echo during the run');
+  t.is(tp.errors, 0, 'the controller accepted every packet-in');
+  const lat = await runLatency({ ...base, warmupMs: 100, measureMs: 300 });
+  t.true(lat.samples > 0);
+  t.true(lat.p50us > 0 && lat.p50us <= lat.p99us);
+  t.is(lat.errors, 0);
 });
