@@ -59,3 +59,28 @@ export function run(command: string, args: readonly string[], opts: RunOptions =
 export interface Teardown {
   teardown(fn: () => unknown): void;
 }
+
+const exitCallbacks = new Set<() => void>();
+let exitListening = false;
+
+/**
+ * Runs `fn` synchronously when the process exits: the last resort that removes
+ * bridges, namespaces and child processes a crashed test did not tear down.
+ * Returns a function that unregisters it.
+ */
+export function atExit(fn: () => void): () => void {
+  if (!exitListening) {
+    exitListening = true;
+    process.once('exit', () => {
+      for (const cb of exitCallbacks) {
+        try {
+          cb();
+        } catch {
+          // Nothing more can be done while exiting; run the others.
+        }
+      }
+    });
+  }
+  exitCallbacks.add(fn);
+  return () => exitCallbacks.delete(fn);
+}

@@ -11,7 +11,8 @@ import { spawn } from 'node:child_process';
 import { createServer, connect } from 'node:net';
 import { isAbsolute, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { Teardown } from './exec.js';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { atExit, type Teardown } from './exec.js';
 import { ensureOvs, parseDumpFlows, type Flow } from './ovs.js';
 
 const REPO = fileURLToPath(new URL('../../', import.meta.url));
@@ -172,10 +173,9 @@ export async function startPeerController(t?: Teardown, port?: number): Promise<
   child.stdout.on('data', (d: Buffer) => (output += d.toString()));
   child.stderr.on('data', (d: Buffer) => (output += d.toString()));
   const exited = new Promise<void>((res) => child.once('exit', () => res()));
-  const killOnExit = () => child.kill('SIGKILL');
-  process.on('exit', killOnExit);
+  const unregister = atExit(() => child.kill('SIGKILL'));
   const stop = async () => {
-    process.off('exit', killOnExit);
+    unregister();
     if (child.exitCode === null && child.signalCode === null) {
       child.kill('SIGTERM');
       await exited;
@@ -186,7 +186,7 @@ export async function startPeerController(t?: Teardown, port?: number): Promise<
   for (let i = 0; i < 150; i += 1) {
     if (child.exitCode !== null) break;
     if (await canConnect(p)) return { port: p, stop };
-    await new Promise((r) => setTimeout(r, 100));
+    await sleep(100);
   }
   await stop();
   throw new MininetError(`osken-manager did not listen on 127.0.0.1:${p}`, child.exitCode, output);

@@ -4,7 +4,7 @@
 // resort, when the test process exits.
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { run, CommandError, type Teardown } from './exec.js';
+import { atExit, run, CommandError, type Teardown } from './exec.js';
 import { ensureOvs, ofport as ofportOf, vsctl } from './ovs.js';
 
 /** Prefix of every namespace and veth this harness creates (.ci/run removes stale ones by it). */
@@ -39,26 +39,22 @@ interface Made {
 }
 const live = new Map<string, Made>();
 let counter = 0;
-let exitHookInstalled = false;
 
-function installExitHook(): void {
-  if (exitHookInstalled) return;
-  exitHookInstalled = true;
-  process.on('exit', () => {
-    for (const m of live.values()) {
-      for (const [cmd, args] of [
-        ['ovs-vsctl', ['--timeout=5', '--if-exists', 'del-port', m.bridge, m.port]],
-        ['ip', ['netns', 'del', m.ns]],
-      ] as const) {
-        try {
-          execFileSync(cmd, args, { stdio: 'ignore' });
-        } catch {
-          // Already gone, or nothing more can be done while exiting.
-        }
+// Last resort for a test that crashed before its teardown ran. Must be sync.
+atExit(() => {
+  for (const m of live.values()) {
+    for (const [cmd, args] of [
+      ['ovs-vsctl', ['--timeout=5', '--if-exists', 'del-port', m.bridge, m.port]],
+      ['ip', ['netns', 'del', m.ns]],
+    ] as const) {
+      try {
+        execFileSync(cmd, args, { stdio: 'ignore' });
+      } catch {
+        // Already gone: try the next one.
       }
     }
-  });
-}
+  }
+});
 
 function uniqueSuffix(): string {
   counter += 1;
@@ -86,7 +82,6 @@ export async function addHost(
   if (m === null) throw new RangeError(`address '${cidr}' is not IPv4 a.b.c.d/len`);
   const address = m[1] as string;
   await ensureOvs();
-  installExitHook();
   const sfx = uniqueSuffix();
   const ns = `${NETNS_PREFIX}n${sfx}`;
   const port = `${NETNS_PREFIX}v${sfx}`.slice(0, 15);

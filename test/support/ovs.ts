@@ -4,7 +4,8 @@
 // a crashed test cannot leave bridges behind for the next run.
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { run, type Teardown } from './exec.js';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { atExit, run, type Teardown } from './exec.js';
 
 export { CommandError, type Teardown } from './exec.js';
 
@@ -53,23 +54,18 @@ export function ensureOvs(): Promise<void> {
 
 // Bridges created by this process and not yet destroyed.
 const live = new Set<string>();
-let exitHookInstalled = false;
 let counter = 0;
 
-function installExitHook(): void {
-  if (exitHookInstalled) return;
-  exitHookInstalled = true;
-  // Last resort for a test that crashed before its teardown ran. Must be sync.
-  process.on('exit', () => {
-    for (const name of live) {
-      try {
-        execFileSync('ovs-vsctl', ['--timeout=5', '--if-exists', 'del-br', name], { stdio: 'ignore' });
-      } catch {
-        // Nothing more can be done while exiting.
-      }
+// Last resort for a test that crashed before its teardown ran. Must be sync.
+atExit(() => {
+  for (const name of live) {
+    try {
+      execFileSync('ovs-vsctl', ['--timeout=5', '--if-exists', 'del-br', name], { stdio: 'ignore' });
+    } catch {
+      // Try the next one.
     }
-  });
-}
+  }
+});
 
 /** A unique bridge name of at most 15 characters (Linux ifname limit). */
 export function uniqueBridgeName(): string {
@@ -93,7 +89,6 @@ export interface BridgeOptions {
  */
 export async function createBridge(t: Teardown | undefined, opts: BridgeOptions = {}): Promise<string> {
   await ensureOvs();
-  installExitHook();
   const name = opts.name ?? uniqueBridgeName();
   if (name.length > 15) throw new RangeError(`bridge name '${name}' is longer than 15 characters`);
   live.add(name);
@@ -136,7 +131,7 @@ export async function ofport(iface: string): Promise<number> {
     const out = (await vsctl('get', 'Interface', iface, 'ofport')).trim();
     const n = Number(out);
     if (Number.isInteger(n) && n > 0) return n;
-    await new Promise((r) => setTimeout(r, 100));
+    await sleep(100);
   }
   throw new Error(`interface ${iface} got no OpenFlow port number within 5 s`);
 }

@@ -2,11 +2,13 @@
 // port (so parallel tests and other engineers' servers never collide), no
 // persistence. Tests talk to a real server, never a mock.
 import { spawn, type ChildProcess } from 'node:child_process';
+import { rmSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Teardown } from './exec.js';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { atExit, type Teardown } from './exec.js';
 
 export interface RedisServer {
   /** Unix socket path: `new Redis({ path: server.socketPath })`. */
@@ -27,8 +29,14 @@ export class RedisStartError extends Error {
   }
 }
 
-const live = new Set<ChildProcess>();
-let exitHookInstalled = false;
+// Running servers and their temp dirs.
+const live = new Map<ChildProcess, string>();
+atExit(() => {
+  for (const [child, dir] of live) {
+    child.kill('SIGKILL');
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
 
 function pingOnce(socketPath: string): Promise<boolean> {
   return new Promise((resolve) => {
@@ -50,12 +58,6 @@ function pingOnce(socketPath: string): Promise<boolean> {
 
 /** Starts redis-server on a unix socket in a temp dir; with `t`, stops it when the test ends. */
 export async function startRedis(t?: Teardown): Promise<RedisServer> {
-  if (!exitHookInstalled) {
-    exitHookInstalled = true;
-    process.on('exit', () => {
-      for (const c of live) c.kill('SIGKILL');
-    });
-  }
   const dir = await mkdtemp(join(tmpdir(), 'seamless-redis-'));
   const socketPath = join(dir, 'redis.sock');
   const child = spawn(
@@ -63,7 +65,7 @@ export async function startRedis(t?: Teardown): Promise<RedisServer> {
     ['--port', '0', '--unixsocket', socketPath, '--unixsocketperm', '700', '--dir', dir, '--save', '', '--appendonly', 'no'],
     { stdio: ['ignore', 'pipe', 'pipe'] },
   );
-  live.add(child);
+  live.set(child, dir);
   let output = '';
   child.stdout?.on('data', (d: Buffer) => (output += d.toString()));
   child.stderr?.on('data', (d: Buffer) => (output += d.toString()));
@@ -95,7 +97,7 @@ export async function startRedis(t?: Teardown): Promise<RedisServer> {
     if (await pingOnce(socketPath)) {
       return { socketPath, dir, pid: child.pid ?? -1, stop };
     }
-    await new Promise((r) => setTimeout(r, 50));
+    await sleep(50);
   }
   await stop();
   throw new RedisStartError('redis-server did not answer PING within 5 s', output);
