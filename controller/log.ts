@@ -58,8 +58,9 @@ function plain(v: unknown): unknown {
   return v;
 }
 
-function jsonReplacer(_key: string, v: unknown): unknown {
-  return plain(v);
+// JSON.stringify calls toJSON (Buffer has one) before the replacer: read the raw value from the holder.
+function jsonReplacer(this: Record<string, unknown>, key: string, v: unknown): unknown {
+  return plain(key === '' ? v : this[key]);
 }
 
 function textValue(v: unknown): string {

@@ -1,0 +1,168 @@
+/**
+ * The set of switch connections and the datapaths they serve. It creates a
+ * SwitchConnection per accepted socket, keeps `datapaths` (id -> UP connection),
+ * replaces the old connection when a datapath id connects again ('replaced'),
+ * and drives the apps. Socket-agnostic, so unit tests feed it fake sockets.
+ */
+import { EventEmitter } from 'node:events';
+import type { DisconnectReason } from '../app.js';
+import type { Logger } from '../log.js';
+import type { AppDispatcher } from './apps.js';
+import { SwitchConnection, type ConnectionConfig } from './connection.js';
+import type { Clock, SocketLike } from './io.js';
+
+/** Events: a switch is up (after every app's switchUp finished) or down. */
+export interface RegistryEventMap {
+  switchUp: [dp: SwitchConnection];
+  switchDown: [dp: SwitchConnection, reason: DisconnectReason];
+}
+
+export interface WaitOptions {
+  /** Default 10000. */
+  readonly timeoutMs?: number;
+}
+
+/** waitForSwitch/waitForSwitchDown ran out of time, or the registry was closed first. */
+export class SwitchWaitError extends Error {
+  override readonly name = 'SwitchWaitError';
+  constructor(
+    readonly code: 'SWITCH_WAIT_TIMEOUT' | 'CONTROLLER_STOPPED',
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export interface RegistryOptions {
+  readonly apps: AppDispatcher;
+  readonly config: ConnectionConfig;
+  readonly clock: Clock;
+  readonly log: Logger;
+}
+
+function hex(id: bigint): string {
+  return id.toString(16).padStart(16, '0');
+}
+
+export class DatapathRegistry extends EventEmitter<RegistryEventMap> {
+  /** Datapaths that completed the handshake, by datapath id. */
+  readonly datapaths = new Map<bigint, SwitchConnection>();
+  private readonly conns = new Set<SwitchConnection>();
+  /** Connections whose apps' switchUp has finished. */
+  private readonly ready = new WeakSet<SwitchConnection>();
+  private closed = false;
+  private readonly apps: AppDispatcher;
+  private readonly config: ConnectionConfig;
+  private readonly clock: Clock;
+  private readonly log: Logger;
+
+  constructor(opts: RegistryOptions) {
+    super();
+    this.apps = opts.apps;
+    this.config = opts.config;
+    this.clock = opts.clock;
+    this.log = opts.log;
+  }
+
+  /** All open connections, including ones still in the handshake. */
+  get connectionCount(): number {
+    return this.conns.size;
+  }
+
+  /** Starts the OpenFlow handshake on a new socket. After closeAll() sockets are refused. */
+  accept(socket: SocketLike): SwitchConnection | undefined {
+    if (this.closed) {
+      socket.destroy();
+      return undefined;
+    }
+    const conn = new SwitchConnection({
+      ...this.config,
+      socket,
+      clock: this.clock,
+      log: this.log,
+      events: {
+        up: (c) => this.onUp(c),
+        down: (c, reason, wasUp) => this.onDown(c, reason, wasUp),
+        packetIn: (c, msg) => void this.apps.packetIn(c, msg),
+        portStatus: (c, msg) => this.apps.portStatus(c, msg),
+        flowRemoved: (c, msg) => this.apps.flowRemoved(c, msg),
+        error: (c, msg) => this.apps.error(c, msg),
+      },
+    });
+    this.conns.add(conn);
+    conn.start();
+    return conn;
+  }
+
+  /** Closes every connection with `reason` and refuses new ones. */
+  closeAll(reason: DisconnectReason): void {
+    this.closed = true;
+    for (const c of [...this.conns]) c.close(reason);
+  }
+
+  private onUp(conn: SwitchConnection): void {
+    const old = this.datapaths.get(conn.id);
+    if (old !== undefined && old !== conn) {
+      this.log.info('datapath reconnected: replacing the old connection', { dpid: conn.idHex, old: old.remote, new: conn.remote });
+      old.close('replaced');
+    }
+    this.datapaths.set(conn.id, conn);
+    void this.apps.switchUp(conn).then(() => {
+      if (!conn.connected) return;
+      this.ready.add(conn);
+      this.emit('switchUp', conn);
+    });
+  }
+
+  private onDown(conn: SwitchConnection, reason: DisconnectReason, wasUp: boolean): void {
+    this.conns.delete(conn);
+    if (!wasUp) return;
+    if (this.datapaths.get(conn.id) === conn) this.datapaths.delete(conn.id);
+    this.apps.switchDown(conn, reason);
+    this.emit('switchDown', conn, reason);
+  }
+
+  /**
+   * Resolves with the datapath once it is up and every app's switchUp has run
+   * (immediately if it already is). Without `dpid`: the first such switch.
+   */
+  waitForSwitch(dpid?: bigint, opts: WaitOptions = {}): Promise<SwitchConnection> {
+    const matches = (c: SwitchConnection): boolean => dpid === undefined || c.id === dpid;
+    for (const c of this.datapaths.values()) if (matches(c) && c.connected && this.ready.has(c)) return Promise.resolve(c);
+    return this.waitFor('switchUp', (c) => (matches(c) ? c : undefined), opts, `switch ${dpid === undefined ? '(any)' : hex(dpid)} up`);
+  }
+
+  /** Resolves with the reason when the current (or next) connection of `dpid` goes down. */
+  waitForSwitchDown(dpid: bigint, opts: WaitOptions = {}): Promise<DisconnectReason> {
+    return this.waitFor('switchDown', (c, reason) => (c.id === dpid ? reason : undefined), opts, `switch ${hex(dpid)} down`);
+  }
+
+  private waitFor<E extends keyof RegistryEventMap, R>(
+    event: E,
+    pick: (...args: RegistryEventMap[E]) => R | undefined,
+    opts: WaitOptions,
+    what: string,
+  ): Promise<R> {
+    if (this.closed) return Promise.reject(new SwitchWaitError('CONTROLLER_STOPPED', `controller stopped: ${what}`));
+    const timeoutMs = opts.timeoutMs ?? 10000;
+    return new Promise<R>((resolve, reject) => {
+      const on = this.on as (e: E, l: (...args: RegistryEventMap[E]) => void) => void;
+      const off = this.off as typeof on;
+      const listener = (...args: RegistryEventMap[E]): void => {
+        const r = pick(...args);
+        if (r === undefined) return;
+        cleanup();
+        resolve(r);
+      };
+      const timer = this.clock.setTimeout(() => {
+        cleanup();
+        reject(new SwitchWaitError('SWITCH_WAIT_TIMEOUT', `timed out after ${timeoutMs} ms waiting for ${what}`));
+      }, timeoutMs);
+      const cleanup = (): void => {
+        this.clock.clearTimeout(timer);
+        off.call(this, event, listener);
+      };
+      on.call(this, event, listener);
+    });
+  }
+}

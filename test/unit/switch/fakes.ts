@@ -1,0 +1,149 @@
+// Fakes for driving a SwitchConnection without a network or real time: a socket
+// that records what is written and lets the test play the switch, and a manual clock.
+import { EventEmitter } from 'node:events';
+import { decode, encode, Framer, OFPPC_PORT_DOWN, OFPPS_LINK_DOWN } from '../../../controller/openflow/index.js';
+import type { OfpMessage, OfpPort } from '../../../controller/openflow/index.js';
+import type { Clock, SocketLike, TimerHandle } from '../../../controller/switch/io.js';
+import type { Msg } from '../../../controller/app.js';
+
+/** A socket whose peer is the test. */
+export class FakeSocket extends EventEmitter implements SocketLike {
+  readonly remoteAddress = '192.0.2.1';
+  readonly remotePort: number;
+  /** Every write() call, in order. */
+  readonly writes: Buffer[] = [];
+  ended = false;
+  destroyed = false;
+  noDelay = false;
+  private readonly framer = new Framer();
+  private readonly inbox: OfpMessage[] = [];
+  private static nextPort = 40000;
+
+  constructor() {
+    super();
+    this.remotePort = FakeSocket.nextPort++;
+  }
+
+  write(data: Uint8Array): boolean {
+    if (this.destroyed) throw new Error('write after destroy');
+    const b = Buffer.from(data); // the connection may not reuse the bytes, but copy to be sure the test sees what was sent
+    this.writes.push(b);
+    for (const f of this.framer.push(b)) this.inbox.push(decode(f));
+    return true;
+  }
+
+  end(cb?: () => void): this {
+    this.ended = true;
+    queueMicrotask(() => cb?.());
+    return this;
+  }
+
+  destroy(): this {
+    if (this.destroyed) return this;
+    this.destroyed = true;
+    // Like net.Socket: 'close' comes on a later tick.
+    queueMicrotask(() => this.emit('close'));
+    return this;
+  }
+
+  setNoDelay(noDelay = true): this {
+    this.noDelay = noDelay;
+    return this;
+  }
+
+  /** Plays the switch: sends one or more messages (as one TCP chunk). */
+  feed(...msgs: OfpMessage[]): void {
+    this.emit('data', Buffer.concat(msgs.map((m) => encode(m))));
+  }
+
+  /** Messages written by the controller since the last take(). */
+  take(): OfpMessage[] {
+    return this.inbox.splice(0);
+  }
+
+  /** The only message of `type` among the newly written ones; fails otherwise. */
+  takeOne<T extends OfpMessage['type']>(type: T): Msg<T> {
+    const all = this.take();
+    const hits = all.filter((m) => m.type === type);
+    if (hits.length !== 1) throw new Error(`expected one ${type}, got: ${all.map((m) => m.type).join(', ') || 'nothing'}`);
+    return hits[0] as Msg<T>;
+  }
+
+  /** Listeners still registered for the events a connection uses. */
+  listenerTotal(): number {
+    return this.listenerCount('data') + this.listenerCount('error') + this.listenerCount('close');
+  }
+}
+
+interface FakeTimer {
+  at: number;
+  seq: number;
+  fn: () => void;
+}
+
+/** Manual clock: time only moves in advance(); timers fire in due order. */
+export class FakeClock implements Clock {
+  private t = 1_000_000;
+  private seq = 0;
+  private readonly timers = new Map<number, FakeTimer>();
+
+  now(): number {
+    return this.t;
+  }
+
+  setTimeout(fn: () => void, ms: number): TimerHandle {
+    const id = ++this.seq;
+    this.timers.set(id, { at: this.t + Math.max(0, ms), seq: id, fn });
+    return id;
+  }
+
+  clearTimeout(handle: TimerHandle): void {
+    this.timers.delete(handle as number);
+  }
+
+  /** Timers armed and not yet fired or cleared. */
+  get pending(): number {
+    return this.timers.size;
+  }
+
+  /** Moves time forward by `ms`, firing due timers in order (bounded). */
+  advance(ms: number): void {
+    const end = this.t + ms;
+    for (let guard = 0; guard < 100_000; guard += 1) {
+      let next: [number, FakeTimer] | undefined;
+      for (const e of this.timers) {
+        if (e[1].at <= end && (next === undefined || e[1].at < next[1].at || (e[1].at === next[1].at && e[1].seq < next[1].seq))) next = e;
+      }
+      if (next === undefined) break;
+      this.timers.delete(next[0]);
+      this.t = next[1].at;
+      next[1].fn();
+    }
+    this.t = end;
+  }
+}
+
+/** Lets queued microtasks and promise chains run (flushes, request resolutions). */
+export function tick(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}
+
+export function port(portNo: number, name: string, opts: { down?: boolean; linkDown?: boolean } = {}): OfpPort {
+  return {
+    portNo,
+    hwAddr: `02:00:00:00:00:${(portNo & 0xff).toString(16).padStart(2, "0")}`,
+    name,
+    config: opts.down === true ? OFPPC_PORT_DOWN : 0,
+    state: opts.linkDown === true ? OFPPS_LINK_DOWN : 0,
+    curr: 0,
+    advertised: 0,
+    supported: 0,
+    peer: 0,
+    currSpeed: 0,
+    maxSpeed: 0,
+  };
+}
+
+export function featuresReply(xid: number, datapathId: bigint): Msg<'features_reply'> {
+  return { type: 'features_reply', xid, datapathId, nBuffers: 0, nTables: 254, auxiliaryId: 0, capabilities: 0x4f, reserved: 0 };
+}
