@@ -4,7 +4,7 @@ import test from 'ava';
 import { existsSync, readFileSync } from 'node:fs';
 import { connectHypervisor, LibvirtError, type Hypervisor } from '../../controller/libvirt/index.js';
 import { createBridge, destroyBridge } from '../support/ovs.js';
-import { createGuest, createNetnsHost, httpGet, waitForHttp, type Guest, type NetnsHost } from '../support/guest.js';
+import { createGuest, createNetnsHost, httpGet, tcpExchange, waitForHttp, type Guest, type NetnsHost } from '../support/guest.js';
 
 interface Ctx {
   hv: Hypervisor;
@@ -79,6 +79,8 @@ test.serial('a freshly started guest is running and serves HTTP', async (t) => {
   t.deepEqual(await hv.getState(guest.name), { state: 'running', hasManagedSave: false });
   const { body } = await waitForHttp(host, url(), 15_000);
   t.is(body, guest.expectedBody);
+  // The second service speaks first (like sshd), then echoes.
+  t.is(await tcpExchange(host, guest.ip, guest.tcpPort, 'ping\n'), `SSH-2.0-seamless-${guest.label}\nping\n`);
 });
 
 test.serial('suspend -> paused and silent; resume -> running and answering', async (t) => {

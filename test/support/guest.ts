@@ -330,6 +330,17 @@ export function httpGet(host: NetnsHost, url: string, timeoutSec = 3): Promise<s
   return host.exec('curl', ['-sS', '--fail', '--max-time', String(timeoutSec), url], (timeoutSec + 5) * 1000);
 }
 
+/**
+ * One TCP exchange from inside the namespace with busybox nc: sends `input`, returns all
+ * the guest wrote until it closed (the guest's TCP service sends a banner, then echoes).
+ */
+export function tcpExchange(host: NetnsHost, ip: string, port: number, input: string, timeoutSec = 3): Promise<string> {
+  return run('ip', ['netns', 'exec', host.netns, 'timeout', String(timeoutSec + 2), 'busybox', 'nc', '-w', String(timeoutSec), ip, String(port)], {
+    input,
+    timeoutMs: (timeoutSec + 5) * 1000,
+  });
+}
+
 /** Polls `httpGet` until it answers (bounded by timeoutMs). Resolves with the body and the time it took. */
 export async function waitForHttp(host: NetnsHost, url: string, timeoutMs = 30_000): Promise<{ body: string; ms: number }> {
   const t0 = performance.now();
