@@ -13,7 +13,7 @@
  * BENCH_CPU_PROF (a directory: run our controller with `node --cpu-prof` writing there).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, openSync, closeSync, readFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -92,12 +92,23 @@ function tail(file: string, lines = 20): string {
   }
 }
 
+/** Controllers started and not yet stopped: killed if this process is interrupted. */
+const running = new Set<ChildProcess>();
+for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(sig, () => {
+    for (const c of running) c.kill('SIGKILL');
+    process.exit(130);
+  });
+}
+
 /** Spawns a controller with output to a log file, and waits until its port accepts connections. */
 async function startController(name: string, cmd: string, args: string[], port: number, logDir: string): Promise<Controller> {
   const logFile = join(logDir, `${name}.log`);
   const fd = openSync(logFile, 'w');
   const child = spawn(cmd, args, { stdio: ['ignore', fd, fd], cwd: repoRoot() });
   closeSync(fd);
+  running.add(child);
+  child.once('exit', () => running.delete(child));
   let exited: string | null = null;
   child.once('exit', (code, sig) => (exited = `exit ${code ?? sig}`));
   child.once('error', (e) => (exited = e.message));
@@ -168,8 +179,8 @@ async function main(): Promise<void> {
   if (only !== undefined && only !== '' && only !== 'ours' && only !== 'osken') {
     throw new BenchError('bad-env', `BENCH_ONLY must be 'ours' or 'osken', got '${only}'`);
   }
-  const logDir = join(tmpdir(), `seamless-bench-${process.pid}`);
-  mkdirSync(logDir, { recursive: true });
+  // Controller logs; removed after a successful run, kept (and named in the error) after a failure.
+  const logDir = mkdtempSync(join(tmpdir(), 'seamless-bench-'));
   log(`generator: ${gen.switches} switches, window ${gen.window}, ${gen.hostsPerSwitch} hosts/switch, warm-up ${gen.warmupMs} ms, measure ${gen.measureMs} ms per mode`);
 
   const empty: ControllerResult = { pps: 0, p50us: 0, p99us: 0 };
@@ -199,6 +210,7 @@ async function main(): Promise<void> {
   const codec = measureCodec(root, log);
   const ratio = osken.pps > 0 ? Math.round((ours.pps / osken.pps) * 100) / 100 : 0;
   log(`targets: ratio ${ratio} (want >= 12), p50 ours ${ours.p50us} us vs os-ken/3 ${Math.round((osken.p50us / 3) * 10) / 10} us`);
+  rmSync(logDir, { recursive: true, force: true });
   process.stdout.write(`${JSON.stringify({ ours, osken, ratio, codec })}\n`);
 }
 
