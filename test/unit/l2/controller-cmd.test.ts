@@ -78,9 +78,9 @@ test('a bad flag exits 2 with the usage line and no stack trace', async (t) => {
   t.notRegex(r.err, /\n\s+at /);
 });
 
-test('a missing inventory exits 1 with a message', async (t) => {
+test('a missing inventory exits 2 with a message naming the file', async (t) => {
   const r = await runCmd(['--listen', '127.0.0.1:0', '--config', '/nonexistent/inv.yaml']);
-  t.is(r.code, 1);
+  t.is(r.code, 2);
   t.regex(r.err, /nonexistent\/inv\.yaml/);
   t.notRegex(r.err, /\n\s+at /);
 });
