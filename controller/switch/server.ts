@@ -90,7 +90,9 @@ export async function listenForSwitches(opts: ListenOptions): Promise<SwitchList
     const tlsServer = tls.createServer(await loadTls(opts.tls));
     tlsServer.on('secureConnection', accept);
     tlsServer.on('tlsClientError', (err, socket) => {
-      log.warn('TLS handshake with switch failed', { remote: `${socket.remoteAddress}:${socket.remotePort}`, err });
+      // A refused certificate lands here; the address may be gone if the peer already hung up.
+      const remote = socket.remoteAddress === undefined ? undefined : `${socket.remoteAddress}:${socket.remotePort}`;
+      log.warn('TLS handshake with switch failed', { remote, err });
     });
     server = tlsServer;
   } else {

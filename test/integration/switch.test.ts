@@ -20,7 +20,7 @@ import {
 } from '../../controller/openflow/index.js';
 import { createBridge, dumpFlows, ofport, setController, vsctl } from '../support/ovs.js';
 
-const log = createLogger({ level: process.env.SEAMLESS_TEST_LOG === '1' ? 'debug' : 'warn' });
+const log = createLogger({ level: process.env.SEAMLESS_TEST_LOG === '1' ? 'debug' : 'error' });
 
 /** A datapath id nobody else uses. */
 function uniqueDpid(): bigint {
