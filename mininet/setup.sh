@@ -32,9 +32,9 @@ fi
 # All without recommends: recommends pull in desktop/X bits and double the time.
 packages=(
   openvswitch-switch mininet python3-os-ken redis-server tshark
-  ethtool iproute2 iputils-ping curl tcpdump psmisc
+  ethtool iproute2 iputils-ping curl tcpdump psmisc cpio xz-utils arping
   libvirt-daemon-system libvirt-daemon-driver-qemu qemu-system-x86 qemu-utils
-  linux-image-amd64 busybox-static libvirt-dev libvirt-clients
+  linux-image-amd64 busybox-static libvirt-clients
 )
 missing=()
 for p in "${packages[@]}"; do
