@@ -73,9 +73,9 @@ class Gen:
     def mac_int(self):
         return self.u(48)
 
-    def text(self, maxbytes):
+    def text(self, maxbytes, ascii_only=False):
         """A random UTF-8 string of at most maxbytes bytes, without NULs."""
-        alphabet = 'abcdefghijklmnopqrstuvwxyz0123456789-_.:/ ' + 'éß私のポ'
+        alphabet = 'abcdefghijklmnopqrstuvwxyz0123456789-_.:/ ' + ('' if ascii_only else 'éß私のポ')
         s = ''
         n = self.r.randint(0, maxbytes)
         while True:
@@ -247,7 +247,8 @@ def port_bytes(g):
 
 
 def fixed_str(g, size):
-    return g.text(size - 1).encode('utf-8')
+    # os-ken decodes ofp_desc strings as ASCII (and leaves undecodable ones as bytes).
+    return g.text(size - 1, ascii_only=True).encode('ascii')
 
 
 # ---------------------------------------------------------------------------
@@ -260,6 +261,9 @@ def gen_hello(g, xid):
         nbm = g.n(1, 3)
         # os-ken's versions list skips bit 31 of every bitmap (range(31)); keep it clear.
         bms = [g.u(32) & 0x7FFFFFFF for _ in range(nbm)]
+        # Our model keeps the set versions, not the words: a trailing all-zero word would
+        # not survive decode/encode, and OF 1.3.5 §7.5.1 gives it no meaning.
+        bms[-1] |= 1 << g.n(0, 30)
         elem = struct.pack('!HH', ofp.OFPHET_VERSIONBITMAP, 4 + 4 * nbm) + b''.join(struct.pack('!I', x) for x in bms)
         body = pad8(elem)
     return frame(ofp.OFPT_HELLO, xid, body)
@@ -305,9 +309,13 @@ def gen_set_config(g, xid):
 
 
 def gen_packet_in(g, xid):
-    body = struct.pack(ofp.OFP_PACKET_IN_PACK_STR, g.u(32), g.u(16), g.u(8), g.u(8), g.u(64))
+    data = g.data(128)
+    # total_len is the frame's full length, so >= len(data) (OF 1.3.5 §7.4.1); os-ken cuts
+    # data to total_len when it is smaller, which our model (rightly) does not.
+    total_len = g.n(len(data), 0xFFFF)
+    body = struct.pack(ofp.OFP_PACKET_IN_PACK_STR, g.u(32), total_len, g.u(8), g.u(8), g.u(64))
     # ofp_packet_in: match (padded to 8), then 2 bytes of pad, then the frame (OF 1.3.5 §7.4.1).
-    body += ser(rand_match(g)) + b'\0\0' + g.data(128)
+    body += ser(rand_match(g)) + b'\0\0' + data
     return frame(ofp.OFPT_PACKET_IN, xid, body)
 
 
@@ -569,7 +577,9 @@ def req_packet_out(buf):
     buffer_id, in_port, actions_len = struct.unpack_from(ofp.OFP_PACKET_OUT_PACK_STR, buf, 8)
     end = ofp.OFP_PACKET_OUT_SIZE + actions_len
     actions = parse_actions(buf, ofp.OFP_PACKET_OUT_SIZE, end)
-    return p.OFPPacketOut(DP, buffer_id, in_port, actions, bytes(buf[end:]), actions_len)
+    msg = p.OFPPacketOut(DP, buffer_id, in_port, actions, bytes(buf[end:]))
+    msg.actions_len = actions_len  # the constructor ignores its actions_len argument
+    return msg
 
 
 def req_group_mod(buf):
@@ -700,7 +710,7 @@ REQUEST_PARSERS = {
 
 def decode(buf):
     """os-ken's decoding of one whole message, as to_jsondict() plus the header's xid."""
-    buf = bytearray(buf)
+    buf = bytes(buf)  # os-ken base64-encodes bytes fields in to_jsondict(), not bytearray ones
     version, msg_type, msg_len, xid = ofproto_parser.header(buf)
     if msg_len != len(buf):
         raise ValueError('ofp_header.length %d != %d bytes given' % (msg_len, len(buf)))
@@ -741,6 +751,19 @@ def handle(req):
     raise ValueError('unknown op %r' % op)
 
 
+def exact_ints(v):
+    """Integers beyond 2**53 become decimal strings so JavaScript's JSON.parse keeps them exact."""
+    if isinstance(v, bool):
+        return v
+    if isinstance(v, int):
+        return str(v) if abs(v) > 2 ** 53 else v
+    if isinstance(v, list):
+        return [exact_ints(x) for x in v]
+    if isinstance(v, dict):
+        return {k: exact_ints(x) for k, x in v.items()}
+    return v
+
+
 def main():
     for line in sys.stdin:
         line = line.strip()
@@ -752,10 +775,11 @@ def main():
             rid = req.get('id')
             out = {'id': rid, 'ok': True}
             out.update(handle(req))
+            text = json.dumps(exact_ints(out))
         except Exception as e:  # every failure is an answer, never a dead oracle
-            out = {'id': rid, 'ok': False, 'error': '%s: %s' % (type(e).__name__, e),
-                   'trace': traceback.format_exc(limit=4)}
-        sys.stdout.write(json.dumps(out) + '\n')
+            text = json.dumps({'id': rid, 'ok': False, 'error': '%s: %s' % (type(e).__name__, e),
+                               'trace': traceback.format_exc(limit=6)})
+        sys.stdout.write(text + '\n')
         sys.stdout.flush()
 
 
