@@ -268,6 +268,13 @@ export class SwitchConnection implements Datapath {
     }
   }
 
+  /**
+   * Datapath.request(): xid 0 gets a fresh xid, a non-zero xid is used as given
+   * (SwitchUsageError 'OFP_XID_IN_USE' if outstanding). Resolves with the reply
+   * (all parts for multipart); rejects with OfpErrorReplyError, RequestTimeoutError,
+   * SwitchDisconnectedError, or SwitchUsageError 'OFP_NO_REPLY_EXPECTED' for types
+   * the switch never answers.
+   */
   request(msg: OfpMessage, opts: RequestOptions = {}): Promise<OfpMessage[]> {
     const replyType = REPLY_FOR[msg.type];
     if (replyType === undefined) {
