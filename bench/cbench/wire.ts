@@ -45,7 +45,7 @@ export const MP = {
   PORT_DESC: 13,
 } as const;
 
-/** OF 1.3.5 §7.2.6 OFP_NO_BUFFER: the packet is not buffered on the switch, the frame travels in the message. */
+/** OFP_NO_BUFFER (OF 1.3.5 §7.4.1 packet-in buffer_id): not buffered on the switch, the frame travels in the message. */
 export const NO_BUFFER = 0xffffffff;
 
 /** A message with a header and a zeroed body of `len` bytes in total. */
