@@ -1,0 +1,156 @@
+/**
+ * The real ControlSource: reads the park engine, the inventory and the
+ * datapath registry, and turns operator commands into parkNow/wakeNow.
+ */
+import type { PortInfo } from '../app.js';
+import type { Inventory } from '../inventory/types.js';
+import type { ParkApp, VmStatus } from '../park/app.js';
+import type { Output } from '../park/machine.js';
+import { VmBusyError, VmNotFoundError } from './errors.js';
+import type { CommandView, ControlSource, DaemonView, SwitchView, VmView } from './types.js';
+
+type Transition = Extract<Output, { kind: 'transition' }>;
+
+/**
+ * Remembers each VM's last wake duration from the engine's transitions. Pass
+ * `onTransition` to createParkApp (chain it if something else listens too).
+ */
+export class WakeTimes {
+  readonly #last = new Map<string, number>();
+
+  /** Feed every transition here. */
+  readonly onTransition = (t: Transition): void => {
+    if (t.from === 'waking' && t.to === 'active' && t.durationMs !== undefined) this.#last.set(t.vm, t.durationMs);
+  };
+
+  lastWakeMs(vm: string): number | undefined {
+    return this.#last.get(vm);
+  }
+}
+
+/** The datapaths as the registry (Controller) holds them. */
+export interface DatapathSource {
+  readonly datapaths: ReadonlyMap<
+    bigint,
+    {
+      readonly idHex: string;
+      readonly remote?: string;
+      readonly connected: boolean;
+      readonly ports: ReadonlyMap<number, PortInfo>;
+      readonly features: { readonly nTables: number };
+    }
+  >;
+}
+
+/** Health of the parked-state store, when there is one. */
+export interface StoreHealth {
+  readonly kind: 'memory' | 'redis';
+  readonly healthy: boolean;
+  readonly pendingWrites: number;
+}
+
+export interface ControlSourceOptions {
+  /** The park engine and its inventory; absent when the controller runs the L2 fabric only. */
+  readonly park?: { readonly app: ParkApp; readonly inventory: Inventory; readonly wakeTimes?: WakeTimes };
+  readonly switches: DatapathSource;
+  readonly store?: () => StoreHealth;
+  readonly version?: string;
+  /** Default Date.now (the daemon's start time is taken when the source is created). */
+  readonly now?: () => number;
+}
+
+/** Builds the ControlSource the API server reads. */
+export function createControlSource(opts: ControlSourceOptions): ControlSource {
+  const startedAt = (opts.now ?? Date.now)();
+  const inv = opts.park?.inventory;
+  const specs = new Map((inv?.vms ?? []).map((v) => [v.name, v]));
+  const switchNames = new Map((inv?.switches ?? []).map((s) => [s.dpid, s.name]));
+
+  function view(s: VmStatus): VmView {
+    const spec = specs.get(s.name)!;
+    return {
+      name: s.name,
+      state: s.phase,
+      step: s.step,
+      since: s.since,
+      depth: spec.depth,
+      domain: spec.libvirt.domain,
+      switch: spec.switch,
+      port: s.portNo ?? null,
+      held: s.held,
+      lastError: s.lastError ?? null,
+      wakes: s.counters.wakes,
+      lastWakeMs: opts.park?.wakeTimes?.lastWakeMs(s.name) ?? null,
+      counters: s.counters,
+    };
+  }
+
+  function vms(): VmView[] {
+    return opts.park?.app.status().map(view) ?? [];
+  }
+
+  function vm(name: string): VmView {
+    const s = specs.has(name) ? opts.park?.app.status().find((x) => x.name === name) : undefined;
+    if (s === undefined) throw new VmNotFoundError(name, [...specs.keys()]);
+    return view(s);
+  }
+
+  return {
+    vms,
+    vm,
+
+    async park(name: string): Promise<CommandView> {
+      vm(name);
+      await opts.park!.app.ready;
+      const before = vm(name);
+      if (before.state === 'parked') return { result: 'already', vm: before };
+      if (before.state === 'parking') return { result: 'in-progress', vm: before };
+      if (before.state !== 'active' || before.step !== 'none') {
+        throw new VmBusyError(`${name} is ${before.state}${before.step === 'none' ? '' : ` (${before.step})`}: it can be parked once it is active`);
+      }
+      opts.park!.app.parkNow(name);
+      const after = vm(name);
+      if (after.state === 'active') throw new VmBusyError(`${name} did not accept the park request (see the controller log)`);
+      return { result: 'started', vm: after };
+    },
+
+    async wake(name: string): Promise<CommandView> {
+      vm(name);
+      await opts.park!.app.ready;
+      const before = vm(name);
+      if (before.state === 'active') return { result: 'already', vm: before };
+      if (before.state === 'waking') return { result: 'in-progress', vm: before };
+      if (before.state === 'parking') throw new VmBusyError(`${name} is parking (${before.step}): wake it once it is parked`);
+      opts.park!.app.wakeNow(name);
+      const after = vm(name);
+      if (after.state === before.state && after.since === before.since) throw new VmBusyError(`${name} did not accept the wake request (see the controller log)`);
+      return { result: 'started', vm: after };
+    },
+
+    switches(): SwitchView[] {
+      const out: SwitchView[] = [];
+      for (const [id, dp] of opts.switches.datapaths) {
+        if (!dp.connected) continue;
+        out.push({
+          dpid: dp.idHex,
+          name: switchNames.get(id) ?? null,
+          remote: dp.remote ?? null,
+          nTables: dp.features.nTables,
+          ports: [...dp.ports.values()].sort((a, b) => a.portNo - b.portNo).map((p) => ({ portNo: p.portNo, name: p.name, hwAddr: p.hwAddr, up: p.up })),
+        });
+      }
+      return out.sort((a, b) => a.dpid.localeCompare(b.dpid));
+    },
+
+    daemon(): DaemonView {
+      const store = opts.store?.() ?? { kind: 'none' as const, healthy: true, pendingWrites: 0 };
+      return {
+        version: opts.version ?? '0.1.0',
+        startedAt,
+        vms: specs.size,
+        switches: [...opts.switches.datapaths.values()].filter((d) => d.connected).length,
+        store,
+      };
+    },
+  };
+}

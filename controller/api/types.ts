@@ -1,0 +1,84 @@
+/**
+ * The control API's JSON shapes (version 1) and the interface the server reads
+ * the controller through. Times are epoch milliseconds; absent values are null
+ * (JSON has no undefined).
+ */
+import type { Phase, Step, VmCounters } from '../park/machine.js';
+
+/** One VM as `GET /v1/vms` reports it. */
+export interface VmView {
+  readonly name: string;
+  /** active | parking | parked | waking | wake_failed */
+  readonly state: Phase;
+  /** Where the VM is inside its state (none when at rest). */
+  readonly step: Step;
+  /** Epoch ms of the last state change. */
+  readonly since: number;
+  readonly depth: 'pause' | 'save' | 'shutdown';
+  readonly domain: string;
+  readonly switch: string;
+  /** Current OpenFlow port of the VM's tap; null while unknown (a saved VM's tap is gone). */
+  readonly port: number | null;
+  /** Packets held for delivery while the VM wakes. */
+  readonly held: number;
+  readonly lastError: string | null;
+  readonly wakes: number;
+  /** Duration of the last completed wake (first packet to VM reachable), ms; null before the first. */
+  readonly lastWakeMs: number | null;
+  readonly counters: VmCounters;
+}
+
+export interface PortView {
+  readonly portNo: number;
+  readonly name: string;
+  readonly hwAddr: string;
+  readonly up: boolean;
+}
+
+/** A connected datapath as `GET /v1/switches` reports it. */
+export interface SwitchView {
+  /** datapath id, 16 hex digits. */
+  readonly dpid: string;
+  /** Inventory name of the switch, when the inventory lists its dpid. */
+  readonly name: string | null;
+  /** The switch's address as the controller sees it. */
+  readonly remote: string | null;
+  readonly nTables: number;
+  readonly ports: readonly PortView[];
+}
+
+/** `GET /v1/status`: the daemon itself. */
+export interface DaemonView {
+  readonly version: string;
+  readonly startedAt: number;
+  readonly vms: number;
+  readonly switches: number;
+  /** Parked-state persistence: none, memory, or redis (with its health). */
+  readonly store: { readonly kind: 'none' | 'memory' | 'redis'; readonly healthy: boolean; readonly pendingWrites: number };
+}
+
+/** What an operator command did: started it, found it already done/in progress. */
+export type CommandResult = 'started' | 'already' | 'in-progress';
+
+/** Answer of `POST /v1/vms/:name/park|wake`. */
+export interface CommandView {
+  readonly result: CommandResult;
+  readonly vm: VmView;
+}
+
+/** Error body of every non-2xx answer. */
+export interface ErrorView {
+  readonly error: { readonly code: string; readonly message: string };
+}
+
+/** What the API server needs from the daemon (the real one: createControlSource; tests: fakes). */
+export interface ControlSource {
+  vms(): VmView[];
+  /** Throws VmNotFoundError for an unknown name. */
+  vm(name: string): VmView;
+  /** Asks the park engine to park / wake `name`; resolves with the outcome (throws VmNotFoundError, VmBusyError). */
+  park(name: string): Promise<CommandView>;
+  wake(name: string): Promise<CommandView>;
+  switches(): SwitchView[];
+  daemon(): DaemonView;
+}
