@@ -16,7 +16,9 @@ export { CommandError, type Teardown } from './exec.js';
 /** Prefix of every domain, netns and veth this harness creates (CI may remove stale ones by it). */
 export const GUEST_PREFIX = 'tsg';
 
-const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+// ../.. from test/support; ../../.. when compiled to dist/test/support (bench:wake runs from dist).
+const HERE = path.dirname(fileURLToPath(import.meta.url));
+const REPO = [path.resolve(HERE, '../..'), path.resolve(HERE, '../../..')].find((d) => existsSync(path.join(d, 'mininet/guest/build.sh'))) ?? path.resolve(HERE, '../..');
 /** Where build.sh puts the kernel + initramfs (cached across runs by input hash). */
 export const GUEST_IMAGE_DIR = process.env['SEAMLESS_GUEST_DIR'] ?? '/var/tmp/seamless-guest';
 const URI = 'qemu:///system';
