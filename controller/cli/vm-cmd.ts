@@ -1,0 +1,273 @@
+/**
+ * `seamless vm ...` and `seamless switch ...`: virsh-like commands, thin
+ * clients of the daemon's control API (controller/api). All state lives in the
+ * daemon; these only format its answers.
+ */
+import { parseArgs } from 'node:util';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { DEFAULT_API_SOCKET, parseApiAddress, type ApiAddress } from '../api/address.js';
+import { ApiClient } from '../api/client.js';
+import type { SwitchView, VmView } from '../api/types.js';
+import type { Command } from './dispatch.js';
+
+export const VM_USAGE =
+  'usage: seamless vm list [--json] [--socket PATH|HOST:PORT]\n' +
+  '       seamless vm info NAME [--json]\n' +
+  '       seamless vm park NAME [--wait] [--timeout S] [--json]\n' +
+  '       seamless vm wake NAME [--timeout S] [--json]\n';
+
+export const SWITCH_USAGE = 'usage: seamless switch list [--json] [--socket PATH|HOST:PORT]\n';
+
+const OPTIONS_HELP = `
+  --socket PATH|HOST:PORT  the controller's API (default $SEAMLESS_SOCKET or ${DEFAULT_API_SOCKET})
+  --json                   print the API's JSON instead of a table
+  --timeout S              vm wake / vm park --wait: give up after S seconds (default 120)
+  --wait                   vm park: wait until the VM is parked
+`;
+
+/** A bad command line: exit status 2. */
+class UsageError extends Error {
+  readonly code = 'ERR_USAGE';
+}
+
+interface Args {
+  positionals: string[];
+  address: ApiAddress;
+  json: boolean;
+  wait: boolean;
+  timeoutMs: number;
+  help: boolean;
+}
+
+function parse(argv: string[]): Args {
+  let r;
+  try {
+    r = parseArgs({
+      args: argv,
+      strict: true,
+      allowPositionals: true,
+      options: {
+        socket: { type: 'string' },
+        json: { type: 'boolean' },
+        wait: { type: 'boolean' },
+        timeout: { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    });
+  } catch (e) {
+    throw new UsageError((e as Error).message);
+  }
+  const { values, positionals } = r;
+  let address: ApiAddress;
+  try {
+    address = parseApiAddress(values.socket ?? process.env.SEAMLESS_SOCKET ?? DEFAULT_API_SOCKET);
+  } catch (e) {
+    throw new UsageError(`--socket: ${(e as Error).message}`);
+  }
+  const t = values.timeout ?? '120';
+  if (!/^\d+(\.\d+)?$/.test(t) || Number(t) <= 0 || Number(t) > 86_400) throw new UsageError(`--timeout: expected seconds (0 < S <= 86400), got '${t}'`);
+  return { positionals, address, json: values.json === true, wait: values.wait === true, timeoutMs: Number(t) * 1000, help: values.help === true };
+}
+
+const pad2 = (n: number) => String(n).padStart(2, '0');
+
+/** Local time as `YYYY-MM-DD HH:MM:SS` (virsh prints local times too). */
+export function formatTime(ms: number): string {
+  const d = new Date(ms);
+  return `${d.getFullYear()}-${pad2(d.getMonth() + 1)}-${pad2(d.getDate())} ${pad2(d.getHours())}:${pad2(d.getMinutes())}:${pad2(d.getSeconds())}`;
+}
+
+export function formatMs(ms: number | null): string {
+  if (ms === null) return '-';
+  return ms < 10_000 ? `${Math.round(ms)} ms` : `${(ms / 1000).toFixed(1)} s`;
+}
+
+function stateText(v: VmView): string {
+  return v.step === 'none' ? v.state : `${v.state} (${v.step})`;
+}
+
+/** A virsh-style table: a leading space, columns three spaces apart, a dashed rule under the header. */
+export function table(header: string[], rows: string[][]): string {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  const line = (cells: string[]) => ` ${cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]!))).join('   ')}`.trimEnd();
+  const head = line(header);
+  const rule = '-'.repeat(Math.max(head.length + 1, widths.reduce((a, b) => a + b + 3, 0)));
+  return [head, rule, ...rows.map(line)].join('\n') + '\n';
+}
+
+export function vmTable(vms: readonly VmView[]): string {
+  return table(
+    ['Name', 'State', 'Depth', 'Since', 'Port', 'Last wake'],
+    vms.map((v) => [v.name, stateText(v), v.depth, formatTime(v.since), v.port === null ? '-' : String(v.port), formatMs(v.lastWakeMs)]),
+  );
+}
+
+export function vmInfo(v: VmView): string {
+  const rows: [string, string][] = [
+    ['Name', v.name],
+    ['State', stateText(v)],
+    ['Since', formatTime(v.since)],
+    ['Depth', v.depth],
+    ['Domain', v.domain],
+    ['Switch', v.switch],
+    ['Port', v.port === null ? '-' : String(v.port)],
+    ['Held packets', String(v.held)],
+    ['Last error', v.lastError ?? '-'],
+    ['Wakes', String(v.wakes)],
+    ['Last wake', formatMs(v.lastWakeMs)],
+    ['Parks', String(v.counters.parks)],
+    ['Park failures', String(v.counters.parkFailures)],
+    ['Wake failures', String(v.counters.wakeFailures)],
+    ['Held dropped', String(v.counters.heldDropped)],
+    ['ARP answered', String(v.counters.arpAnswered)],
+    ['ICMP answered', String(v.counters.icmpAnswered)],
+    ['Ignored', String(v.counters.ignored)],
+  ];
+  return rows.map(([k, val]) => `${`${k}:`.padEnd(16)}${val}`).join('\n') + '\n';
+}
+
+export function switchSummary(switches: readonly SwitchView[]): string {
+  if (switches.length === 0) return 'no switches connected\n';
+  const out: string[] = [];
+  for (const s of switches) {
+    out.push(`Switch ${s.dpid}${s.name === null ? '' : ` (${s.name})`}`);
+    if (s.remote !== null) out.push(`    remote: ${s.remote}`);
+    out.push(`    tables: ${s.nTables}`);
+    const w = Math.max(0, ...s.ports.map((p) => p.name.length));
+    for (const p of s.ports) out.push(`    Port ${String(p.portNo).padEnd(5)} ${p.name.padEnd(w)}   ${p.up ? 'up  ' : 'down'}   ${p.hwAddr}`);
+  }
+  return out.join('\n') + '\n';
+}
+
+function print(s: string): void {
+  process.stdout.write(s);
+}
+
+function json(v: unknown): void {
+  print(`${JSON.stringify(v, null, 2)}\n`);
+}
+
+/**
+ * Polls the VM until `done` says so (every 20 ms, bounded by timeoutMs).
+ * Returns the last view; throws on `failed`.
+ */
+async function waitFor(c: ApiClient, name: string, done: (v: VmView) => boolean, failed: (v: VmView) => string | undefined, timeoutMs: number): Promise<VmView> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await c.vm(name);
+    if (done(v)) return v;
+    const why = failed(v);
+    if (why !== undefined) throw new Error(why);
+    if (Date.now() >= deadline) throw new Error(`${name} is still ${stateText(v)} after ${timeoutMs / 1000} s`);
+    await sleep(20);
+  }
+}
+
+function oneName(args: Args, sub: string): string {
+  if (args.positionals.length !== 2) throw new UsageError(`${sub}: expected exactly one VM name`);
+  return args.positionals[1]!;
+}
+
+async function runVm(args: Args): Promise<number> {
+  const c = new ApiClient(args.address);
+  const sub = args.positionals[0];
+  switch (sub) {
+    case 'list': {
+      if (args.positionals.length !== 1) throw new UsageError('list: takes no arguments');
+      const vms = await c.vms();
+      if (args.json) json(vms);
+      else print(vmTable(vms));
+      return 0;
+    }
+    case 'info': {
+      const v = await c.vm(oneName(args, sub));
+      if (args.json) json(v);
+      else print(vmInfo(v));
+      return 0;
+    }
+    case 'park': {
+      const name = oneName(args, sub);
+      const t0 = Date.now();
+      const r = await c.park(name);
+      if (!args.wait) {
+        if (args.json) json(r);
+        else print(r.result === 'already' ? `${name} is already parked\n` : `${name}: parking (depth ${r.vm.depth})\n`);
+        return 0;
+      }
+      const v =
+        r.result === 'already'
+          ? r.vm
+          : await waitFor(
+              c,
+              name,
+              (x) => x.state === 'parked',
+              (x) => (x.state === 'active' ? `${name}: park failed${x.lastError === null ? ' (traffic aborted it, or see the controller log)' : `: ${x.lastError}`}` : undefined),
+              args.timeoutMs,
+            );
+      const ms = Date.now() - t0;
+      if (args.json) json({ ...v, elapsedMs: ms });
+      else print(r.result === 'already' ? `${name} is already parked\n` : `${name} is parked (depth ${v.depth}) after ${formatMs(ms)}\n`);
+      return 0;
+    }
+    case 'wake': {
+      const name = oneName(args, sub);
+      const t0 = Date.now();
+      const r = await c.wake(name);
+      if (r.result === 'already') {
+        if (args.json) json({ ...r.vm, elapsedMs: 0 });
+        else print(`${name} is already active\n`);
+        return 0;
+      }
+      const v = await waitFor(
+        c,
+        name,
+        (x) => x.state === 'active',
+        (x) => (x.state === 'wake_failed' ? `${name}: wake failed${x.lastError === null ? '' : `: ${x.lastError}`}` : undefined),
+        args.timeoutMs,
+      );
+      const ms = Date.now() - t0;
+      if (args.json) json({ ...v, elapsedMs: ms });
+      else print(`${name} is active: woke in ${formatMs(ms)}${v.lastWakeMs === null ? '' : ` (controller: ${formatMs(v.lastWakeMs)})`}\n`);
+      return 0;
+    }
+    default:
+      throw new UsageError(sub === undefined ? 'missing subcommand' : `unknown subcommand '${sub}'`);
+  }
+}
+
+async function runSwitch(args: Args): Promise<number> {
+  const sub = args.positionals[0];
+  if (sub !== 'list') throw new UsageError(sub === undefined ? 'missing subcommand' : `unknown subcommand '${sub}'`);
+  if (args.positionals.length !== 1) throw new UsageError('list: takes no arguments');
+  const s = await new ApiClient(args.address).switches();
+  if (args.json) json(s);
+  else print(switchSummary(s));
+  return 0;
+}
+
+function wrap(name: string, usage: string, body: (a: Args) => Promise<number>): Command {
+  return async (argv) => {
+    try {
+      const args = parse(argv);
+      if (args.help) {
+        print(`${usage}${OPTIONS_HELP}`);
+        return 0;
+      }
+      return await body(args);
+    } catch (e) {
+      if (e instanceof UsageError) {
+        process.stderr.write(`seamless ${name}: ${e.message}\n${usage}`);
+        return 2;
+      }
+      // Unreachable daemon, unknown VM, busy VM, failed wake: one line, exit 1.
+      process.stderr.write(`seamless: ${(e as Error).message}\n`);
+      return 1;
+    }
+  };
+}
+
+/** `seamless vm ...` */
+const vmCommand: Command = wrap('vm', VM_USAGE, runVm);
+/** `seamless switch ...` */
+export const switchCommand: Command = wrap('switch', SWITCH_USAGE, runSwitch);
+export default vmCommand;
