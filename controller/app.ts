@@ -19,6 +19,7 @@ export type DisconnectReason =
   | 'echo-timeout' // the switch stopped answering echo requests
   | 'decode-error' // a fatal framing/decoding error
   | 'replaced' // the same datapath id connected again
+  | 'send-overflow' // the switch stopped reading: our unwritten bytes passed the limit
   | 'controller-stopped'; // we shut down
 
 /** One switch port as last reported by port-desc or PORT_STATUS. */

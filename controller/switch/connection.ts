@@ -74,6 +74,12 @@ export interface ConnectionConfig {
   readonly requestTimeoutMs?: number;
   /** SET_CONFIG miss_send_len (OF 1.3.5 §7.3.2): OFPCML_NO_BUFFER (default) or 0..OFPCML_MAX. */
   readonly missSendLen?: number;
+  /**
+   * Most bytes queued for a switch and not yet taken by the kernel (the socket's
+   * writableLength plus our unflushed slab) before the connection is closed with
+   * 'send-overflow'. Default 16 MiB.
+   */
+  readonly maxSendQueueBytes?: number;
 }
 
 export interface ConnectionOptions extends ConnectionConfig {
@@ -110,6 +116,8 @@ interface Pending {
 const SLAB_BYTES = 32 * 1024;
 /** OF 1.3.5 §7.4.4: the data of an error reply holds at least 64 bytes of the failed request. */
 const ERROR_DATA_BYTES = 64;
+/** Default ConnectionConfig.maxSendQueueBytes. */
+export const DEFAULT_MAX_SEND_QUEUE_BYTES = 16 * 1024 * 1024;
 
 function positive(name: string, v: number): number {
   if (!Number.isFinite(v) || v <= 0) throw new SwitchConfigError('SWITCH_BAD_OPTION', `${name} must be a positive number of ms, got ${v}`);
@@ -130,12 +138,17 @@ export function resolveConnectionConfig(c: ConnectionConfig): Required<Connectio
   if (!Number.isInteger(missSendLen) || missSendLen < 0 || (missSendLen > OFPCML_MAX && missSendLen !== OFPCML_NO_BUFFER)) {
     throw new SwitchConfigError('SWITCH_BAD_OPTION', `missSendLen must be 0..${OFPCML_MAX} or OFPCML_NO_BUFFER, got ${missSendLen}`);
   }
+  const maxSendQueueBytes = c.maxSendQueueBytes ?? DEFAULT_MAX_SEND_QUEUE_BYTES;
+  if (!Number.isSafeInteger(maxSendQueueBytes) || maxSendQueueBytes <= 0) {
+    throw new SwitchConfigError('SWITCH_BAD_OPTION', `maxSendQueueBytes must be a positive integer, got ${maxSendQueueBytes}`);
+  }
   return {
     echoIntervalMs,
     echoTimeoutMs,
     handshakeTimeoutMs: positive('handshakeTimeoutMs', c.handshakeTimeoutMs ?? 10000),
     requestTimeoutMs: positive('requestTimeoutMs', c.requestTimeoutMs ?? 10000),
     missSendLen,
+    maxSendQueueBytes,
   };
 }
 
@@ -184,6 +197,7 @@ export class SwitchConnection implements Datapath {
   private readonly handshakeTimeoutMs: number;
   private readonly requestTimeoutMs: number;
   private readonly missSendLen: number;
+  private readonly maxSendQueueBytes: number;
   /** "address:port" of the peer, for logs. */
   readonly remote: string;
 
@@ -197,6 +211,7 @@ export class SwitchConnection implements Datapath {
     this.handshakeTimeoutMs = cfg.handshakeTimeoutMs;
     this.requestTimeoutMs = cfg.requestTimeoutMs;
     this.missSendLen = cfg.missSendLen;
+    this.maxSendQueueBytes = cfg.maxSendQueueBytes;
     this.remote = `${opts.socket.remoteAddress ?? '?'}:${opts.socket.remotePort ?? '?'}`;
     this.log = (opts.log ?? silentLogger).child({ remote: this.remote });
     this.lastRx = this.clock.now();
@@ -261,6 +276,12 @@ export class SwitchConnection implements Datapath {
         this.outEnd = mark - start;
       }
       throw e;
+    }
+    // Our own queue alone can pass the limit when an app sends a burst in one turn;
+    // the socket's share is checked once per flush, off the per-message path.
+    if (this.outEnd - this.outStart > this.maxSendQueueBytes) {
+      this.sendOverflow(0, this.outEnd - this.outStart);
+      return;
     }
     if (!this.flushQueued) {
       this.flushQueued = true;
@@ -376,10 +397,26 @@ export class SwitchConnection implements Datapath {
     this.flushQueued = false;
     if (this.out === null || this.outEnd === this.outStart || this.st === 'DOWN') return;
     const chunk = this.out.subarray(this.outStart, this.outEnd);
+    // Backpressure: a switch that stops reading (but keeps sending) would make the
+    // socket buffer our replies without bound; past the limit we give up on it.
+    const backlog = this.socket.writableLength;
+    if (backlog + chunk.length > this.maxSendQueueBytes) {
+      this.sendOverflow(backlog, chunk.length);
+      return;
+    }
     // The written bytes are never touched again: the next message goes after them or into a new slab.
     this.outStart = this.outEnd;
     this.socket.write(chunk);
   };
+
+  private sendOverflow(socketBytes: number, queuedBytes: number): void {
+    this.log.warn('switch is not reading: send queue over the limit, closing', {
+      socketBytes,
+      queuedBytes,
+      limit: this.maxSendQueueBytes,
+    });
+    this.disconnect('send-overflow', false);
+  }
 
   private transition(to: ConnectionState, fields: Record<string, unknown> = {}): void {
     const from = this.st;
@@ -631,7 +668,10 @@ export class SwitchConnection implements Datapath {
   private disconnect(reason: DisconnectReason, graceful: boolean): void {
     if (this.st === 'DOWN') return;
     const wasUp = this.st === 'UP';
-    if (graceful) this.flush();
+    if (graceful) {
+      this.flush();
+      if (this.isDown()) return; // the flush found the send queue over its limit and closed
+    }
     this.transition('DOWN', { reason });
     this.downReason = reason;
     this.clearHandshakeTimer();

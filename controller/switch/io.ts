@@ -11,6 +11,8 @@ export interface SocketLike {
   /** Half-closes after queued data is written; `cb` runs once it is flushed. */
   end(cb?: () => void): unknown;
   destroy(): unknown;
+  /** Bytes written but not yet handed to the kernel (net.Socket#writableLength); grows when the peer stops reading. */
+  readonly writableLength: number;
   setNoDelay?(noDelay?: boolean): unknown;
   on(event: 'data', listener: (chunk: Buffer) => void): unknown;
   on(event: 'error', listener: (err: Error) => void): unknown;

@@ -163,6 +163,8 @@ test('bad options are refused with SwitchConfigError', (t) => {
     { echoIntervalMs: 5000, echoTimeoutMs: 5000 },
     { missSendLen: 0xfff0 },
     { requestTimeoutMs: Number.NaN },
+    { maxSendQueueBytes: 0 },
+    { maxSendQueueBytes: 1.5 },
   ]) {
     const e = t.throws(() => new SwitchConnection({ socket: sock, ...bad }), { instanceOf: SwitchConfigError });
     t.is(e?.code, 'SWITCH_BAD_OPTION');
@@ -645,4 +647,61 @@ test('1000 connect/disconnect cycles leak no timers, listeners or requests', asy
   t.true(sockets.every((s) => s.listenerTotal() === 0), 'no socket listeners left');
   t.true(sockets.every((s) => s.destroyed), 'every socket destroyed');
   t.true(conns.every((c) => c.pendingRequests === 0 && c.state === 'DOWN'));
+});
+
+test('send-overflow: a switch that keeps sending but stops reading is closed once our unwritten bytes would pass the limit', async (t) => {
+  const limit = 64 * 1024;
+  const h = await up({ maxSendQueueBytes: limit });
+  h.sock.take();
+  const pending = h.conn.request({ type: 'get_config_request', xid: 0 });
+  await tick();
+  h.sock.stall();
+  const payload = Buffer.alloc(4096, 0x5a);
+  let echoes = 0;
+  // Each ECHO_REQUEST makes us queue a 4104-byte ECHO_REPLY that the switch never reads.
+  for (; echoes < 100 && h.conn.state === 'UP'; echoes += 1) {
+    h.sock.feed({ type: 'echo_request', xid: echoes + 1, data: payload });
+    await tick();
+    t.true(h.sock.writableLength <= limit, 'never more than the limit handed to the socket');
+  }
+  const replyBytes = 8 + payload.length;
+  t.is(echoes, Math.floor(limit / replyBytes) + 1, 'closed on the first reply that would pass the limit');
+  t.is(h.conn.state, 'DOWN');
+  t.is(h.conn.reason, 'send-overflow');
+  t.deepEqual(h.downs, [['send-overflow', true]]);
+  t.true(h.sock.destroyed, 'not a graceful end: the peer would never read what is queued');
+  const e = await t.throwsAsync(pending, { instanceOf: SwitchDisconnectedError });
+  t.is(e?.reason, 'send-overflow');
+  const warn = h.logs.find((l) => l.level === 'warn' && String(l.msg).includes('send queue over the limit'));
+  t.truthy(warn);
+  t.is(warn?.limit, limit);
+  t.is(warn?.socketBytes, Math.floor(limit / replyBytes) * replyBytes);
+  await tick();
+  t.is(h.clock.pending, 0);
+  t.is(h.sock.listenerTotal(), 0);
+});
+
+test('send-overflow: one turn of sends larger than the limit closes the connection before writing', async (t) => {
+  const h = await up({ maxSendQueueBytes: 100_000 });
+  const before = h.sock.writes.length;
+  // Sends within the limit are fine.
+  for (let i = 0; i < 150; i += 1) h.conn.send(build.packetOut({ data: Buffer.alloc(500, i) }));
+  t.is(h.conn.state, 'UP');
+  for (let i = 0; i < 150 && h.conn.connected; i += 1) h.conn.send(build.packetOut({ data: Buffer.alloc(500, i) }));
+  t.is(h.conn.reason, 'send-overflow');
+  await tick();
+  t.is(h.sock.writes.length, before, 'nothing of the oversized batch was written');
+  t.deepEqual(h.downs, [['send-overflow', true]]);
+});
+
+test('a stalled switch below the send limit stays up and gets every byte', async (t) => {
+  const h = await up({ maxSendQueueBytes: 1024 * 1024 });
+  h.sock.take();
+  h.sock.stall();
+  for (let i = 0; i < 50; i += 1) {
+    h.sock.feed({ type: 'echo_request', xid: i + 1, data: Buffer.alloc(1000) });
+    await tick();
+  }
+  t.is(h.conn.state, 'UP');
+  t.is(h.sock.writableLength, 50 * 1008);
 });

@@ -15,6 +15,10 @@ export class FakeSocket extends EventEmitter implements SocketLike {
   ended = false;
   destroyed = false;
   noDelay = false;
+  /** Like net.Socket#writableLength: bytes written that the peer has not taken yet (grows only while stalled). */
+  writableLength = 0;
+  /** While true the peer (the test) reads nothing: writes pile up in writableLength. */
+  private stalled = false;
   private readonly framer = new Framer();
   private readonly inbox: OfpMessage[] = [];
   private static nextPort = 40000;
@@ -28,6 +32,10 @@ export class FakeSocket extends EventEmitter implements SocketLike {
     if (this.destroyed) throw new Error('write after destroy');
     const b = Buffer.from(data); // the connection may not reuse the bytes, but copy to be sure the test sees what was sent
     this.writes.push(b);
+    if (this.stalled) {
+      this.writableLength += b.length;
+      return false;
+    }
     for (const f of this.framer.push(b)) this.inbox.push(decode(f));
     return true;
   }
@@ -44,6 +52,11 @@ export class FakeSocket extends EventEmitter implements SocketLike {
     // Like net.Socket: 'close' comes on a later tick.
     queueMicrotask(() => this.emit('close'));
     return this;
+  }
+
+  /** Plays a switch that keeps sending but stops reading what we write. */
+  stall(): void {
+    this.stalled = true;
   }
 
   setNoDelay(noDelay = true): this {
