@@ -16,6 +16,7 @@ export type DisconnectReason =
   | 'socket-error' // the socket failed (reset, TLS failure)
   | 'hello-failed' // no common version (we sent OFPET_HELLO_FAILED)
   | 'handshake-timeout' // HELLO/FEATURES/port-desc did not complete in time
+  | 'handshake-error' // the switch answered FEATURES/SET_CONFIG/port-desc with OFPT_ERROR
   | 'echo-timeout' // the switch stopped answering echo requests
   | 'decode-error' // a fatal framing/decoding error
   | 'replaced' // the same datapath id connected again

@@ -176,6 +176,8 @@ export class SwitchConnection implements Datapath {
   private readonly framer = new Framer();
   private readonly pending = new Map<number, Pending>();
   private xidCounter = 0;
+  /** xid of our SET_CONFIG, to name it when the switch refuses it. */
+  private setConfigXid = -1;
   private log: Logger;
 
   // Output slab: bytes [outStart, outEnd) are encoded and not yet written.
@@ -568,6 +570,12 @@ export class SwitchConnection implements Datapath {
       this.complete(p, msg);
       return;
     }
+    if (msg.type === 'error' && (this.st === 'FEATURES_WAIT' || this.st === 'CONFIGURING')) {
+      // Before UP only our handshake messages are out; an error for one of them
+      // (SET_CONFIG has no reply, so its error arrives unmatched) means the switch refused it.
+      this.handshakeError(msg, msg.xid === this.setConfigXid ? 'set_config' : 'unknown');
+      return;
+    }
     if (msg.type === 'error') {
       this.log.warn('unsolicited OFPT_ERROR', {
         xid: msg.xid,
@@ -611,9 +619,23 @@ export class SwitchConnection implements Datapath {
     }
     this.transition('FEATURES_WAIT', { peerVersion, bitmap: bitmap !== undefined });
     this.handshake().catch((e: unknown) => {
-      // A timeout or error reply during the handshake: the handshake timer ends it.
-      if (this.st !== 'DOWN') this.log.warn('handshake step failed', { state: this.st, err: e });
+      if (this.isDown()) return;
+      if (e instanceof OfpErrorReplyError) this.handshakeError(e.reply, e.requestType);
+      // A request timeout: the handshake timer ends it.
+      else this.log.warn('handshake step failed', { state: this.st, err: e });
     });
+  }
+
+  /** The switch answered a handshake message with OFPT_ERROR: fail now rather than wait for the handshake timer. */
+  private handshakeError(msg: Msg<'error'>, request: string): void {
+    this.log.warn('switch refused a handshake message', {
+      state: this.st,
+      request,
+      xid: msg.xid,
+      errType: msg.errType,
+      code: 'code' in msg ? msg.code : msg.expType,
+    });
+    this.disconnect('handshake-error', false);
   }
 
   private helloFailed(why: string): void {
@@ -633,7 +655,8 @@ export class SwitchConnection implements Datapath {
     this.log = this.log.child({ dpid: this.dpidHex });
     this.transition('CONFIGURING', { nTables: features.nTables, nBuffers: features.nBuffers, auxiliaryId: features.auxiliaryId });
     // OF 1.3.5 §7.3.2: normal fragment handling; miss_send_len bounds packet-in data.
-    this.send({ type: 'set_config', xid: this.nextXid(), flags: OFPC_FRAG_NORMAL, missSendLen: this.missSendLen });
+    this.setConfigXid = this.nextXid();
+    this.send({ type: 'set_config', xid: this.setConfigXid, flags: OFPC_FRAG_NORMAL, missSendLen: this.missSendLen });
     const body = await this.multipart({ mpType: 'port_desc' });
     if (this.state !== 'CONFIGURING') return;
     for (const p of body.ports) this.portMap.set(p.portNo, portInfo(p));

@@ -5,12 +5,14 @@ import { createLogger } from '../../../controller/log.js';
 import {
   decode,
   encode,
+  Framer,
   OfpDecodeError,
   OFPBRC_BAD_TYPE,
   OFPCML_NO_BUFFER,
   OFPCR_ROLE_MASTER,
   OFPET_BAD_REQUEST,
   OFPET_FLOW_MOD_FAILED,
+  OFPET_SWITCH_CONFIG_FAILED,
   OFPET_HELLO_FAILED,
   OFPHFC_INCOMPATIBLE,
   OFPMPF_REPLY_MORE,
@@ -704,4 +706,59 @@ test('a stalled switch below the send limit stays up and gets every byte', async
   }
   t.is(h.conn.state, 'UP');
   t.is(h.sock.writableLength, 50 * 1008);
+});
+
+/** Plays a switch that answers handshake message `refuse` with OFPT_ERROR(errType, code); returns the harness. */
+async function refuseHandshake(refuse: 'features_request' | 'set_config' | 'port_desc', errType: number, code: number): Promise<Harness> {
+  const h = harness({ handshakeTimeoutMs: 10_000 });
+  h.conn.start();
+  h.sock.feed({ type: 'hello', xid: 1, elements: [{ type: 'versionbitmap', versions: [4] }] });
+  await tick();
+  const fr = h.sock.take().find((m) => m.type === 'features_request')!;
+  const refuseMsg = (m: OfpMessage): void => h.sock.feed({ type: 'error', xid: m.xid, errType, code, data: encode(m).subarray(0, 64) });
+  if (refuse === 'features_request') refuseMsg(fr);
+  else {
+    h.sock.feed(featuresReply(fr.xid, DPID));
+    await tick();
+    const sent = h.sock.take();
+    refuseMsg(sent.find((m) => (refuse === 'set_config' ? m.type === 'set_config' : m.type === 'multipart_request'))!);
+  }
+  await tick();
+  return h;
+}
+
+for (const [refuse, errType, code] of [
+  ['features_request', OFPET_BAD_REQUEST, 1],
+  ['set_config', OFPET_SWITCH_CONFIG_FAILED, 2],
+  ['port_desc', OFPET_BAD_REQUEST, 3],
+] as const) {
+  test(`handshake-error: an OFPT_ERROR answering ${refuse} closes at once, logging its type/code`, async (t) => {
+    const h = await refuseHandshake(refuse, errType, code);
+    // No clock movement: the handshake timer did not do this.
+    t.is(h.conn.state, 'DOWN');
+    t.is(h.conn.reason, 'handshake-error');
+    t.deepEqual(h.downs, [['handshake-error', false]]);
+    t.is(h.ups, 0);
+    t.deepEqual(h.errors, [], 'not passed on as an app error');
+    const warn = h.logs.find((l) => l.msg === 'switch refused a handshake message');
+    t.truthy(warn);
+    t.is(warn?.errType, errType);
+    t.is(warn?.code, code);
+    t.is(warn?.request, refuse === 'port_desc' ? 'multipart_request' : refuse);
+    t.true(h.sock.destroyed);
+    await tick();
+    t.is(h.clock.pending, 0, 'handshake and request timers released');
+    t.is(h.sock.listenerTotal(), 0);
+    t.is(h.conn.pendingRequests, 0);
+  });
+}
+
+test('after UP an error for the old SET_CONFIG xid is an ordinary app error', async (t) => {
+  const h = await up();
+  const all = new Framer().push(Buffer.concat(h.sock.writes)).map((f) => decode(f));
+  const sc = all.find((m) => m.type === 'set_config')!;
+  h.sock.feed({ type: 'error', xid: sc.xid, errType: OFPET_SWITCH_CONFIG_FAILED, code: 1, data: Buffer.alloc(0) });
+  await tick();
+  t.is(h.conn.state, 'UP');
+  t.is(h.errors.length, 1);
 });
