@@ -15,7 +15,18 @@ export function readFixedString(b: Buffer, o: number, size: number): string {
   let e = o;
   const stop = o + size;
   while (e < stop && b[e] !== 0) e++;
-  return b.toString('utf8', o, e);
+  const s = b.toString('utf8', o, e);
+  if (Buffer.byteLength(s, 'utf8') < size) return s;
+  // Invalid UTF-8 decodes to U+FFFD (3 bytes each) and an unterminated field fills all
+  // `size` bytes: either way the text would no longer fit writeFixedString(). Cut it at a
+  // character boundary so encode() can always write back what decode() returned (lossy
+  // only for such input; found by the fuzz test, see test/unit/openflow-props/fuzz.test.ts).
+  let out = '';
+  for (const ch of s) {
+    if (Buffer.byteLength(out + ch, 'utf8') >= size) break;
+    out += ch;
+  }
+  return out;
 }
 
 /** Writes s NUL-padded into a `size`-byte field; it must leave room for the terminating NUL. */
