@@ -176,6 +176,7 @@ export class SwitchConnection implements Datapath {
   private readonly framer = new Framer();
   private readonly pending = new Map<number, Pending>();
   private xidCounter = 0;
+  private earlyPacketIns = 0;
   /** xid of our SET_CONFIG, to name it when the switch refuses it. */
   private setConfigXid = -1;
   private log: Logger;
@@ -243,6 +244,13 @@ export class SwitchConnection implements Datapath {
   /** Why the connection went down; undefined while it is not DOWN. */
   get reason(): DisconnectReason | undefined {
     return this.downReason;
+  }
+  /**
+   * Packet-ins that arrived before the handshake completed and were dropped:
+   * apps only see a switch from UP on, so they could not act on them.
+   */
+  get packetInsDroppedBeforeUp(): number {
+    return this.earlyPacketIns;
   }
   /** Requests waiting for a reply (for leak checks and metrics). */
   get pendingRequests(): number {
@@ -536,7 +544,7 @@ export class SwitchConnection implements Datapath {
       case 'packet_in':
         // The hot path: straight to the apps.
         if (this.st === 'UP') this.events.packetIn?.(this, msg);
-        else this.log.debug('packet_in before handshake dropped');
+        else this.dropEarlyPacketIn();
         return;
       case 'echo_request':
         // OF 1.3.5 §6.3.2: answer with the same xid and payload.
@@ -587,6 +595,12 @@ export class SwitchConnection implements Datapath {
     }
     if (msg.type === 'echo_reply') return; // our keepalive: receiving it already refreshed lastRx
     this.log.debug('unexpected message ignored', { type: msg.type, xid: msg.xid });
+  }
+
+  private dropEarlyPacketIn(): void {
+    // Logged once per connection: a switch with traffic sends many before UP.
+    if (this.earlyPacketIns === 0) this.log.debug('packet_in before handshake dropped (further ones only counted)', { state: this.st });
+    this.earlyPacketIns += 1;
   }
 
   private complete(p: Pending, msg: OfpMessage): void {
@@ -695,7 +709,7 @@ export class SwitchConnection implements Datapath {
       this.flush();
       if (this.isDown()) return; // the flush found the send queue over its limit and closed
     }
-    this.transition('DOWN', { reason });
+    this.transition('DOWN', this.earlyPacketIns === 0 ? { reason } : { reason, packetInsDroppedBeforeUp: this.earlyPacketIns });
     this.downReason = reason;
     this.clearHandshakeTimer();
     if (this.keepaliveTimer !== undefined) {

@@ -51,6 +51,8 @@ export class DatapathRegistry extends EventEmitter<RegistryEventMap> {
   /** Connections whose apps' switchUp has finished. */
   private readonly ready = new WeakSet<SwitchConnection>();
   private closed = false;
+  /** packetInsDroppedBeforeUp of connections already gone. */
+  private earlyPacketInsOfClosed = 0;
   private readonly apps: AppDispatcher;
   private readonly config: ConnectionConfig;
   private readonly clock: Clock;
@@ -67,6 +69,16 @@ export class DatapathRegistry extends EventEmitter<RegistryEventMap> {
   /** All open connections, including ones still in the handshake. */
   get connectionCount(): number {
     return this.conns.size;
+  }
+
+  /**
+   * Packet-ins dropped because they arrived before their connection's handshake
+   * completed, over every connection this registry has had.
+   */
+  get packetInsDroppedBeforeUp(): number {
+    let n = this.earlyPacketInsOfClosed;
+    for (const c of this.conns) n += c.packetInsDroppedBeforeUp;
+    return n;
   }
 
   /** Starts the OpenFlow handshake on a new socket. After closeAll() sockets are refused. */
@@ -116,6 +128,7 @@ export class DatapathRegistry extends EventEmitter<RegistryEventMap> {
 
   private onDown(conn: SwitchConnection, reason: DisconnectReason, wasUp: boolean): void {
     this.conns.delete(conn);
+    this.earlyPacketInsOfClosed += conn.packetInsDroppedBeforeUp;
     if (!wasUp) return;
     if (this.datapaths.get(conn.id) === conn) this.datapaths.delete(conn.id);
     this.apps.switchDown(conn, reason);

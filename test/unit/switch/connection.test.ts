@@ -762,3 +762,30 @@ test('after UP an error for the old SET_CONFIG xid is an ordinary app error', as
   t.is(h.conn.state, 'UP');
   t.is(h.errors.length, 1);
 });
+
+test('packet-ins before UP are dropped, counted, and logged once per connection at debug', async (t) => {
+  const h = harness();
+  h.conn.start();
+  const pi: Msg<'packet_in'> = { type: 'packet_in', xid: 0, bufferId: 0xffffffff, totalLen: 0, reason: 0, tableId: 0, cookie: 0n, match: [], data: Buffer.alloc(0) };
+  h.sock.feed({ type: 'hello', xid: 1, elements: [] }, pi, pi);
+  await tick();
+  const fr = h.sock.take().find((m) => m.type === 'features_request')!;
+  h.sock.feed(pi, featuresReply(fr.xid, DPID), pi);
+  await tick();
+  t.is(h.conn.state, 'CONFIGURING');
+  t.is(h.conn.packetInsDroppedBeforeUp, 4);
+  const pd = h.sock.take().find((m) => m.type === 'multipart_request')!;
+  h.sock.feed({ type: 'multipart_reply', xid: pd.xid, flags: 0, body: { mpType: 'port_desc', ports: PORTS } });
+  await tick();
+  t.is(h.conn.state, 'UP');
+  h.sock.feed(pi);
+  t.is(h.packetIns.length, 1, 'from UP on they reach the apps');
+  t.is(h.conn.packetInsDroppedBeforeUp, 4, 'and are not counted');
+  const lines = h.logs.filter((l) => String(l.msg).startsWith('packet_in before handshake dropped'));
+  t.is(lines.length, 1);
+  t.is(lines[0]?.level, 'debug');
+  t.is(lines[0]?.state, 'FEATURES_WAIT');
+  h.conn.close('controller-stopped');
+  const down = h.logs.find((l) => l.msg === 'switch state' && l.to === 'DOWN');
+  t.is(down?.packetInsDroppedBeforeUp, 4, 'the total is in the DOWN transition log');
+});

@@ -204,3 +204,25 @@ test('1000 connect/disconnect cycles through the registry leave nothing behind',
   t.is(reg.datapaths.size, 0);
   t.is(reg.listenerCount('switchDown'), 1);
 });
+
+test('the registry totals packet-ins dropped before UP, over open and closed connections', async (t) => {
+  const reg = registry([]);
+  const early = (sock: FakeSocket, n: number): void => {
+    for (let i = 0; i < n; i += 1) sock.feed(packetIn(1));
+  };
+  const a = new FakeSocket();
+  reg.accept(a);
+  a.feed({ type: 'hello', xid: 1, elements: [] });
+  early(a, 3);
+  const b = new FakeSocket();
+  reg.accept(b);
+  b.feed({ type: 'hello', xid: 1, elements: [] });
+  early(b, 2);
+  t.is(reg.packetInsDroppedBeforeUp, 5);
+  a.emit('close');
+  t.is(reg.connectionCount, 1);
+  t.is(reg.packetInsDroppedBeforeUp, 5, 'a closed connection still counts');
+  const c = await connect(reg, 4n);
+  c.feed(packetIn(1)); // after UP: delivered (no app consumes it), not dropped
+  t.is(reg.packetInsDroppedBeforeUp, 5);
+});
