@@ -60,7 +60,7 @@ function parse(argv: string[]): Args {
   const { values, positionals } = r;
   let address: ApiAddress;
   try {
-    address = parseApiAddress(values.socket ?? process.env.SEAMLESS_SOCKET ?? DEFAULT_API_SOCKET);
+    address = parseApiAddress(values.socket ?? (process.env.SEAMLESS_SOCKET || DEFAULT_API_SOCKET));
   } catch (e) {
     throw new UsageError(`--socket: ${(e as Error).message}`);
   }

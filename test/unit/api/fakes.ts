@@ -72,7 +72,7 @@ export class FakeSource implements ControlSource {
     this.vmsByName.set(name, waking);
     setTimeout(() => {
       this.vmsByName.set(name, { ...waking, state: 'active', step: 'none', since: Date.now(), wakes: v.wakes + 1, lastWakeMs: this.wakeMs, port: 11 });
-    }, this.wakeMs);
+    }, this.wakeMs).unref();
     return { result: 'started', vm: waking };
   }
 

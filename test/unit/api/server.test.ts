@@ -55,6 +55,7 @@ test('an unknown VM is 404 VM_NOT_FOUND naming it, for GET and for commands', as
 
 test('POST park/wake: 202 when started, 200 when already there or in progress, 409 VM_BUSY otherwise', async (t) => {
   const src = source();
+  src.wakeMs = 60_000; // stays waking for the whole test
   const { path } = await serveOnSocket(t, src);
   const c = new ApiClient({ kind: 'unix', path });
   let r = await raw(path, 'POST', '/v1/vms/vm1/park');

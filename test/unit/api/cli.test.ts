@@ -1,0 +1,192 @@
+// The built CLI (dist/, as installed) spawned against an in-process API server
+// with a fake source: output formats, exit codes, waiting for a wake.
+import test from 'ava';
+import { execFile } from 'node:child_process';
+import { existsSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { startApiServer } from '../../../controller/api/server.js';
+import { FakeSource, serveOnSocket, tempDir, vmView } from './fakes.js';
+
+const ROOT = join(import.meta.dirname, '..', '..', '..');
+const BIN = join(ROOT, 'dist', 'controller', 'cli', 'main.js');
+
+test.before(() => {
+  // The test runs the built CLI: make a stale build fail loudly instead of testing old code.
+  const pairs = ['controller/cli/vm-cmd', 'controller/api/client', 'controller/api/address'].map((p) => [join(ROOT, `${p}.ts`), join(ROOT, 'dist', `${p}.js`)] as const);
+  for (const [src, out] of pairs) {
+    if (!existsSync(out) || statSync(out).mtimeMs < statSync(src).mtimeMs) throw new Error(`${out} is missing or older than ${src}: run 'npm run build' first`);
+  }
+});
+
+interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+  ms: number;
+}
+
+/** Runs `seamless ...args` (asynchronously: the server answering it lives in this process). */
+function seamless(...args: string[]): Promise<Run> {
+  const t0 = Date.now();
+  return new Promise((resolve) => {
+    const env: NodeJS.ProcessEnv = { ...process.env, TZ: 'UTC' };
+    delete env.SEAMLESS_SOCKET;
+    execFile(process.execPath, [BIN, ...args], { env, timeout: 20_000 }, (err, stdout, stderr) => {
+      const code = err === null ? 0 : typeof err.code === 'number' ? err.code : -1;
+      resolve({ code, stdout, stderr, ms: Date.now() - t0 });
+    });
+  });
+}
+
+function source() {
+  return new FakeSource([
+    vmView('vm1'),
+    vmView('web-frontend', { state: 'parked', depth: 'pause', port: 12, wakes: 3, lastWakeMs: 512, since: Date.UTC(2025, 0, 2, 3, 5, 0) }),
+    vmView('db', { state: 'waking', step: 'probe', port: null, lastWakeMs: 12_345 }),
+  ]);
+}
+
+test('vm list prints a virsh-like table; --json the API view', async (t) => {
+  const src = source();
+  const { path } = await serveOnSocket(t, src);
+  const r = await seamless('vm', 'list', '--socket', path);
+  t.is(r.code, 0, r.stderr);
+  t.is(
+    r.stdout,
+    [
+      ' Name           State            Depth   Since                 Port   Last wake',
+      '---------------------------------------------------------------------------------',
+      ' vm1            active           save    2025-01-02 03:04:05   10     -',
+      ' web-frontend   parked           pause   2025-01-02 03:05:00   12     512 ms',
+      ' db             waking (probe)   save    2025-01-02 03:04:05   -      12.3 s',
+      '',
+    ].join('\n'),
+  );
+  const j = await seamless('vm', 'list', '--json', '--socket', path);
+  t.deepEqual(JSON.parse(j.stdout), src.vms());
+});
+
+test('vm info prints every field; unknown VM exits 1 naming it', async (t) => {
+  const { path } = await serveOnSocket(t, source());
+  const r = await seamless('vm', 'info', 'web-frontend', '--socket', path);
+  t.is(r.code, 0, r.stderr);
+  t.regex(r.stdout, /^Name:\s+web-frontend$/m);
+  t.regex(r.stdout, /^State:\s+parked$/m);
+  t.regex(r.stdout, /^Domain:\s+dom-web-frontend$/m);
+  t.regex(r.stdout, /^Last wake:\s+512 ms$/m);
+  t.regex(r.stdout, /^Last error:\s+-$/m);
+  const bad = await seamless('vm', 'info', 'nope', '--socket', path);
+  t.is(bad.code, 1);
+  t.is(bad.stdout, '');
+  t.is(bad.stderr, "seamless: no VM named 'nope' (known: vm1, web-frontend, db)\n");
+});
+
+test('vm park starts a park; a busy VM exits 1 with the reason', async (t) => {
+  const src = source();
+  const { path } = await serveOnSocket(t, src);
+  const r = await seamless('vm', 'park', 'vm1', '--socket', path);
+  t.is(r.code, 0, r.stderr);
+  t.is(r.stdout, 'vm1: parking (depth save)\n');
+  t.is(src.vmsByName.get('vm1')?.state, 'parking');
+  const again = await seamless('vm', 'park', 'vm1', '--socket', path);
+  t.is(again.code, 1);
+  t.is(again.stderr, 'seamless: vm1 is parking: it can be parked once it is active\n');
+  const already = await seamless('vm', 'park', 'web-frontend', '--socket', path);
+  t.is(already.stdout, 'web-frontend is already parked\n');
+});
+
+test('vm wake waits until the VM is active and prints how long it took', async (t) => {
+  const src = source();
+  src.wakeMs = 300;
+  const { path } = await serveOnSocket(t, src);
+  const r = await seamless('vm', 'wake', 'web-frontend', '--socket', path);
+  t.is(r.code, 0, r.stderr);
+  const m = /^web-frontend is active: woke in (\d+) ms \(controller: 300 ms\)\n$/.exec(r.stdout);
+  t.truthy(m, r.stdout);
+  t.true(Number(m![1]) >= 300, `waited ${m![1]} ms for a 300 ms wake`);
+  t.is(src.vmsByName.get('web-frontend')?.state, 'active');
+  const already = await seamless('vm', 'wake', 'web-frontend', '--socket', path);
+  t.is(already.stdout, 'web-frontend is already active\n');
+  const json = await seamless('vm', 'wake', 'vm1', '--json', '--socket', path);
+  t.like(JSON.parse(json.stdout), { name: 'vm1', state: 'active', elapsedMs: 0 });
+});
+
+test('vm wake: a failed wake and a timeout exit 1', async (t) => {
+  const src = source();
+  src.wakeMs = 5000;
+  const { path } = await serveOnSocket(t, src);
+  const slow = await seamless('vm', 'wake', 'web-frontend', '--timeout', '0.3', '--socket', path);
+  t.is(slow.code, 1);
+  t.is(slow.stderr, 'seamless: web-frontend is still waking (libvirt) after 0.3 s\n');
+  // The engine gives up: wake_failed with its error.
+  src.vmsByName.set('vm1', vmView('vm1', { state: 'parked' }));
+  src.wake = async (name) => {
+    const v = vmView(name, { state: 'waking', step: 'libvirt' });
+    src.vmsByName.set(name, v);
+    setTimeout(() => src.vmsByName.set(name, vmView(name, { state: 'wake_failed', lastError: 'LIBVIRT_ERROR: domain not found' })), 50);
+    return { result: 'started', vm: v };
+  };
+  const failed = await seamless('vm', 'wake', 'vm1', '--socket', path);
+  t.is(failed.code, 1);
+  t.is(failed.stderr, 'seamless: vm1: wake failed: LIBVIRT_ERROR: domain not found\n');
+});
+
+test('switch list summarises datapaths and ports', async (t) => {
+  const src = source();
+  const { path } = await serveOnSocket(t, src);
+  t.is((await seamless('switch', 'list', '--socket', path)).stdout, 'no switches connected\n');
+  src.switchList = [
+    {
+      dpid: '0000000000000001',
+      name: 's1',
+      remote: '127.0.0.1:50000',
+      nTables: 254,
+      ports: [
+        { portNo: 1, name: 's1-eth1', hwAddr: '00:00:00:00:00:01', up: true },
+        { portNo: 10, name: 'vm1-tap', hwAddr: 'fe:54:00:00:00:11', up: false },
+      ],
+    },
+  ];
+  const r = await seamless('switch', 'list', '--socket', path);
+  t.is(
+    r.stdout,
+    [
+      'Switch 0000000000000001 (s1)',
+      '    remote: 127.0.0.1:50000',
+      '    tables: 254',
+      '    Port 1     s1-eth1   up     00:00:00:00:00:01',
+      '    Port 10    vm1-tap   down   fe:54:00:00:00:11',
+      '',
+    ].join('\n'),
+  );
+  t.deepEqual(JSON.parse((await seamless('switch', 'list', '--json', '--socket', path)).stdout), src.switchList);
+});
+
+test('daemon not running: the operator message, exit 1', async (t) => {
+  const path = join(await tempDir(t), 'seamless.sock');
+  const r = await seamless('vm', 'list', '--socket', path);
+  t.is(r.code, 1);
+  t.is(r.stderr, `seamless: cannot reach the controller at ${path} (is 'seamless controller' running?)\n`);
+  const tcp = await seamless('switch', 'list', '--socket', '127.0.0.1:1');
+  t.is(tcp.stderr, "seamless: cannot reach the controller at 127.0.0.1:1 (is 'seamless controller' running?)\n");
+});
+
+test('a loopback HOST:PORT works like a socket path', async (t) => {
+  const s = await startApiServer({ address: { kind: 'tcp', host: '127.0.0.1', port: 0 }, source: source() });
+  t.teardown(() => s.close());
+  const port = s.address.kind === 'tcp' ? s.address.port : 0;
+  const r = await seamless('vm', 'info', 'vm1', '--json', '--socket', `127.0.0.1:${port}`);
+  t.is(r.code, 0, r.stderr);
+  t.is(JSON.parse(r.stdout).name, 'vm1');
+});
+
+test('usage errors exit 2 with the usage', async (t) => {
+  for (const args of [['vm'], ['vm', 'reboot', 'x'], ['vm', 'info'], ['vm', 'park', 'a', 'b'], ['vm', 'list', '--bogus'], ['vm', 'wake', 'x', '--timeout', 'soon'], ['switch', 'show'], ['vm', 'list', '--socket', '0.0.0.0:80']]) {
+    const r = await seamless(...args);
+    t.is(r.code, 2, args.join(' '));
+    t.regex(r.stderr, /^seamless (vm|switch): .+\nusage: seamless (vm|switch) /, args.join(' '));
+  }
+  const help = await seamless('vm', '--help');
+  t.is(help.code, 0);
+  t.regex(help.stdout, /--socket PATH\|HOST:PORT/);
+});
