@@ -5,3 +5,4 @@ export { ApiConfigError, ApiRequestError, ApiUnreachableError, VmBusyError, VmNo
 export { startApiServer, type ApiServer, type ApiServerOptions } from './server.js';
 export { createControlSource, WakeTimes, type ControlSourceOptions, type DatapathSource, type StoreHealth } from './source.js';
 export type * from './types.js';
+export { ControlPlane, type ControlPlaneOptions } from './plane.js';
