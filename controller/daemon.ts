@@ -1,7 +1,8 @@
 /**
  * The controller daemon: the OpenFlow listener (TCP or mutual TLS), the
  * datapath registry (one SwitchConnection per socket; a datapath id that
- * connects again replaces its old connection) and the apps. The CLI's
+ * connects again replaces its old connection; auxiliary connections feed
+ * their packet-ins to the apps through the main one) and the apps. The CLI's
  * `seamless controller` is a thin shell over startController().
  */
 import type { App, Datapath } from './app.js';

@@ -177,6 +177,7 @@ export class SwitchConnection implements Datapath {
   private readonly pending = new Map<number, Pending>();
   private xidCounter = 0;
   private earlyPacketIns = 0;
+  private auxId = 0;
   /** xid of our SET_CONFIG, to name it when the switch refuses it. */
   private setConfigXid = -1;
   private log: Logger;
@@ -251,6 +252,13 @@ export class SwitchConnection implements Datapath {
    */
   get packetInsDroppedBeforeUp(): number {
     return this.earlyPacketIns;
+  }
+  /**
+   * features_reply.auxiliary_id: 0 for the main connection of a datapath,
+   * non-zero for an auxiliary one (OF 1.3.5 §6.3.6, §7.3.1). 0 before FEATURES_REPLY.
+   */
+  get auxiliaryId(): number {
+    return this.auxId;
   }
   /** Requests waiting for a reply (for leak checks and metrics). */
   get pendingRequests(): number {
@@ -666,7 +674,15 @@ export class SwitchConnection implements Datapath {
     this.feat = features;
     this.dpid = features.datapathId;
     this.dpidHex = features.datapathId.toString(16).padStart(16, '0');
-    this.log = this.log.child({ dpid: this.dpidHex });
+    this.auxId = features.auxiliaryId;
+    this.log = this.log.child(this.auxId === 0 ? { dpid: this.dpidHex } : { dpid: this.dpidHex, auxiliaryId: this.auxId });
+    if (this.auxId !== 0) {
+      // OF 1.3.5 §6.3.6: an auxiliary connection shares its datapath with the main
+      // one; switch configuration and the port list belong to the main connection,
+      // so it goes straight to UP (keepalive and requests still work on it).
+      this.goUp({ auxiliaryId: this.auxId });
+      return;
+    }
     this.transition('CONFIGURING', { nTables: features.nTables, nBuffers: features.nBuffers, auxiliaryId: features.auxiliaryId });
     // OF 1.3.5 §7.3.2: normal fragment handling; miss_send_len bounds packet-in data.
     this.setConfigXid = this.nextXid();
@@ -674,8 +690,12 @@ export class SwitchConnection implements Datapath {
     const body = await this.multipart({ mpType: 'port_desc' });
     if (this.state !== 'CONFIGURING') return;
     for (const p of body.ports) this.portMap.set(p.portNo, portInfo(p));
+    this.goUp({ ports: this.portMap.size });
+  }
+
+  private goUp(fields: Record<string, unknown>): void {
     this.clearHandshakeTimer();
-    this.transition('UP', { ports: this.portMap.size });
+    this.transition('UP', fields);
     this.lastRx = this.clock.now();
     this.keepaliveTimer = this.clock.setTimeout(this.onKeepalive, this.echoIntervalMs);
     try {

@@ -1,11 +1,14 @@
 /**
  * The set of switch connections and the datapaths they serve. It creates a
- * SwitchConnection per accepted socket, keeps `datapaths` (id -> UP connection),
- * replaces the old connection when a datapath id connects again ('replaced'),
- * and drives the apps. Socket-agnostic, so unit tests feed it fake sockets.
+ * SwitchConnection per accepted socket, keeps `datapaths` (id -> UP main
+ * connection), replaces the old connection when a datapath id connects again
+ * ('replaced'), and drives the apps. Auxiliary connections (auxiliary_id != 0,
+ * OF 1.3.5 §6.3.6) never replace or become a datapath: their packet-ins go to
+ * the apps with the main connection as the Datapath. Socket-agnostic, so unit
+ * tests feed it fake sockets.
  */
 import { EventEmitter } from 'node:events';
-import type { DisconnectReason } from '../app.js';
+import type { DisconnectReason, Msg } from '../app.js';
 import type { Logger } from '../log.js';
 import type { AppDispatcher } from './apps.js';
 import { SwitchConnection, type ConnectionConfig } from './connection.js';
@@ -48,6 +51,11 @@ export class DatapathRegistry extends EventEmitter<RegistryEventMap> {
   /** Datapaths that completed the handshake, by datapath id. */
   readonly datapaths = new Map<bigint, SwitchConnection>();
   private readonly conns = new Set<SwitchConnection>();
+  /** UP auxiliary connections. */
+  private readonly auxiliaries = new Set<SwitchConnection>();
+  private auxDropped = 0;
+  /** Auxiliary connections whose first dropped packet-in was logged. */
+  private readonly auxDropLogged = new WeakSet<SwitchConnection>();
   /** Connections whose apps' switchUp has finished. */
   private readonly ready = new WeakSet<SwitchConnection>();
   private closed = false;
@@ -69,6 +77,16 @@ export class DatapathRegistry extends EventEmitter<RegistryEventMap> {
   /** All open connections, including ones still in the handshake. */
   get connectionCount(): number {
     return this.conns.size;
+  }
+
+  /** Auxiliary connections that completed their handshake and are still open. */
+  get auxiliaryConnectionCount(): number {
+    return this.auxiliaries.size;
+  }
+
+  /** Packet-ins that came on an auxiliary connection while its datapath had no main connection up (dropped). */
+  get auxPacketInsDropped(): number {
+    return this.auxDropped;
   }
 
   /**
@@ -95,10 +113,19 @@ export class DatapathRegistry extends EventEmitter<RegistryEventMap> {
       events: {
         up: (c) => this.onUp(c),
         down: (c, reason, wasUp) => this.onDown(c, reason, wasUp),
-        packetIn: (c, msg) => void this.apps.packetIn(c, msg),
-        portStatus: (c, msg) => this.apps.portStatus(c, msg),
-        flowRemoved: (c, msg) => this.apps.flowRemoved(c, msg),
-        error: (c, msg) => this.apps.error(c, msg),
+        packetIn: (c, msg) => (c.auxiliaryId === 0 ? void this.apps.packetIn(c, msg) : this.auxPacketIn(c, msg)),
+        portStatus: (c, msg) => {
+          if (c.auxiliaryId === 0) this.apps.portStatus(c, msg);
+          // The main connection's port map is what apps read; the switch reports ports there.
+          else this.log.info('port_status on an auxiliary connection ignored', { dpid: c.idHex, auxiliaryId: c.auxiliaryId, portNo: msg.desc.portNo });
+        },
+        flowRemoved: (c, msg) => {
+          const dp = c.auxiliaryId === 0 ? c : this.mainOf(c);
+          if (dp !== undefined) this.apps.flowRemoved(dp, msg);
+        },
+        // An unmatched error on an auxiliary connection cannot be about what apps sent (that
+        // goes on the main connection); the connection has logged it already.
+        error: (c, msg) => (c.auxiliaryId === 0 ? this.apps.error(c, msg) : undefined),
       },
     });
     this.conns.add(conn);
@@ -112,7 +139,37 @@ export class DatapathRegistry extends EventEmitter<RegistryEventMap> {
     for (const c of [...this.conns]) c.close(reason);
   }
 
+  /** The UP main connection of an auxiliary connection's datapath, if any. */
+  private mainOf(aux: SwitchConnection): SwitchConnection | undefined {
+    const main = this.datapaths.get(aux.id);
+    return main !== undefined && main.connected ? main : undefined;
+  }
+
+  private auxPacketIn(aux: SwitchConnection, msg: Msg<'packet_in'>): void {
+    const main = this.mainOf(aux);
+    if (main !== undefined) {
+      // Apps answer through the Datapath they are given, so replies go on the main connection.
+      this.apps.packetIn(main, msg);
+      return;
+    }
+    if (!this.auxDropLogged.has(aux)) {
+      this.auxDropLogged.add(aux);
+      this.log.debug('packet_in on an auxiliary connection without a main one dropped (further ones only counted)', { dpid: aux.idHex, auxiliaryId: aux.auxiliaryId });
+    }
+    this.auxDropped += 1;
+  }
+
   private onUp(conn: SwitchConnection): void {
+    if (conn.auxiliaryId !== 0) {
+      this.auxiliaries.add(conn);
+      this.log.info('auxiliary connection up', {
+        dpid: conn.idHex,
+        auxiliaryId: conn.auxiliaryId,
+        remote: conn.remote,
+        main: this.datapaths.get(conn.id)?.remote,
+      });
+      return;
+    }
     const old = this.datapaths.get(conn.id);
     if (old !== undefined && old !== conn) {
       this.log.info('datapath reconnected: replacing the old connection', { dpid: conn.idHex, old: old.remote, new: conn.remote });
@@ -129,6 +186,8 @@ export class DatapathRegistry extends EventEmitter<RegistryEventMap> {
   private onDown(conn: SwitchConnection, reason: DisconnectReason, wasUp: boolean): void {
     this.conns.delete(conn);
     this.earlyPacketInsOfClosed += conn.packetInsDroppedBeforeUp;
+    // An auxiliary connection going down leaves its datapath (and the apps) alone.
+    if (this.auxiliaries.delete(conn)) return;
     if (!wasUp) return;
     if (this.datapaths.get(conn.id) === conn) this.datapaths.delete(conn.id);
     this.apps.switchDown(conn, reason);

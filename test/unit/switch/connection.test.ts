@@ -789,3 +789,19 @@ test('packet-ins before UP are dropped, counted, and logged once per connection 
   const down = h.logs.find((l) => l.msg === 'switch state' && l.to === 'DOWN');
   t.is(down?.packetInsDroppedBeforeUp, 4, 'the total is in the DOWN transition log');
 });
+
+test('an auxiliary connection (auxiliary_id != 0) goes UP after FEATURES_REPLY without SET_CONFIG or port-desc', async (t) => {
+  const h = harness();
+  h.conn.start();
+  h.sock.feed({ type: 'hello', xid: 1, elements: [{ type: 'versionbitmap', versions: [4] }] });
+  await tick();
+  const fr = h.sock.take().find((m) => m.type === 'features_request')!;
+  t.is(h.conn.auxiliaryId, 0);
+  h.sock.feed({ ...featuresReply(fr.xid, DPID), auxiliaryId: 3 });
+  await tick();
+  t.is(h.conn.state, 'UP');
+  t.is(h.conn.auxiliaryId, 3);
+  t.is(h.ups, 1);
+  t.deepEqual(h.sock.take(), []);
+  t.is(h.clock.pending, 1, 'only the keepalive timer');
+});

@@ -226,3 +226,101 @@ test('the registry totals packet-ins dropped before UP, over open and closed con
   c.feed(packetIn(1)); // after UP: delivered (no app consumes it), not dropped
   t.is(reg.packetInsDroppedBeforeUp, 5);
 });
+
+/** Plays an auxiliary connection (features_reply.auxiliary_id = `auxId`) of datapath `dpid`; it needs no SET_CONFIG or port-desc. */
+async function connectAux(reg: DatapathRegistry, dpid: bigint, auxId: number): Promise<FakeSocket> {
+  const sock = new FakeSocket();
+  const conn = reg.accept(sock)!;
+  sock.feed({ type: 'hello', xid: 1, elements: [{ type: 'versionbitmap', versions: [4] }] });
+  await tick();
+  const fr = sock.take().find((m) => m.type === 'features_request')!;
+  sock.feed({ ...featuresReply(fr.xid, dpid), auxiliaryId: auxId });
+  await tick();
+  if (conn.state !== 'UP') throw new Error(`auxiliary handshake did not complete: ${conn.state}`);
+  return sock;
+}
+
+test('an auxiliary connection never replaces the main one; its packet-ins reach apps through the main Datapath (OF 1.3.5 §6.3.6)', async (t) => {
+  const calls: string[] = [];
+  const seen: Datapath[] = [];
+  const app: App = {
+    name: 'rec',
+    switchUp: (dp) => void calls.push(`up ${dp.idHex}`),
+    switchDown: (dp, reason) => void calls.push(`down ${dp.idHex} ${reason}`),
+    packetIn: (dp, msg) => {
+      seen.push(dp);
+      dp.send(build.packetOut({ inPort: 1, data: msg.data }));
+      return true;
+    },
+  };
+  const reg = registry([app]);
+  const events: string[] = [];
+  reg.on('switchUp', (dp) => events.push(`up ${dp.id}`));
+  const mainSock = await connect(reg, 7n);
+  const main = reg.datapaths.get(7n)!;
+  const auxSock = await connectAux(reg, 7n, 1);
+  t.deepEqual(auxSock.take(), [], 'no SET_CONFIG or port-desc on the auxiliary connection');
+  t.is(reg.datapaths.get(7n), main, 'main connection kept');
+  t.true(main.connected);
+  t.false(mainSock.destroyed);
+  t.is(reg.auxiliaryConnectionCount, 1);
+  t.is(reg.connectionCount, 2);
+  t.deepEqual(calls, ['up 0000000000000007'], 'apps saw one switchUp');
+  t.deepEqual(events, ['up 7']);
+
+  mainSock.take();
+  auxSock.feed(packetIn(3));
+  await tick();
+  t.deepEqual(seen, [main], 'the app got the main Datapath');
+  t.deepEqual(mainSock.take().map((m) => m.type), ['packet_out'], 'the reply went on the main connection');
+  t.deepEqual(auxSock.take(), []);
+
+  // The auxiliary connection going away is invisible to apps.
+  auxSock.emit('close');
+  await tick();
+  t.is(reg.auxiliaryConnectionCount, 0);
+  t.is(reg.datapaths.get(7n), main);
+  t.deepEqual(calls, ['up 0000000000000007']);
+  mainSock.emit('close');
+  await tick();
+  t.deepEqual(calls, ['up 0000000000000007', 'down 0000000000000007 socket-closed']);
+});
+
+test('packet-ins on an auxiliary connection whose datapath has no main connection are dropped and counted', async (t) => {
+  const seen: bigint[] = [];
+  const logs: string[] = [];
+  const reg = registry([{ name: 'rec', packetIn: (dp) => void seen.push(dp.id) }], new FakeClock(), logs);
+  const auxSock = await connectAux(reg, 9n, 2);
+  t.is(reg.datapaths.size, 0, 'an auxiliary connection is not a datapath');
+  auxSock.feed(packetIn(1), packetIn(2));
+  t.deepEqual(seen, []);
+  t.is(reg.auxPacketInsDropped, 2);
+  t.is(logs.filter((l) => l.includes('auxiliary connection without a main one')).length, 1, 'logged once');
+  // Once the main connection is up, they flow.
+  await connect(reg, 9n);
+  auxSock.feed(packetIn(3));
+  t.deepEqual(seen, [9n]);
+  t.is(reg.auxPacketInsDropped, 2);
+  reg.closeAll('controller-stopped');
+  await tick();
+  t.is(reg.connectionCount, 0);
+  t.is(reg.auxiliaryConnectionCount, 0);
+});
+
+test('flow_removed on an auxiliary connection reaches apps through the main Datapath; port_status there is ignored', async (t) => {
+  const calls: string[] = [];
+  const reg = registry([
+    {
+      name: 'rec',
+      flowRemoved: (dp, msg) => void calls.push(`removed ${dp.idHex} ${msg.cookie}`),
+      portStatus: (_dp, msg) => void calls.push(`port ${msg.desc.portNo}`),
+    },
+  ]);
+  await connect(reg, 3n);
+  const main = reg.datapaths.get(3n)!;
+  const auxSock = await connectAux(reg, 3n, 1);
+  auxSock.feed({ type: 'flow_removed', xid: 0, cookie: 8n, priority: 1, reason: 0, tableId: 0, durationSec: 0, durationNsec: 0, idleTimeout: 0, hardTimeout: 0, packetCount: 0n, byteCount: 0n, match: [] });
+  auxSock.feed({ type: 'port_status', xid: 0, reason: OFPPR_ADD, desc: port(9, 'p9') });
+  t.deepEqual(calls, ['removed 0000000000000003 8']);
+  t.false(main.ports.has(9));
+});
