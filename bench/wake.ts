@@ -137,8 +137,11 @@ async function oneCycle(
 ): Promise<Cycle> {
   const status = () => park.status().find((s) => s.name === vm.name)!;
   await until(`${vm.name} active`, 30_000, () => (status().phase === 'active' && status().step === 'none' ? true : undefined));
+  rec.clear();
   park.parkNow(vm.name);
-  await until(`${vm.name} parked`, 30_000, () => (status().phase === 'parked' ? true : undefined));
+  await until(`${vm.name} parked`, 60_000, () => (status().phase === 'parked' ? true : undefined)).catch((e: unknown) => {
+    throw new Error(`${(e as Error).message}; status ${JSON.stringify(status(), (_k, v: unknown) => (typeof v === 'bigint' ? String(v) : v))}; marks ${JSON.stringify(rec.marks.slice(0, 60))}`);
+  });
   await until(`libvirt to report ${vm.domain} parked`, 10_000, async () => {
     const st = await hv.getState(vm.domain);
     return (depth === 'pause' ? st.state === 'paused' : st.state === 'shutoff' && st.hasManagedSave) ? true : undefined;

@@ -41,12 +41,27 @@ function connectOnce(req: ConnectRequest): Promise<ConnectAnswer> {
       done = true;
       const ms = wallMs() - t0;
       clearTimeout(timer);
-      sock.destroy();
-      resolve({ id: req.id, t0, ms, ...a });
+      if (!a.ok) {
+        sock.destroy();
+        resolve({ id: req.id, t0, ms, ...a });
+        return;
+      }
+      // Close cleanly and answer only once both FINs are exchanged: a half-closed
+      // connection whose FIN the guest has not acknowledged is retransmitted by the
+      // client later, and that retransmission would wake the VM the benchmark just
+      // parked. Bounded: after 3 s the socket is reset.
+      const answer = () => resolve({ id: req.id, t0, ms, ...a });
+      const closeTimer = setTimeout(() => sock.destroy(), 3000);
+      sock.once('close', () => {
+        clearTimeout(closeTimer);
+        answer();
+      });
+      sock.resume(); // read (and drop) the guest's banner so nothing is left unread
+      sock.end();
     };
     const timer = setTimeout(() => finish({ ok: false, error: 'ETIMEDOUT' }), req.timeoutMs);
     sock.once('connect', () => finish({ ok: true, ...(sock.localPort === undefined ? {} : { localPort: sock.localPort }) }));
-    sock.once('error', (e: NodeJS.ErrnoException) => finish({ ok: false, error: e.code ?? e.message }));
+    sock.on('error', (e: NodeJS.ErrnoException) => finish({ ok: false, error: e.code ?? e.message }));
   });
 }
 

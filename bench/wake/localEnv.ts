@@ -2,6 +2,9 @@
 // (test/support): one OVS userspace bridge pointed at our controller, one
 // client in a netns, two tiny guests (pause, save). Used when the Mininet
 // testbed is not asked for; the measurement is the same.
+import { rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { parseInventory } from '../../controller/inventory/index.js';
 import { run } from '../../test/support/exec.js';
 import { createGuest, createNetnsHost, virsh, type Guest } from '../../test/support/guest.js';
@@ -15,7 +18,13 @@ async function startWithTap(guest: Guest, tap: string): Promise<void> {
   const xml = await virsh('dumpxml', '--inactive', guest.name);
   const fixed = xml.replace(/(<interface type='bridge'>)/, `$1\n      <target dev='${tap}'/>`);
   if (fixed === xml) throw new Error(`no bridge interface in ${guest.name}'s XML`);
-  await run('bash', ['-c', `virsh -c ${URI} define /dev/stdin`], { input: fixed });
+  const file = path.join(tmpdir(), `${guest.name}.xml`);
+  writeFileSync(file, fixed);
+  try {
+    await virsh('define', file);
+  } finally {
+    rmSync(file, { force: true });
+  }
   await virsh('start', guest.name);
   await guest.waitReady();
 }
