@@ -1,5 +1,6 @@
 // Drives the client timing program (client.ts) from the benchmark process.
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import type { ConnectAnswer } from './client.js';
@@ -19,14 +20,17 @@ export interface TimingClient {
   stop(): Promise<void>;
 }
 
+// Compiled (dist/bench/wake/client.js), or the TypeScript source through tsx when
+// this module itself runs from source (unit tests).
 const CLIENT_JS = fileURLToPath(new URL('./client.js', import.meta.url));
+const CLIENT_ARGS = existsSync(CLIENT_JS) ? [CLIENT_JS] : ['--import', 'tsx', fileURLToPath(new URL('./client.ts', import.meta.url))];
 
 /**
  * Starts client.js under `prefix` (the command that enters the client's netns,
  * e.g. ['ip', 'netns', 'exec', 'h1'] or ['nsenter', '-t', PID, '-n']).
  */
 export async function startTimingClient(prefix: readonly string[]): Promise<TimingClient> {
-  const [cmd, ...args] = [...prefix, process.execPath, CLIENT_JS];
+  const [cmd, ...args] = [...prefix, process.execPath, ...CLIENT_ARGS];
   const child: ChildProcessWithoutNullStreams = spawn(cmd!, args, { stdio: ['pipe', 'pipe', 'pipe'] });
   let stderr = '';
   child.stderr.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-2000)));
