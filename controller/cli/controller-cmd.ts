@@ -6,8 +6,12 @@
 import { parseArgs } from 'node:util';
 import type { App } from '../app.js';
 import { startController, type Controller } from '../daemon.js';
-import { loadInventory, type Inventory } from '../inventory/index.js';
+import { InventoryError, loadInventory, type Inventory } from '../inventory/index.js';
 import { createL2App } from '../l2/app.js';
+import { LibvirtError } from '../libvirt/errors.js';
+import type { Hypervisor } from '../libvirt/hypervisor.js';
+import { connectHypervisor, RemoteHypervisor, socketPathForUri } from '../libvirt/remote.js';
+import { createParkApp, systemClock, MemoryStateStore } from '../park/index.js';
 import { createLogger, parseLogLevel, type Logger, type LogLevel } from '../log.js';
 import type { Command } from './dispatch.js';
 
@@ -118,14 +122,51 @@ export function parseControllerArgs(argv: string[]): ControllerArgs {
 
 /**
  * Apps built from --config, which run before the L2 fabric (so packets for
- * parked VMs are never learned or flooded). The inventory is loaded and
- * validated here; the parking app plugs in at the marked line.
+ * parked VMs are never learned or flooded): the parking engine, with one
+ * libvirt connection per distinct VM URI.
  */
 async function configApps(inventory: Inventory | undefined, log: Logger): Promise<App[]> {
   if (inventory === undefined) return [];
-  // Parking app: return [createParkApp({ inventory, ... })] here once it is wired.
-  log.warn('inventory loaded, but no parking app is wired into `seamless controller` yet', { vms: inventory.vms.length });
-  return [];
+  const hypervisors = await connectHypervisors(inventory, log);
+  const park = createParkApp({
+    inventory,
+    hypervisors: (uri) => hypervisors.get(uri) ?? new RemoteHypervisor(uri),
+    clock: systemClock(),
+    store: new MemoryStateStore(),
+    log: log.child({ app: 'park' }),
+  });
+  log.info('parking engine loaded', { config: inventory.file, vms: inventory.vms.length });
+  return [park];
+}
+
+/**
+ * Connects to libvirt once per distinct URI of the inventory. A URI the adapter
+ * cannot use is a configuration error (InventoryError naming the field). A daemon
+ * that does not answer yet is not fatal: the connection is retried on each
+ * libvirt operation, and the engine treats a failed park as "still running".
+ */
+async function connectHypervisors(inventory: Inventory, log: Logger): Promise<Map<string, Hypervisor>> {
+  const out = new Map<string, Hypervisor>();
+  const issues: string[] = [];
+  inventory.vms.forEach((vm, i) => {
+    try {
+      socketPathForUri(vm.libvirt.uri);
+    } catch (e) {
+      if (!(e instanceof LibvirtError)) throw e;
+      issues.push(`vms[${i}].libvirt.uri: ${e.message}`);
+    }
+  });
+  if (issues.length > 0) throw new InventoryError(inventory.file, issues);
+  for (const uri of new Set(inventory.vms.map((v) => v.libvirt.uri))) {
+    try {
+      out.set(uri, await connectHypervisor(uri));
+      log.info('libvirt connected', { uri });
+    } catch (e) {
+      log.error('libvirt not reachable; will retry on each operation', { uri, err: e });
+      out.set(uri, new RemoteHypervisor(uri));
+    }
+  }
+  return out;
 }
 
 /** The apps, in order, for parsed arguments. Throws for a bad inventory or bad L2 options. */
@@ -171,6 +212,11 @@ const command: Command = async (argv) => {
     const apps = await buildApps(args, log);
     ctl = await startController({ listen: args.listen, ...(args.tls === undefined ? {} : { tls: args.tls }), apps, log });
   } catch (e) {
+    if (e instanceof InventoryError) {
+      // A bad --config is a usage problem: every issue names the file and the field.
+      process.stderr.write(`seamless controller: bad inventory (${e.code}):\n${e.message}\n`);
+      return 2;
+    }
     // Bad inventory, TLS files, or the address is taken: a message, not a stack.
     const code = (e as { code?: unknown }).code;
     process.stderr.write(`seamless controller: ${(e as Error).message}${typeof code === 'string' ? ` (${code})` : ''}\n`);
