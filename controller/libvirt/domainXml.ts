@@ -13,6 +13,13 @@ export interface DomainXmlOptions {
   mac: string;
   /** OVS bridge the NIC is attached to (libvirt runs ovs-vsctl add-port itself). */
   bridge: string;
+  /**
+   * Name of the tap (= the OVS port name, `<target dev=...>`). The park engine finds a VM's
+   * port by this name, so it must be fixed; default: libvirt picks `vnetN`, which changes on
+   * every start or restore. Linux interface name, at most 15 chars, not `vnet*`/`vif*`
+   * (libvirt reserves those prefixes and replaces such names).
+   */
+  targetDev?: string;
   /** Absolute path of the kernel image. */
   kernel: string;
   /** Absolute path of the initramfs. */
@@ -70,6 +77,9 @@ export function domainXml(opts: DomainXmlOptions): string {
   // Bit 0 of the first octet is the group bit: a multicast MAC cannot be a NIC address.
   if ((parseInt(opts.mac.slice(0, 2), 16) & 1) === 1) throw new DomainXmlError(`MAC ${opts.mac} is multicast`);
   if (!BRIDGE_RE.test(opts.bridge)) throw new DomainXmlError(`invalid bridge name ${JSON.stringify(opts.bridge)}`);
+  if (opts.targetDev !== undefined && (!BRIDGE_RE.test(opts.targetDev) || /^(vnet|vif|macvtap|macvlan)/.test(opts.targetDev))) {
+    throw new DomainXmlError(`invalid tap name ${JSON.stringify(opts.targetDev)} (interface name of at most 15 chars, not vnet*/vif*/macvtap*/macvlan*)`);
+  }
   const kernel = absolutePath('kernel', opts.kernel);
   const initrd = absolutePath('initrd', opts.initrd);
   const vcpus = opts.vcpus ?? 1;
@@ -116,7 +126,7 @@ export function domainXml(opts: DomainXmlOptions): string {
       <mac address='${opts.mac.toLowerCase()}'/>
       <source bridge='${escapeXml(opts.bridge)}'/>
       <virtualport type='openvswitch'/>
-      <model type='virtio'/>
+${opts.targetDev === undefined ? '' : `      <target dev='${opts.targetDev}'/>\n`}      <model type='virtio'/>
       <driver name='qemu'>
         <host csum='off' gso='off' tso4='off' tso6='off' ecn='off' ufo='off'/>
         <guest csum='off' tso4='off' tso6='off' ecn='off' ufo='off'/>

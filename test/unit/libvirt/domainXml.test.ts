@@ -66,3 +66,12 @@ for (const [what, patch, msg] of bad) {
     t.regex(err?.message ?? '', msg);
   });
 }
+
+test('targetDev fixes the tap (OVS port) name; reserved or over-long names are rejected', (t) => {
+  t.notRegex(domainXml(base), /<target dev=/);
+  const nic = /<interface type='bridge'>[\s\S]*?<\/interface>/.exec(domainXml({ ...base, targetDev: 'vm1-tap' }))?.[0] ?? '';
+  t.regex(nic, /<target dev='vm1-tap'\/>/);
+  for (const bad of ['vnet3', 'a-very-long-tapname', 'bad name', "x'y"]) {
+    t.throws(() => domainXml({ ...base, targetDev: bad }), { instanceOf: DomainXmlError }, bad);
+  }
+});
