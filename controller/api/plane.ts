@@ -22,6 +22,8 @@ export interface ControlPlaneOptions {
   readonly redisKeyPrefix?: string;
   readonly log: Logger;
   readonly version?: string;
+  /** The park engine's clock (default performance.now, as systemClock()); times are shown as epoch ms. */
+  readonly engineNow?: () => number;
 }
 
 /** Hides a password in a Redis URL for logs. */
@@ -35,6 +37,8 @@ export class ControlPlane {
   readonly #redis: RedisStateStore | undefined;
   readonly #log: Logger;
   readonly #version: string | undefined;
+  /** Engine clock -> epoch ms (offset read at each call, so it follows wall-clock corrections). */
+  readonly #toEpoch: (t: number) => number;
   #park: { app: ParkApp; inventory: Inventory } | undefined;
   #server: ApiServer | undefined;
 
@@ -42,12 +46,15 @@ export class ControlPlane {
   constructor(opts: ControlPlaneOptions) {
     this.#log = opts.log;
     this.#version = opts.version;
+    const engineNow = opts.engineNow ?? (() => performance.now());
+    this.#toEpoch = (t) => Date.now() - engineNow() + t;
     if (opts.redis !== undefined) {
       this.#redis = new RedisStateStore({
         redis: opts.redis,
         ...(opts.redisKeyPrefix === undefined ? {} : { keyPrefix: opts.redisKeyPrefix }),
         log: opts.log.child({ component: 'redis-store' }),
         details: (vm) => this.#details(vm),
+        toEpoch: this.#toEpoch,
       });
       this.store = this.#redis;
       opts.log.info('parked state kept in redis', { redis: redactUrl(opts.redis), keyPrefix: this.#redis.keyPrefix });
@@ -78,6 +85,7 @@ export class ControlPlane {
       ...(this.#park === undefined ? {} : { park: { ...this.#park, wakeTimes: this.wakeTimes } }),
       switches,
       store: () => this.health(),
+      toEpoch: this.#toEpoch,
       ...(this.#version === undefined ? {} : { version: this.#version }),
     });
     this.#server = await startApiServer({ address, source, log: this.#log.child({ component: 'api' }) });

@@ -57,11 +57,14 @@ export interface ControlSourceOptions {
   readonly version?: string;
   /** Default Date.now (the daemon's start time is taken when the source is created). */
   readonly now?: () => number;
+  /** Maps the park engine's clock (monotonic in the daemon) to epoch ms for `since`; default identity. */
+  readonly toEpoch?: (t: number) => number;
 }
 
 /** Builds the ControlSource the API server reads. */
 export function createControlSource(opts: ControlSourceOptions): ControlSource {
   const startedAt = (opts.now ?? Date.now)();
+  const toEpoch = opts.toEpoch ?? ((t: number) => t);
   const inv = opts.park?.inventory;
   const specs = new Map((inv?.vms ?? []).map((v) => [v.name, v]));
   const switchNames = new Map((inv?.switches ?? []).map((s) => [s.dpid, s.name]));
@@ -72,7 +75,7 @@ export function createControlSource(opts: ControlSourceOptions): ControlSource {
       name: s.name,
       state: s.phase,
       step: s.step,
-      since: s.since,
+      since: Math.round(toEpoch(s.since)),
       depth: spec.depth,
       domain: spec.libvirt.domain,
       switch: spec.switch,

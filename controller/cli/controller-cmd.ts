@@ -5,20 +5,22 @@
  */
 import { parseArgs } from 'node:util';
 import type { App } from '../app.js';
+import { DEFAULT_API_SOCKET, formatApiAddress, parseApiAddress, type ApiAddress } from '../api/address.js';
+import { ControlPlane } from '../api/plane.js';
 import { startController, type Controller } from '../daemon.js';
 import { InventoryError, loadInventory, type Inventory } from '../inventory/index.js';
 import { createL2App } from '../l2/app.js';
 import { LibvirtError } from '../libvirt/errors.js';
 import type { Hypervisor } from '../libvirt/hypervisor.js';
 import { connectHypervisor, RemoteHypervisor, socketPathForUri } from '../libvirt/remote.js';
-import { createParkApp, systemClock, MemoryStateStore } from '../park/index.js';
+import { createParkApp, systemClock } from '../park/index.js';
 import { createLogger, parseLogLevel, type Logger, type LogLevel } from '../log.js';
 import type { Command } from './dispatch.js';
 
 export const USAGE =
   'usage: seamless controller [--listen HOST:PORT] [--config FILE] [--tls-cert F --tls-key F --tls-ca F]\n' +
   '                           [--log-level debug|info|warn|error|silent] [--log-format json|text]\n' +
-  '                           [--idle-timeout S] [--packet-in-rate N]\n';
+  '                           [--idle-timeout S] [--packet-in-rate N] [--redis URL] [--api PATH|HOST:PORT]\n';
 
 const HELP = `${USAGE}
 Runs the OpenFlow 1.3 controller until SIGINT or SIGTERM.
@@ -31,6 +33,9 @@ Runs the OpenFlow 1.3 controller until SIGINT or SIGTERM.
   --log-format F        json (default) or text
   --idle-timeout S      idle timeout of learned L2 flows, seconds (default 60; 0 = never)
   --packet-in-rate N    packet-ins per second per switch from the table-miss meter (default 1000; 0 = no meter)
+  --redis URL           keep parked state in Redis (redis://HOST:PORT[/DB], rediss://..., unix:///PATH or /PATH);
+                        without it a restart forgets which VMs are parked
+  --api PATH|HOST:PORT  control API for \`seamless vm\` (default ${DEFAULT_API_SOCKET}; TCP: loopback only)
 `;
 
 /** A bad flag or flag value: exit status 2 with the usage line. */
@@ -50,6 +55,10 @@ export interface ControllerArgs {
   logFormat: 'json' | 'text';
   idleTimeoutSec?: number;
   packetInRate?: number;
+  /** Redis URL/socket for parked state (docs/operations.md). */
+  redis?: string;
+  /** Control API address; absent = the default socket, skipped with a warning if another daemon holds it. */
+  api?: ApiAddress;
   help: boolean;
 }
 
@@ -87,6 +96,8 @@ export function parseControllerArgs(argv: string[]): ControllerArgs {
         'log-format': { type: 'string' },
         'idle-timeout': { type: 'string' },
         'packet-in-rate': { type: 'string' },
+        redis: { type: 'string' },
+        api: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
     }));
@@ -117,6 +128,19 @@ export function parseControllerArgs(argv: string[]): ControllerArgs {
   if (idle !== undefined) args.idleTimeoutSec = idle;
   const rate = intFlag('packet-in-rate', values['packet-in-rate'], 0xffffffff);
   if (rate !== undefined) args.packetInRate = rate;
+  if (values.redis !== undefined) {
+    if (!/^(redis|rediss|unix):\/\/./.test(values.redis) && !values.redis.startsWith('/')) {
+      throw new UsageError(`--redis: expected redis://HOST:PORT, rediss://..., unix:///PATH or /PATH, got '${values.redis}'`);
+    }
+    args.redis = values.redis;
+  }
+  if (values.api !== undefined) {
+    try {
+      args.api = parseApiAddress(values.api);
+    } catch (e) {
+      throw new UsageError(`--api: ${(e as Error).message}`);
+    }
+  }
   return args;
 }
 
@@ -125,16 +149,17 @@ export function parseControllerArgs(argv: string[]): ControllerArgs {
  * parked VMs are never learned or flooded): the parking engine, with one
  * libvirt connection per distinct VM URI.
  */
-async function configApps(inventory: Inventory | undefined, log: Logger): Promise<App[]> {
+async function configApps(inventory: Inventory | undefined, log: Logger, plane: ControlPlane): Promise<App[]> {
   if (inventory === undefined) return [];
   const hypervisors = await connectHypervisors(inventory, log);
   const park = createParkApp({
     inventory,
     hypervisors: (uri) => hypervisors.get(uri) ?? new RemoteHypervisor(uri),
     clock: systemClock(),
-    store: new MemoryStateStore(),
+    ...plane.parkOptions(), // parked-state store (Redis or memory) + wake times for the API
     log: log.child({ app: 'park' }),
   });
+  plane.attachPark(park, inventory);
   log.info('parking engine loaded', { config: inventory.file, vms: inventory.vms.length });
   return [park];
 }
@@ -170,14 +195,14 @@ async function connectHypervisors(inventory: Inventory, log: Logger): Promise<Ma
 }
 
 /** The apps, in order, for parsed arguments. Throws for a bad inventory or bad L2 options. */
-export async function buildApps(args: ControllerArgs, log: Logger): Promise<App[]> {
+export async function buildApps(args: ControllerArgs, log: Logger, plane: ControlPlane = new ControlPlane({ log })): Promise<App[]> {
   const inventory = args.config === undefined ? undefined : await loadInventory(args.config);
   const l2 = createL2App({
     log: log.child({ app: 'l2' }),
     ...(args.idleTimeoutSec === undefined ? {} : { idleTimeoutSec: args.idleTimeoutSec }),
     ...(args.packetInRate === undefined ? {} : { packetInRate: args.packetInRate }),
   });
-  return [...(await configApps(inventory, log)), l2];
+  return [...(await configApps(inventory, log, plane)), l2];
 }
 
 /** Resolves on the first SIGINT or SIGTERM (then removes its handlers). */
@@ -207,11 +232,16 @@ const command: Command = async (argv) => {
     return 0;
   }
   const log = createLogger({ level: args.logLevel, format: args.logFormat });
-  let ctl: Controller;
+  let ctl: Controller | undefined;
+  let plane: ControlPlane | undefined;
   try {
-    const apps = await buildApps(args, log);
+    plane = new ControlPlane({ ...(args.redis === undefined ? {} : { redis: args.redis }), log });
+    const apps = await buildApps(args, log, plane);
     ctl = await startController({ listen: args.listen, ...(args.tls === undefined ? {} : { tls: args.tls }), apps, log });
+    await serveApi(plane, args, ctl, log);
   } catch (e) {
+    await ctl?.stop();
+    await plane?.stop();
     if (e instanceof InventoryError) {
       // A bad --config is a usage problem: every issue names the file and the field.
       process.stderr.write(`seamless controller: bad inventory (${e.code}):\n${e.message}\n`);
@@ -228,7 +258,23 @@ const command: Command = async (argv) => {
   const sig = await stopped;
   log.info('signal received, stopping', { signal: sig });
   await ctl.stop();
+  await plane.stop();
   return 0;
 };
+
+/**
+ * Starts the control API. An explicit --api that cannot be served is fatal;
+ * the default socket taken by another daemon (or not writable) only costs
+ * this one its API, with a warning, so side-by-side controllers still run.
+ */
+async function serveApi(plane: ControlPlane, args: ControllerArgs, ctl: Controller, log: Logger): Promise<void> {
+  const address = args.api ?? parseApiAddress(DEFAULT_API_SOCKET);
+  try {
+    await plane.serve(address, ctl);
+  } catch (e) {
+    if (args.api !== undefined) throw e;
+    log.warn('control API not started: `seamless vm` cannot reach this controller', { address: formatApiAddress(address), err: e });
+  }
+}
 
 export default command;

@@ -44,10 +44,10 @@ test('park and wake through the API; Redis holds state, domain and last port; /v
   const dir = await mkdtemp(join(tmpdir(), 'seamless-plane-'));
   t.teardown(() => rm(dir, { recursive: true, force: true }));
   const log = createLogger({ level: 'silent' });
-  const plane = new ControlPlane({ redis: server.socketPath, log });
+  const w = new World(INVENTORY);
+  const plane = new ControlPlane({ redis: server.socketPath, log, engineNow: () => w.clock.now() });
   t.teardown(() => plane.stop());
 
-  const w = new World(INVENTORY);
   w.app = createParkApp({ inventory: w.inv, hypervisors: () => w.hv, clock: w.clock, log, ...plane.parkOptions() });
   plane.attachPark(w.app, w.inv);
   w.sw.app = w.app;
@@ -64,6 +64,10 @@ test('park and wake through the API; Redis holds state, domain and last port; /v
   t.teardown(() => raw.disconnect());
   await eventually('parked record', async () => (await raw.hget('seamless:vm:vm1', 'state')) === 'parked');
   t.like(await raw.hgetall('seamless:vm:vm1'), { state: 'parked', depth: 'save', domain: 'd1', lastPort: String(port) });
+  // `since` is shown and stored as epoch ms, whatever the engine's clock.
+  const parkedSince = Number(await raw.hget('seamless:vm:vm1', 'since'));
+  t.true(Math.abs(parkedSince - Date.now()) < 10_000, `stored since ${parkedSince}`);
+  t.true(Math.abs((await c.vm('vm1')).since - parkedSince) < 5000); // parked after managedSave (1.8 s of virtual time)
   t.like(await c.status(), { vms: 1, switches: 1, store: { kind: 'redis', healthy: true, pendingWrites: 0 } });
 
   t.like(await c.wake('vm1'), { result: 'started' });
