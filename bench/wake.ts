@@ -8,7 +8,11 @@
 // park app, datapath and libvirt adapter wrapped to stamp every wake step.
 //
 //   npm run bench:wake -- [--pause N] [--save N] [--bare N] [--memory MiB] [--timeline]
-//   env: WAKE_PAUSE, WAKE_SAVE, WAKE_BARE (same as the flags)
+//                         [--env testbed|local] [--config topologies/testbed.yaml]
+//   env: WAKE_PAUSE, WAKE_SAVE, WAKE_BARE, WAKE_ENV (same as the flags)
+//
+// --env testbed (default): the Mininet testbed (test/support/testbed.ts) of the
+// inventory --config, client h1. --env local: a bridge + netns + 2 guests (no Mininet).
 //
 // Root; OVS, libvirtd running (mininet/setup.sh). Progress on stdout, the
 // LAST line is the JSON result:
@@ -21,8 +25,9 @@ import { connectHypervisor } from '../controller/libvirt/index.js';
 import { createLogger } from '../controller/log.js';
 import { createParkApp, systemClock, MemoryStateStore, type ParkApp } from '../controller/park/index.js';
 import { startSynCapture, type SynCapture } from './wake/capture.js';
-import type { BenchVm, WakeEnv } from './wake/env.js';
-import { createLocalEnv } from './wake/localEnv.js';
+import type { BenchVm, WakeEnv, WakeEnvPlan } from './wake/env.js';
+import { planLocalEnv } from './wake/localEnv.js';
+import { planTestbedEnv } from './wake/testbedEnv.js';
 import { median, percentile, round1 } from './wake/stats.js';
 import { recordApp, recordHypervisor, Recorder, wakeTimeline, type WakeTimeline } from './wake/timeline.js';
 import { startTimingClient, type TimingClient } from './wake/timingClient.js';
@@ -36,6 +41,8 @@ const { values } = parseArgs({
     bare: { type: 'string', default: process.env['WAKE_BARE'] ?? '5' },
     memory: { type: 'string', default: '128' },
     timeline: { type: 'boolean', default: false },
+    env: { type: 'string', default: process.env['WAKE_ENV'] ?? 'testbed' },
+    config: { type: 'string', default: 'topologies/testbed.yaml' },
   },
 });
 
@@ -50,6 +57,10 @@ function count(name: string, v: string, min: number, max: number): number {
 const cycles: Record<Depth, number> = { pause: count('pause', values.pause, 1, 1000), save: count('save', values.save, 1, 1000) };
 const bareRuns = count('bare', values.bare, 1, 50);
 const memoryMiB = count('memory', values.memory, 64, 4096);
+if (values.env !== 'testbed' && values.env !== 'local') {
+  process.stderr.write(`bench:wake: --env must be testbed or local, got '${values.env}'\n`);
+  process.exit(2);
+}
 
 /** A client's SYN not answered within 1 s was retransmitted (Linux initial RTO, RFC 6298). */
 const LOST_AFTER_MS = 1000;
@@ -170,17 +181,14 @@ function fmtTimeline(tl: WakeTimeline): string {
 
 async function main(): Promise<void> {
   say(`cycles: pause ${cycles.pause}, save ${cycles.save}; bare runs ${bareRuns}; guest ${memoryMiB} MiB`);
-  const env: WakeEnv = await createLocalEnv(memoryMiB);
-  cleanups.push(() => env.stop());
-  say(`environment: ${env.label}`);
-
+  const plan: WakeEnvPlan = values.env === 'local' ? planLocalEnv(memoryMiB) : await planTestbedEnv(values.config, memoryMiB);
   const rec = new Recorder();
   const log = createLogger({ level: 'warn' });
-  const plainHv = await connectHypervisor(env.uri);
+  const plainHv = await connectHypervisor(plan.uri);
   cleanups.push(() => plainHv.close());
-  const parkHv = recordHypervisor(await connectHypervisor(env.uri), rec);
+  const parkHv = recordHypervisor(await connectHypervisor(plan.uri), rec);
   const park = createParkApp({
-    inventory: env.inventory,
+    inventory: plan.inventory,
     hypervisors: () => parkHv,
     clock: systemClock(),
     store: new MemoryStateStore(),
@@ -194,20 +202,30 @@ async function main(): Promise<void> {
   });
   cleanups.push(() => ctl.stop());
   await park.ready;
-  await env.attach(ctl.address.port);
+  say(`controller on 127.0.0.1:${ctl.address.port}; starting the ${values.env} environment`);
+  const env: WakeEnv = await plan.start(ctl.address.port);
+  cleanups.push(() => env.stop());
+  say(`environment: ${env.label}`);
   await until('the switch to connect and both VM ports to be known', 30_000, () =>
     park.status().every((s) => s.portNo !== undefined) ? true : undefined, 50);
-  say(`controller on 127.0.0.1:${ctl.address.port}; switch connected, VM ports known`);
+  say('switch connected, VM ports known');
 
   const client = await startTimingClient(env.clientPrefix);
   cleanups.push(() => client.stop());
   const result = {} as Record<Depth, DepthResult>;
   const details: Record<string, unknown> = {};
   for (const depth of ['pause', 'save'] as const) {
-    const vm = env.vms[depth];
+    const vm = plan.vms[depth];
     await reachable(client, vm, 30_000);
-    const bare = await bareWake(plainHv, client, vm, depth, bareRuns);
-    say(`${depth}: bare ${depth === 'pause' ? 'resume' : 'start from managed save'}: ${bare.map((x) => x.toFixed(1)).join(' ')} ms`);
+    // Bare runs are spread among the cycles (one after every `every` cycles) so both
+    // see the same machine load: restore time varies 2x with what else runs here.
+    const bare: number[] = [];
+    const every = Math.max(1, Math.floor(cycles[depth] / bareRuns));
+    const bareOnce = async () => {
+      const [ms] = await bareWake(plainHv, client, vm, depth, 1);
+      bare.push(ms!);
+      say(`${depth}: bare ${depth === 'pause' ? 'resume' : 'start from managed save'} ${bare.length}/${bareRuns}: ${ms!.toFixed(1)} ms`);
+    };
 
     const capture = await startSynCapture(env.clientSwitchPort, env.clientIp, vm.ip, vm.port);
     cleanups.push(() => capture.stop());
@@ -219,7 +237,9 @@ async function main(): Promise<void> {
         `${depth} ${i + 1}/${cycles[depth]}: wire ${c.wireMs === undefined ? '?' : c.wireMs.toFixed(1)} ms, client ${c.clientMs.toFixed(1)} ms` +
           `${c.lost ? ` LOST (syns ${c.syns})` : ''}${values.timeline ? ` | ${fmtTimeline(c.timeline)}` : ''}`,
       );
+      if (bare.length < bareRuns && (i + 1) % every === 0) await bareOnce();
     }
+    while (bare.length < bareRuns) await bareOnce();
     await capture.stop();
     // The wire time when tcpdump saw the handshake, else the client's (an upper bound).
     const lat = runs.map((c) => c.wireMs ?? c.clientMs);

@@ -1,7 +1,8 @@
 // What the wake benchmark needs from a network with VMs on it: the inventory
 // the in-process controller runs with, how to reach the client, and which VM
-// to wake at each depth. Implemented by localEnv.ts (one bridge, one netns
-// client, two guests) and, when present, by the Mininet testbed.
+// to wake at each depth. Implemented by testbedEnv.ts (the Mininet testbed of
+// topologies/testbed.yaml, the default) and localEnv.ts (one bridge, one netns
+// client, two guests; no Mininet).
 import type { Inventory } from '../../controller/inventory/types.js';
 
 /** One VM of the inventory the benchmark wakes. */
@@ -15,20 +16,28 @@ export interface BenchVm {
   port: number;
 }
 
-export interface WakeEnv {
-  /** What it is, for the report ("mininet testbed", "bridge + netns"). */
-  readonly label: string;
+/**
+ * An environment in two phases: its inventory is known first (the controller
+ * is built from it and must listen before the switch is started), then
+ * start() builds the network pointed at the controller's port.
+ */
+export interface WakeEnvPlan {
   readonly inventory: Inventory;
   /** libvirt URI of the VMs. */
   readonly uri: string;
+  /** Which inventory VM to wake at each depth. */
+  readonly vms: { readonly pause: BenchVm; readonly save: BenchVm };
+  start(controllerPort: number): Promise<WakeEnv>;
+}
+
+export interface WakeEnv {
+  /** What it is, for the report ("mininet testbed", "bridge + netns"). */
+  readonly label: string;
   /** Command prefix that runs a program inside the client's network namespace. */
   readonly clientPrefix: readonly string[];
   readonly clientIp: string;
   /** The switch's port (root netns interface) the client is attached to: tcpdump runs there. */
   readonly clientSwitchPort: string;
-  readonly vms: { readonly pause: BenchVm; readonly save: BenchVm };
-  /** Points the VMs' switch at our controller on 127.0.0.1:`port` (connects at once). */
-  attach(port: number): Promise<void>;
   /** Removes everything the environment created. Idempotent. */
   stop(): Promise<void>;
 }
