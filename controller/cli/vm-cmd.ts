@@ -8,6 +8,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { DEFAULT_API_SOCKET, parseApiAddress, type ApiAddress } from '../api/address.js';
 import { ApiClient } from '../api/client.js';
 import type { SwitchView, VmView } from '../api/types.js';
+import { OFPP_LOCAL } from '../openflow/constants.js';
 import type { Command } from './dispatch.js';
 
 export const VM_USAGE =
@@ -133,8 +134,11 @@ export function switchSummary(switches: readonly SwitchView[]): string {
     out.push(`Switch ${s.dpid}${s.name === null ? '' : ` (${s.name})`}`);
     if (s.remote !== null) out.push(`    remote: ${s.remote}`);
     out.push(`    tables: ${s.nTables}`);
+    // The switch's local port (OF 1.3.5 §7.2.1) is shown by name, as ovs-ofctl does.
+    const no = (n: number) => (n === OFPP_LOCAL ? 'LOCAL' : String(n));
+    const nw = Math.max(5, ...s.ports.map((p) => no(p.portNo).length));
     const w = Math.max(0, ...s.ports.map((p) => p.name.length));
-    for (const p of s.ports) out.push(`    Port ${String(p.portNo).padEnd(5)} ${p.name.padEnd(w)}   ${p.up ? 'up  ' : 'down'}   ${p.hwAddr}`);
+    for (const p of s.ports) out.push(`    Port ${no(p.portNo).padEnd(nw)} ${p.name.padEnd(w)}   ${p.up ? 'up  ' : 'down'}   ${p.hwAddr}`);
   }
   return out.join('\n') + '\n';
 }

@@ -144,6 +144,7 @@ test('switch list summarises datapaths and ports', async (t) => {
       ports: [
         { portNo: 1, name: 's1-eth1', hwAddr: '00:00:00:00:00:01', up: true },
         { portNo: 10, name: 'vm1-tap', hwAddr: 'fe:54:00:00:00:11', up: false },
+        { portNo: 0xfffffffe, name: 's1', hwAddr: '66:a5:18:f2:18:40', up: false },
       ],
     },
   ];
@@ -156,6 +157,7 @@ test('switch list summarises datapaths and ports', async (t) => {
       '    tables: 254',
       '    Port 1     s1-eth1   up     00:00:00:00:00:01',
       '    Port 10    vm1-tap   down   fe:54:00:00:00:11',
+      '    Port LOCAL s1        down   66:a5:18:f2:18:40',
       '',
     ].join('\n'),
   );
