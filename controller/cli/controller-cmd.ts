@@ -161,7 +161,16 @@ async function configApps(inventory: Inventory | undefined, log: Logger, plane: 
   });
   plane.attachPark(park, inventory);
   log.info('parking engine loaded', { config: inventory.file, vms: inventory.vms.length });
-  return [park];
+  // The engine closes only the connections it used; this closes every one opened here
+  // (an open libvirt socket would keep the process alive after a signal). Apps stop
+  // last first, so this runs after the park app stopped.
+  const closer: App = {
+    name: 'libvirt-connections',
+    stop: async () => {
+      await Promise.allSettled([...hypervisors.values()].map((h) => h.close()));
+    },
+  };
+  return [closer, park];
 }
 
 /**
