@@ -1,50 +1,74 @@
 #!/usr/bin/env bash
-# issue-2 demo (`npm run demo`, as root): the seamless controller drives a
-# Mininet network of real OVS switches.
+# `npm run demo` (as root): the whole seamless story on the SEaMLESS testbed.
 #   1. set-up (mininet/setup.sh: does nothing when everything is there)
-#   2. npm run build
-#   3. start `seamless controller --listen 127.0.0.1:PORT` in the background
-#   4. start a topology from topologies/ pointed at it, ping all host pairs
-#   5. print a summary: switches connected, hosts, pingall, flows per switch
-# Everything it started is stopped on exit, Ctrl-C included. Exit status 0
-# only when every switch connected and every host pair answered.
+#   2. build (npm run build) and the tiny guest (mininet/guest/build.sh, cached)
+#   3. L2 fabric: a Mininet tree(2,2) through our controller, every host pair pings
+#      (the issue-2 demo; SEAMLESS_DEMO_PINGALL=0 skips it)
+#   4. controller with the testbed inventory (topologies/testbed.yaml, idle
+#      timeouts shortened for the demo) + the Mininet testbed: client h1, monitor,
+#      sink, vm1 (parks by pausing) and vm2 (parks by saving to disk) on s1
+#   5. both VMs active (qemu memory shown); they go idle and are parked: vm2's
+#      memory is released (its qemu process ends), vm1's is kept (paused)
+#   6. `curl` from h1 wakes vm2 and gets its page; the wake's timeline from the
+#      controller's log; then the same for vm1
+# Everything it started is stopped on exit, Ctrl-C included. Exit status 0 only
+# when every step worked.
 #
 # Environment (all optional):
 #   SEAMLESS_DEMO_PORT        controller port (default 6653)
-#   SEAMLESS_DEMO_TOPOLOGY    topology file (default topologies/tree.py)
-#   SEAMLESS_DEMO_TOPO        topology spec (default tree,depth=2,fanout=2)
-#   SEAMLESS_DEMO_CONTROLLER  `seamless` (default) or `osken`: the os-ken peer
-#                             (mininet/osken_normal.py), to check the testbed alone
+#   SEAMLESS_DEMO_PINGALL     1 (default) run step 3, 0 skip it
+#   SEAMLESS_DEMO_IDLE        idle timeout of the VMs in the demo (default 8s)
+#   SEAMLESS_DEMO_MIN_ACTIVE  minActive of the VMs (default 40s): no VM is parked before
+#                             it has been up this long, which must cover its boot (a VM
+#                             with no traffic yet would otherwise be paused mid-boot)
+#   SEAMLESS_DEMO_CONTROLLER  `seamless` (default) or `osken`: only step 3, with the
+#                             os-ken peer (mininet/osken_normal.py), to check the testbed alone
 set -euo pipefail
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$repo"
 
 port=${SEAMLESS_DEMO_PORT:-6653}
-topology=${SEAMLESS_DEMO_TOPOLOGY:-topologies/tree.py}
-topo=${SEAMLESS_DEMO_TOPO:-tree,depth=2,fanout=2}
+pingall=${SEAMLESS_DEMO_PINGALL:-1}
+idle=${SEAMLESS_DEMO_IDLE:-8s}
+min_active=${SEAMLESS_DEMO_MIN_ACTIVE:-40s}
 which_controller=${SEAMLESS_DEMO_CONTROLLER:-seamless}
+guest_dir=${SEAMLESS_GUEST_DIR:-/var/tmp/seamless-guest}
 work=$(mktemp -d /tmp/seamless-demo.XXXXXX)
 ctl_log=$work/controller.log
+api=$work/api.sock
 ctl_pid=
+tb_pid=
+t_start=$SECONDS
 
 say() { printf 'demo: %s\n' "$*"; }
+step() { printf '\n==== %s\n' "$*"; }
+seamless() { node dist/controller/cli/main.js "$@"; }
+
+stop_pid() { # pid name
+  local pid=$1
+  if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
+    kill -TERM "$pid" 2>/dev/null || true
+    for _ in $(seq 1 600); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    kill -KILL "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+    say "$2 stopped"
+  fi
+}
 
 cleanup() {
   local status=$?
   trap - EXIT INT TERM
-  if [ -n "$ctl_pid" ] && kill -0 "$ctl_pid" 2>/dev/null; then
-    kill -TERM "$ctl_pid" 2>/dev/null || true
-    for _ in $(seq 1 50); do kill -0 "$ctl_pid" 2>/dev/null || break; sleep 0.1; done
-    kill -KILL "$ctl_pid" 2>/dev/null || true
-    wait "$ctl_pid" 2>/dev/null || true
-    say "controller stopped"
-  fi
-  # run_topo.py stops its own network, on Ctrl-C and SIGTERM too.
+  # The testbed first (it destroys the VMs and Mininet), then the controller.
+  if [ -n "$tb_pid" ]; then exec 8>&- 2>/dev/null || true; stop_pid "$tb_pid" "testbed (VMs, Mininet)"; fi
+  stop_pid "$ctl_pid" controller
   if [ "$status" -eq 0 ]; then
     rm -rf "$work"
-  elif [ -s "$ctl_log" ]; then
-    say "controller log (last 20 lines of $ctl_log; logs kept in $work):"
-    tail -n 20 "$ctl_log" | sed 's/^/  /'
+  else
+    if [ -s "$ctl_log" ]; then
+      say "controller log (last 20 lines of $ctl_log):"
+      tail -n 20 "$ctl_log" | sed 's/^/  /'
+    fi
+    say "logs kept in $work"
   fi
   exit "$status"
 }
@@ -53,67 +77,199 @@ trap 'exit 130' INT
 trap 'exit 143' TERM
 
 if [ "$(id -u)" -ne 0 ]; then
-  echo "demo: must run as root (Mininet, OVS): sudo npm run demo" >&2
+  echo "demo: must run as root (Mininet, OVS, libvirt): sudo npm run demo" >&2
   exit 1
 fi
 
-say "1/4 set-up"
+wait_listen() { # pid
+  for i in $(seq 1 150); do
+    if ! kill -0 "$1" 2>/dev/null; then
+      say "controller exited before listening"
+      return 1
+    fi
+    ss -Hltn "sport = :$port" | grep -q . && return 0
+    sleep 0.1
+  done
+  say "controller did not listen on port $port within 15 s"
+  return 1
+}
+
+port_free() {
+  if ss -Hltn "sport = :$port" | grep -q .; then
+    say "something already listens on port $port; stop it or set SEAMLESS_DEMO_PORT"
+    exit 1
+  fi
+}
+
+step "1 set-up"
 bash mininet/setup.sh | sed 's/^/  /'
 
+step "2 build"
 if [ "$which_controller" = seamless ]; then
-  say "2/4 build"
   if ! npm run --silent build >"$work/build.log" 2>&1; then
     tail -n 30 "$work/build.log" >&2
     say "build failed"
     exit 1
   fi
-else
-  say "2/4 build skipped (the os-ken peer needs none)"
+  say "controller built"
 fi
+bash mininet/guest/build.sh "$guest_dir" | sed 's/^/  /'
+say "guest kernel + initramfs ready in $guest_dir"
 
-if ss -Hltn "sport = :$port" | grep -q .; then
-  say "something already listens on port $port; stop it or set SEAMLESS_DEMO_PORT"
-  exit 1
-fi
-
-say "3/4 controller ($which_controller) on 127.0.0.1:$port, log $ctl_log"
-case "$which_controller" in
-  seamless) node dist/controller/cli/main.js controller --listen "127.0.0.1:$port" >"$ctl_log" 2>&1 & ;;
-  osken) osken-manager mininet/osken_normal.py --ofp-listen-host 127.0.0.1 --ofp-tcp-listen-port "$port" >"$ctl_log" 2>&1 & ;;
-  *) say "SEAMLESS_DEMO_CONTROLLER must be seamless or osken, not '$which_controller'"; exit 2 ;;
-esac
-ctl_pid=$!
-# Bounded wait (15 s) for the controller to listen, or to die trying.
-for i in $(seq 1 150); do
-  if ! kill -0 "$ctl_pid" 2>/dev/null; then
-    wait "$ctl_pid" && rc=0 || rc=$?
-    ctl_pid=
-    say "controller exited with status $rc before listening"
+# ---- 3: the L2 fabric alone (the issue-2 demo) --------------------------------
+if [ "$pingall" = 1 ] || [ "$which_controller" = osken ]; then
+  step "3 L2 fabric: Mininet tree(2,2), controller $which_controller, ping every host pair"
+  port_free
+  case "$which_controller" in
+    seamless) node dist/controller/cli/main.js controller --listen "127.0.0.1:$port" --api "$work/api-l2.sock" >"$work/l2.log" 2>&1 & ;;
+    osken) osken-manager mininet/osken_normal.py --ofp-listen-host 127.0.0.1 --ofp-tcp-listen-port "$port" >"$work/l2.log" 2>&1 & ;;
+    *) say "SEAMLESS_DEMO_CONTROLLER must be seamless or osken, not '$which_controller'"; exit 2 ;;
+  esac
+  ctl_pid=$!
+  ctl_log=$work/l2.log
+  wait_listen "$ctl_pid"
+  set +e
+  /usr/bin/python3 mininet/run_topo.py --topology topologies/tree.py --topo tree,depth=2,fanout=2 \
+    --controller-port "$port" --format text >"$work/summary.txt" 2>"$work/mininet.log"
+  rc=$?
+  set -e
+  # The summary without its per-flow lines (kept in $work/summary.txt).
+  grep -v 'cookie=' "$work/summary.txt" | sed 's/^/  /' || true
+  stop_pid "$ctl_pid" "L2 controller"
+  ctl_pid=
+  if [ "$rc" -ne 0 ]; then
+    [ -s "$work/summary.txt" ] || tail -n 30 "$work/mininet.log"
+    say "FAIL: pingall (Mininet exited $rc)"
     exit 1
   fi
-  ss -Hltn "sport = :$port" | grep -q . && break
-  if [ "$i" -eq 150 ]; then say "controller did not listen on port $port within 15 s"; exit 1; fi
+  say "PASS: all switches connected, every host pair answered"
+  if [ "$which_controller" = osken ]; then exit 0; fi
+fi
+
+# ---- 4: controller with the testbed inventory + the testbed ---------------------
+step "4 testbed: controller with topologies/testbed.yaml (idle timeout $idle, minActive $min_active for the demo), Mininet s1 + h1, mon, sink1 + vm1, vm2"
+inv=$work/testbed.yaml
+# Same inventory, shorter clocks: parked after $idle without traffic, but not
+# before $min_active after the controller started (the VMs boot meanwhile:
+# without traffic yet, a booting VM would look idle).
+sed -e "s/^\(  idleTimeout:\).*/\1 $idle/" -e "s/^\(  minActive:\).*/\1 $min_active/" topologies/testbed.yaml >"$inv"
+grep -E '^  (idleTimeout|minActive):' "$inv" | sed 's/^ */  /'
+port_free
+ctl_log=$work/controller.log
+# Started directly (not through a shell function) so $! is the controller itself.
+node dist/controller/cli/main.js controller --listen "127.0.0.1:$port" --config "$inv" --api "$api" --log-level debug >"$ctl_log" 2>&1 &
+ctl_pid=$!
+wait_listen "$ctl_pid"
+say "controller listening on 127.0.0.1:$port, API $api"
+
+# The testbed holder keeps Mininet and the VMs up while fd 8 (its stdin) is open.
+mkfifo "$work/tb.in"
+node dist/bench/wake/holdTestbed.js "$inv" "$port" <"$work/tb.in" >"$work/testbed.out" 2>"$work/testbed.log" &
+tb_pid=$!
+exec 8>"$work/tb.in"
+for i in $(seq 1 1800); do
+  grep -q '^TESTBED ' "$work/testbed.out" && break
+  if ! kill -0 "$tb_pid" 2>/dev/null; then
+    tail -n 30 "$work/testbed.log"
+    say "FAIL: the testbed did not come up"
+    exit 1
+  fi
+  [ "$i" -eq 1800 ] && { say "FAIL: testbed not up within 180 s"; exit 1; }
   sleep 0.1
 done
+tb_json=$(sed -n 's/^TESTBED //p' "$work/testbed.out")
+jget() { node -e 'const o=JSON.parse(process.argv[1]); let v=o; for (const k of process.argv[2].split(".")) v=v[k]; process.stdout.write(String(v));' "$tb_json" "$1"; }
+h1_pid=$(jget hosts.h1.pid)
+vm1_ip=$(jget vms.vm1.ip)
+vm2_ip=$(jget vms.vm2.ip)
+say "testbed up ($(jget seconds.vms) s to boot the VMs); h1 is pid $h1_pid"
+in_h1() { mnexec -a "$h1_pid" "$@"; }
 
-say "4/4 Mininet: $topology $topo, switches OVS userspace datapath, OpenFlow 1.3"
-set +e
-/usr/bin/python3 mininet/run_topo.py --topology "$topology" --topo "$topo" \
-  --controller-port "$port" --format text >"$work/summary.txt" 2>"$work/mininet.log"
-rc=$?
-set -e
+# ---- 5: active, then idle and parked ------------------------------------------------
+qemu_rss() { # domain -> "N MiB" of its qemu process, or "no process"
+  local pidf=/run/libvirt/qemu/$1.pid pid
+  if [ -s "$pidf" ] && pid=$(cat "$pidf") && [ -r "/proc/$pid/status" ]; then
+    awk '/^VmRSS:/ {printf "%d MiB", $2/1024}' "/proc/$pid/status"
+  else
+    echo "no qemu process"
+  fi
+}
+# One field of a VM from the control API (GET /v1/vms/NAME; docs/operations.md).
+vm_state() { curl -s --unix-socket "$api" "http://seamless/v1/vms/$1" | sed -n "s/.*\"$2\":\"\{0,1\}\([^,\"}]*\).*/\1/p"; }
 
-echo
-echo "==== summary: $topology $topo, controller $which_controller 127.0.0.1:$port"
-if [ -s "$work/summary.txt" ]; then
-  cat "$work/summary.txt"
-else
-  say "Mininet produced no report (status $rc); its log:"
-  tail -n 30 "$work/mininet.log"
-fi
-case $rc in
-  0) echo "==== RESULT: PASS (all switches connected, every host pair answered)" ;;
-  2) echo "==== RESULT: FAIL (see unconnected switches / failed pairs above)" ;;
-  *) echo "==== RESULT: FAIL (Mininet exited $rc)" ;;
-esac
-exit "$rc"
+step "5 VMs active, then idle -> parked"
+deadline=$((SECONDS + 20))
+while [ "$(vm_state vm1 port)" = null ] || [ "$(vm_state vm2 port)" = null ]; do
+  [ $SECONDS -ge $deadline ] && { say "FAIL: the controller does not see the VMs' ports"; exit 1; }
+  sleep 0.1
+done
+for vm in vm1 vm2; do
+  ip=$( [ $vm = vm1 ] && echo "$vm1_ip" || echo "$vm2_ip")
+  say "h1\$ curl http://$ip/  ->  \"$(in_h1 curl -sS -m 10 "http://$ip/")\""
+done
+seamless vm list --socket "$api" | sed 's/^/  /'
+rss1_before=$(qemu_rss seamless-vm1)
+rss2_before=$(qemu_rss seamless-vm2)
+say "qemu memory: vm1 (pause) $rss1_before, vm2 (save) $rss2_before"
+say "no traffic now; waiting for both VMs to be parked (idle $idle, and up at least $min_active)..."
+t0=$SECONDS
+deadline=$((SECONDS + 90))
+until [ "$(vm_state vm1 state)" = parked ] && [ "$(vm_state vm2 state)" = parked ]; do
+  [ $SECONDS -ge $deadline ] && { say "FAIL: VMs not parked within 90 s"; seamless vm list --socket "$api"; exit 1; }
+  sleep 0.2
+done
+say "both parked after $((SECONDS - t0)) s"
+seamless vm list --socket "$api" | sed 's/^/  /'
+virsh -q -c qemu:///system list --all | sed 's/^/  libvirt: /'
+save_file=/var/lib/libvirt/qemu/save/seamless-vm2.save
+save_size=$( [ -f "$save_file" ] && du -m "$save_file" | cut -f1 || echo '?')
+say "vm2 (save):  qemu $rss2_before before -> $(qemu_rss seamless-vm2) now: memory released, state in a ${save_size} MiB managed-save image on disk"
+say "vm1 (pause): qemu $rss1_before before -> $(qemu_rss seamless-vm1) now: vCPUs stopped, memory kept (fast wake, no memory saved)"
+
+# ---- 6: a client request wakes a VM ---------------------------------------------
+wake_demo() { # vm ip
+  local vm=$1 ip=$2 t_curl out body
+  t_curl=$(date +%s%3N)
+  set +e
+  out=$(in_h1 curl -sS -m 15 -w '\n%{time_connect} %{time_total}' "http://$ip/" 2>&1)
+  local rc=$?
+  set -e
+  body=$(printf '%s' "$out" | head -n -1)
+  read -r tc tt < <(printf '%s\n' "$out" | tail -n 1) || true
+  if [ "$rc" -ne 0 ] || [ "$body" != "hello from $vm" ]; then
+    say "FAIL: curl http://$ip/ from h1: exit $rc, got: $out"
+    return 1
+  fi
+  say "h1\$ curl http://$ip/  ->  \"$body\"  (TCP connected after $(awk "BEGIN{printf \"%.0f\", $tc*1000}") ms, page after $(awk "BEGIN{printf \"%.0f\", $tt*1000}") ms)"
+  sleep 0.3 # the engine's ACTIVE transition follows the held packets by a barrier round trip
+  echo "  timeline of the wake (ms after curl started; from the controller's log):"
+  # The controller's JSON log lines for this VM since curl started, as "ms  event".
+  node -e '
+    const [t0, vm, file] = [Number(process.argv[1]), process.argv[2], process.argv[3]];
+    const lines = require("fs").readFileSync(file, "utf8").split("\n");
+    const rows = [];
+    for (const l of lines) {
+      let r; try { r = JSON.parse(l); } catch { continue; }
+      const t = Date.parse(r.time);
+      if (!(t >= t0) || r.vm !== vm) continue;
+      let what;
+      if (r.msg === "vm transition") what = `${r.from} -> ${r.to} (${r.reason}${r.durationMs !== undefined ? `, engine: ${Math.round(r.durationMs)} ms` : ""})`;
+      else if (r.msg === "libvirt op done") what = `libvirt ${r.op} done (${r.depth}: ${Math.round(r.ms)} ms)`;
+      else if (/^tap .* is port/.test(r.msg)) what = `${r.msg} (PORT_STATUS: the VM is back on the switch)`;
+      else continue;
+      rows.push(`    ${String(t - t0).padStart(6)}  ${what}`);
+    }
+    console.log(rows.length > 0 ? rows.join("\n") : "    (no transition logged)");
+  ' "$t_curl" "$vm" "$ctl_log"
+  echo "    $(printf '%6s' "$(awk "BEGIN{printf \"%.0f\", $tt*1000}")")  curl has the page"
+  say "$vm is now $(vm_state "$vm" state); engine-measured wake: $(vm_state "$vm" lastWakeMs) ms"
+}
+
+step "6 a client request wakes vm2 (parked by saving to disk)"
+wake_demo vm2 "$vm2_ip"
+say "vm2 qemu memory now: $(qemu_rss seamless-vm2)"
+
+step "6b the same for vm1 (parked by pausing)"
+wake_demo vm1 "$vm1_ip"
+
+step "RESULT: PASS ($((SECONDS - t_start)) s): VMs parked when idle (vm2's memory released), woken by a client's first packet, page served"
