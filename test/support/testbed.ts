@@ -1,0 +1,262 @@
+// The SEaMLESS testbed from a TypeScript test: Mininet switch + hosts + libvirt
+// VMs, laid out by an inventory (topologies/testbed.yaml or a test copy of it).
+// mininet/testbed.py (Debian's Python) builds and holds it; this module writes
+// its spec, waits for its READY line, runs commands inside hosts with
+// `mnexec -a PID` (no shell, in parallel), and stops it. Cleanup runs on
+// stop(), on the test's teardown, and as a last resort on process exit (the
+// Python side then still tears down VMs and Mininet by itself: stdin closes).
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Inventory, VmSpec } from '../../controller/inventory/types.js';
+import { domainXml } from '../../controller/libvirt/domainXml.js';
+import { atExit, run, type Teardown } from './exec.js';
+import { GUEST_IMAGE_DIR, readyMarker, virsh } from './guest.js';
+import { DEBIAN_PYTHON } from './mininet.js';
+import { dumpFlows, ensureOvs, type Flow } from './ovs.js';
+
+// ../.. from test/support; ../../.. when compiled to dist/test/support (npm run bench:wake runs from dist).
+const REPO = [fileURLToPath(new URL('../../', import.meta.url)), fileURLToPath(new URL('../../../', import.meta.url))].find((d) => existsSync(path.join(d, 'mininet/testbed.py'))) ?? fileURLToPath(new URL('../../', import.meta.url));
+const TESTBED_PY = path.resolve(REPO, 'mininet/testbed.py');
+
+export interface TestbedOptions {
+  inventory: Inventory;
+  /** Our controller on 127.0.0.1:PORT. */
+  controllerPort: number;
+  /** Guest RAM (default 128 MiB: 2 cores, keep it small). */
+  memoryMiB?: number;
+  /**
+   * Wait (up to 30 s) for the switch to reach the controller before READY (default true).
+   * false: the controller may start after the testbed, e.g. so that it never sees (and
+   * parks) guests that are still booting.
+   */
+  waitConnected?: boolean;
+  /** Bound on the whole start, lock wait included (default 240 s). */
+  startTimeoutMs?: number;
+}
+
+export interface TestbedHost {
+  name: string;
+  pid: number;
+  /** Interface inside the host, e.g. h1-eth0. */
+  intf: string;
+  /** Switch port it is linked to, e.g. s1-eth1. */
+  port: string;
+  ip: string;
+  mac: string;
+}
+
+export interface TestbedVm {
+  spec: VmSpec;
+  domain: string;
+  /** The exact body its HTTP service returns (names the VM). */
+  expectedBody: string;
+  consoleLog: string;
+}
+
+export interface Testbed {
+  switchName: string;
+  hosts: Record<string, TestbedHost>;
+  vms: Record<string, TestbedVm>;
+  /** OVS ports of the switch when it came up. */
+  ports: string[];
+  seconds: Record<string, number>;
+  /** Runs `cmd args...` inside a host (no shell) and returns stdout; CommandError on failure. */
+  exec(host: string, cmd: string, args: readonly string[], timeoutMs?: number): Promise<string>;
+  /** The argv prefix that runs a program inside a host (for spawn). */
+  prefix(host: string): string[];
+  /** libvirt's view of a VM: `virsh domstate` and whether a managed-save image exists. */
+  domState(vm: string): Promise<{ state: string; managedSave: boolean }>;
+  /** The switch's flow table (ovs-ofctl -O OpenFlow13 dump-flows). */
+  flows(): Promise<Flow[]>;
+  /** What testbed.py logged so far. */
+  log(): string;
+  /** Tears everything down (VMs, Mininet). Idempotent. */
+  stop(): Promise<void>;
+}
+
+/** testbed.py failed or timed out before it was ready. */
+export class TestbedError extends Error {
+  readonly code = 'TESTBED_FAILED';
+  constructor(message: string, readonly output: string) {
+    super(`${message}${output.trim() === '' ? '' : `\n${output.trim().slice(-4000)}`}`);
+    this.name = 'TestbedError';
+  }
+}
+
+/** `port: s1-eth3` -> 3: Mininet numbers a switch's links in the order they are added. */
+function ethIndex(port: string | number | undefined, sw: string, what: string): number {
+  const m = typeof port === 'string' ? new RegExp(`^${sw}-eth(\\d+)$`).exec(port) : null;
+  if (m === null) throw new TestbedError(`${what}: port must be named ${sw}-ethN for the Mininet testbed, got ${String(port)}`, '');
+  return Number(m[1]);
+}
+
+/**
+ * Starts the testbed for `inventory` (one switch; hosts and sinks become
+ * Mininet hosts on the ports the inventory names; VMs become libvirt domains
+ * whose taps carry the inventory's port names) against our controller.
+ */
+export async function startTestbed(t: Teardown | undefined, opts: TestbedOptions): Promise<Testbed> {
+  const inv = opts.inventory;
+  if (inv.switches.length !== 1) throw new TestbedError(`the testbed has one switch; the inventory has ${inv.switches.length}`, '');
+  const sw = inv.switches[0]!;
+  await ensureOvs();
+
+  const plain = [
+    ...inv.hosts.map((h) => ({ name: h.name, ip: h.ip, mac: h.mac, port: h.port, what: `host ${h.name}` })),
+    ...inv.sinks.map((s) => ({ name: s.name, ip: s.ip, mac: s.mac, port: s.port, what: `sink ${s.name}` })),
+  ];
+  const ordered = plain.map((h) => ({ ...h, idx: ethIndex(h.port, sw.name, h.what) })).sort((a, b) => a.idx - b.idx);
+  ordered.forEach((h, i) => {
+    if (h.idx !== i + 1) throw new TestbedError(`${h.what}: ports must be ${sw.name}-eth1..${ordered.length} without gaps, got ${String(h.port)}`, '');
+    if (h.mac === undefined) throw new TestbedError(`${h.what}: needs a mac`, '');
+  });
+
+  const dir = mkdtempSync(path.join(tmpdir(), 'seamless-testbed-'));
+  const consoleDir = path.join(GUEST_IMAGE_DIR, 'console');
+  mkdirSync(consoleDir, { recursive: true });
+  const vms: Record<string, TestbedVm> = {};
+  const specVms = inv.vms.map((v) => {
+    const consoleLog = path.join(consoleDir, `${v.libvirt.domain}.log`);
+    const xml = domainXml({
+      name: v.libvirt.domain,
+      memoryMiB: opts.memoryMiB ?? 128,
+      mac: v.mac,
+      bridge: sw.name,
+      targetDev: v.port,
+      kernel: path.join(GUEST_IMAGE_DIR, 'vmlinuz'),
+      initrd: path.join(GUEST_IMAGE_DIR, 'initrd.cpio.gz'),
+      cmdline: `seamless.ip=${v.ip}/24 seamless.name=${v.name} seamless.http=80 seamless.tcp=22 quiet`,
+      consoleLog,
+    });
+    const xmlFile = path.join(dir, `${v.name}.xml`);
+    writeFileSync(xmlFile, xml);
+    vms[v.name] = { spec: v, domain: v.libvirt.domain, expectedBody: `hello from ${v.name}\n`, consoleLog };
+    return { domain: v.libvirt.domain, xml: xmlFile, port: v.port, consoleLog, readyMarker: readyMarker(v.name) };
+  });
+  const spec = {
+    switch: { name: sw.name, dpid: sw.dpid.toString(16).padStart(16, '0') },
+    controllerPort: opts.controllerPort,
+    connectTimeout: opts.waitConnected === false ? 0 : 30,
+    hosts: ordered.map((h) => ({ name: h.name, ip: `${h.ip}/24`, mac: h.mac })),
+    guestDir: GUEST_IMAGE_DIR,
+    vms: specVms,
+  };
+  const specFile = path.join(dir, 'spec.json');
+  writeFileSync(specFile, JSON.stringify(spec, null, 2));
+
+  const child: ChildProcess = spawn(DEBIAN_PYTHON, [TESTBED_PY, specFile], { cwd: REPO, stdio: ['pipe', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
+  child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+  child.stdin!.on('error', () => undefined); // testbed.py gone: nothing to tell it
+  const exited = new Promise<number | null>((res) => child.once('close', (code) => res(code)));
+  // Last resort (a crashed test): closing stdin is enough, testbed.py tears down by itself.
+  const unregister = atExit(() => {
+    child.kill('SIGTERM');
+  });
+
+  let stopping: Promise<void> | undefined;
+  const stop = (): Promise<void> => {
+    stopping ??= (async () => {
+      if (child.exitCode === null && child.signalCode === null) {
+        child.stdin!.end('stop\n');
+        // Teardown: destroy + undefine VMs, stop Mininet; bounded, then SIGTERM, then SIGKILL.
+        const killer = setTimeout(() => child.kill('SIGTERM'), 60_000);
+        const killer2 = setTimeout(() => child.kill('SIGKILL'), 90_000);
+        await exited;
+        clearTimeout(killer);
+        clearTimeout(killer2);
+      }
+      unregister();
+      rmSync(dir, { recursive: true, force: true });
+    })();
+    return stopping;
+  };
+  t?.teardown(stop);
+
+  const startTimeoutMs = opts.startTimeoutMs ?? 240_000;
+  const ready = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new TestbedError(`testbed.py not ready within ${startTimeoutMs} ms`, stdout + stderr)), startTimeoutMs);
+    const check = () => {
+      const line = stdout.split('\n').find((l) => l.startsWith('TESTBED_READY ') || l.startsWith('TESTBED_FAILED '));
+      if (line !== undefined && stdout.includes(`${line}\n`)) {
+        clearTimeout(timer);
+        child.stdout!.off('data', check);
+        if (line.startsWith('TESTBED_READY ')) resolve(line.slice('TESTBED_READY '.length));
+        else reject(new TestbedError(line.slice('TESTBED_FAILED '.length), stderr));
+      }
+    };
+    child.stdout!.on('data', check);
+    void exited.then((code) => {
+      clearTimeout(timer);
+      reject(new TestbedError(`testbed.py exited ${code} before it was ready`, stdout + stderr));
+    });
+  }).catch(async (e: unknown) => {
+    await stop();
+    throw e;
+  });
+
+  const report = JSON.parse(ready) as { switch: string; hosts: Record<string, Omit<TestbedHost, 'name'>>; ports: string[]; seconds: Record<string, number> };
+  const hosts: Record<string, TestbedHost> = {};
+  for (const [name, h] of Object.entries(report.hosts)) hosts[name] = { name, ...h };
+  for (const h of ordered) {
+    if (hosts[h.name]?.port !== h.port) {
+      await stop();
+      throw new TestbedError(`${h.what}: expected on ${String(h.port)}, Mininet put it on ${hosts[h.name]?.port}`, stderr);
+    }
+  }
+  const prefix = (host: string): string[] => {
+    const h = hosts[host];
+    if (h === undefined) throw new TestbedError(`no host ${host} in the testbed`, '');
+    return ['mnexec', '-a', String(h.pid)];
+  };
+  return {
+    switchName: report.switch,
+    hosts,
+    vms,
+    ports: report.ports,
+    seconds: report.seconds,
+    prefix,
+    exec: (host, cmd, args, timeoutMs = 30_000) => {
+      const [bin, ...pre] = prefix(host);
+      return run(bin!, [...pre, cmd, ...args], { timeoutMs });
+    },
+    domState: async (vm) => {
+      const domain = vms[vm]?.domain;
+      if (domain === undefined) throw new TestbedError(`no VM ${vm} in the testbed`, '');
+      const state = (await virsh('domstate', domain)).trim();
+      const info = await virsh('dominfo', domain);
+      const managedSave = /^Managed save:\s+yes/m.test(info);
+      return { state, managedSave };
+    },
+    flows: () => dumpFlows(report.switch),
+    log: () => stderr,
+    stop,
+  };
+}
+
+/** Polls `fn` until it returns a value that is not undefined; bounded. Throws with `what` on timeout. */
+export async function waitFor<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs: number, intervalMs = 100): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const v = await fn();
+      if (v !== undefined) return v;
+      last = undefined;
+    } catch (e) {
+      last = e;
+    }
+    if (Date.now() >= deadline) {
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last instanceof Error ? `: ${last.message}` : ''}`);
+    }
+    await new Promise((r) => setTimeout(r, intervalMs));
+  }
+}
+
+/** Runs a command without a host prefix (e.g. ovs-ofctl), re-exported for tests. */
+export { run };
