@@ -182,7 +182,7 @@ jget() { node -e 'const o=JSON.parse(process.argv[1]); let v=o; for (const k of 
 h1_pid=$(jget hosts.h1.pid)
 vm1_ip=$(jget vms.vm1.ip)
 vm2_ip=$(jget vms.vm2.ip)
-say "testbed up ($(jget seconds.vms) s to boot the VMs); h1 is pid $h1_pid"
+say "testbed up: waited $(jget seconds.lock) s for the machine's Mininet lock (other runs), VMs booted in $(jget seconds.vms) s; h1 is pid $h1_pid"
 in_h1() { mnexec -a "$h1_pid" "$@"; }
 
 # ---- 5: active, then idle and parked ------------------------------------------------
@@ -229,40 +229,40 @@ say "vm1 (pause): qemu $rss1_before before -> $(qemu_rss seamless-vm1) now: vCPU
 # ---- 6: a client request wakes a VM ---------------------------------------------
 wake_demo() { # vm ip
   local vm=$1 ip=$2 t_curl out body
-  t_curl=$(date +%s%3N)
   set +e
-  out=$(in_h1 curl -sS -m 15 -w '\n%{time_connect} %{time_total}' "http://$ip/" 2>&1)
+  # The start time is taken inside h1 right before curl replaces the shell, so
+  # curl's own connect/total times line up with the controller's log stamps.
+  out=$(in_h1 sh -c 'date +%s%3N; exec curl -sS -m 15 -w "\n%{time_connect} %{time_total}" "$0"' "http://$ip/" 2>&1)
   local rc=$?
   set -e
+  t_curl=$(printf '%s\n' "$out" | head -n 1)
+  out=$(printf '%s\n' "$out" | tail -n +2)
   body=$(printf '%s' "$out" | head -n -1)
   read -r tc tt < <(printf '%s\n' "$out" | tail -n 1) || true
   if [ "$rc" -ne 0 ] || [ "$body" != "hello from $vm" ]; then
     say "FAIL: curl http://$ip/ from h1: exit $rc, got: $out"
     return 1
   fi
-  say "h1\$ curl http://$ip/  ->  \"$body\"  (TCP connected after $(awk "BEGIN{printf \"%.0f\", $tc*1000}") ms, page after $(awk "BEGIN{printf \"%.0f\", $tt*1000}") ms)"
+  say "h1\$ curl http://$ip/  ->  \"$body\""
   sleep 0.3 # the engine's ACTIVE transition follows the held packets by a barrier round trip
-  echo "  timeline of the wake (ms after curl started; from the controller's log):"
-  # The controller's JSON log lines for this VM since curl started, as "ms  event".
+  echo "  timeline of the wake (ms after curl started; controller log + curl's own times):"
+  # The controller's JSON log lines for this VM since curl started, merged with
+  # curl's connect/page times, in time order.
   node -e '
-    const [t0, vm, file] = [Number(process.argv[1]), process.argv[2], process.argv[3]];
-    const lines = require("fs").readFileSync(file, "utf8").split("\n");
-    const rows = [];
-    for (const l of lines) {
+    const [t0, vm, file, tc, tt] = [Number(process.argv[1]), process.argv[2], process.argv[3], Number(process.argv[4]), Number(process.argv[5])];
+    const rows = [[tc * 1000, "h1: TCP connected (SYN-ACK received)"], [tt * 1000, "h1: curl has the page"]];
+    for (const l of require("fs").readFileSync(file, "utf8").split("\n")) {
       let r; try { r = JSON.parse(l); } catch { continue; }
-      const t = Date.parse(r.time);
-      if (!(t >= t0) || r.vm !== vm) continue;
-      let what;
-      if (r.msg === "vm transition") what = `${r.from} -> ${r.to} (${r.reason}${r.durationMs !== undefined ? `, engine: ${Math.round(r.durationMs)} ms` : ""})`;
-      else if (r.msg === "libvirt op done") what = `libvirt ${r.op} done (${r.depth}: ${Math.round(r.ms)} ms)`;
-      else if (/^tap .* is port/.test(r.msg)) what = `${r.msg} (PORT_STATUS: the VM is back on the switch)`;
-      else continue;
-      rows.push(`    ${String(t - t0).padStart(6)}  ${what}`);
+      const t = Date.parse(r.time) - t0;
+      if (!(t >= 0) || r.vm !== vm) continue;
+      if (r.msg === "vm transition") rows.push([t, `controller: ${r.from} -> ${r.to} (${r.reason}${r.durationMs !== undefined ? `, engine-measured wake ${Math.round(r.durationMs)} ms` : ""})`]);
+      else if (r.msg === "libvirt op done") rows.push([t, `controller: libvirt ${r.depth === "pause" ? "resume" : "start from managed save"} returned (took ${Math.round(r.ms)} ms)`]);
+      else if (/^tap .* is port/.test(r.msg)) rows.push([t, `controller: ${r.msg} (PORT_STATUS: the restored VM is on the switch again)`]);
     }
-    console.log(rows.length > 0 ? rows.join("\n") : "    (no transition logged)");
-  ' "$t_curl" "$vm" "$ctl_log"
-  echo "    $(printf '%6s' "$(awk "BEGIN{printf \"%.0f\", $tt*1000}")")  curl has the page"
-  say "$vm is now $(vm_state "$vm" state); engine-measured wake: $(vm_state "$vm" lastWakeMs) ms"
+    rows.sort((a, b) => a[0] - b[0]);
+    for (const [t, what] of rows) console.log(`    ${String(Math.round(t)).padStart(6)} ms  ${what}`);
+  ' "$t_curl" "$vm" "$ctl_log" "$tc" "$tt"
+  say "$vm is now $(vm_state "$vm" state) (control API: lastWakeMs $(vm_state "$vm" lastWakeMs | cut -d. -f1))"
 }
 
 step "6 a client request wakes vm2 (parked by saving to disk)"
