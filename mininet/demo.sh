@@ -245,7 +245,7 @@ wake_demo() { # vm ip
   fi
   say "h1\$ curl http://$ip/  ->  \"$body\""
   sleep 0.3 # the engine's ACTIVE transition follows the held packets by a barrier round trip
-  echo "  timeline of the wake (ms after curl started; controller log + curl's own times):"
+  echo "  timeline of the wake (ms after curl started, ±2 ms; controller log + curl's own times):"
   # The controller's JSON log lines for this VM since curl started, merged with
   # curl's connect/page times, in time order.
   node -e '
