@@ -68,7 +68,7 @@ test('a libvirt URI the adapter cannot use exits 2 naming vms[i].libvirt.uri', a
 
 test('the testbed inventory: libvirt connected, parking engine loaded, clean stop on SIGTERM', async (t) => {
   await ensureLibvirt();
-  const r = await runController(['--config', path.join(REPO, 'topologies/testbed.yaml')], true);
+  const r = await runController(['--api', path.join(dir, 'api.sock'), '--config', path.join(REPO, 'topologies/testbed.yaml')], true);
   t.is(r.code, 0, r.err);
   t.regex(r.err, /libvirt connected uri=qemu:\/\/\/system/);
   t.regex(r.err, /parking engine loaded .*vms=2/);

@@ -56,7 +56,9 @@ function testInventory(dir: string): string {
 
 /** Starts `seamless controller --config FILE` on a free port; resolves with the port once it listens. */
 async function startController(config: string, listenPort: number, c: Pick<Ctx, 'transitions' | 'logLines'>): Promise<{ child: ChildProcess; port: number }> {
-  const child = spawn(process.execPath, ['--import=tsx', MAIN, 'controller', '--listen', `127.0.0.1:${listenPort}`, '--config', config, '--log-format', 'json', '--log-level', process.env['SEAMLESS_E2E_LOG'] ?? 'debug'], {
+  // Its own control API socket: never touch the machine's default one (another daemon's).
+  const api = path.join(path.dirname(config), 'api.sock');
+  const child = spawn(process.execPath, ['--import=tsx', MAIN, 'controller', '--api', api, '--listen', `127.0.0.1:${listenPort}`, '--config', config, '--log-format', 'json', '--log-level', process.env['SEAMLESS_E2E_LOG'] ?? 'debug'], {
     cwd: REPO,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
