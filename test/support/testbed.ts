@@ -157,6 +157,7 @@ export async function startTestbed(t: Teardown | undefined, opts: TestbedOptions
   // Last resort (a crashed test): closing stdin is enough, testbed.py tears down by itself.
   const unregister = atExit(() => {
     child.kill('SIGTERM');
+    rmSync(dir, { recursive: true, force: true });
   });
 
   let stopping: Promise<void> | undefined;
