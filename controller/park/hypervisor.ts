@@ -30,6 +30,15 @@ export async function parkDomain(hv: Hypervisor, domain: string, depth: 'pause' 
     await hv.managedSave(domain);
     return;
   }
+  if (st.state === 'paused') {
+    // libvirt rejects shutdown of a paused domain (OPERATION_INVALID): the guest's
+    // vCPUs cannot see the ACPI button. Resume it first rather than destroy it, so
+    // the guest still flushes its page cache and unmounts cleanly; destroy stays
+    // the fallback below for a guest that then ignores ACPI. Costs one resume (~25 ms).
+    await hv.resume(domain);
+  } else if (st.state !== 'running') {
+    throw new DomainStateError(`cannot shut down ${domain}: it is ${st.state}`);
+  }
   try {
     await hv.shutdown(domain);
   } catch (e) {

@@ -1,0 +1,42 @@
+// parkDomain / wakeDomain against FakeHypervisor, whose state rules mirror
+// libvirt 9 + QEMU (shutdown of a paused domain is LIBVIRT_OPERATION_INVALID).
+import test from 'ava';
+import { FakeHypervisor } from '../../../controller/libvirt/fake.js';
+import { parkDomain, wakeDomain } from '../../../controller/park/hypervisor.js';
+
+test('depth shutdown on a paused guest: resumed first, then shut down cleanly (no destroy)', async (t) => {
+  const hv = new FakeHypervisor().define('d1', { state: 'paused' });
+  await parkDomain(hv, 'd1', 'shutdown');
+  t.is(hv.peek('d1')?.state, 'shutoff');
+  t.deepEqual(
+    hv.calls.filter((c) => c.op !== 'getState').map((c) => `${c.op}:${c.outcome}`),
+    ['resume:ok', 'shutdown:ok'],
+  );
+});
+
+test('depth shutdown on a paused guest that ignores ACPI: resumed, shutdown times out, destroyed', async (t) => {
+  const hv = new FakeHypervisor({ shutdownTimeoutMs: 5 }).define('d1', { state: 'paused', ignoresAcpi: true });
+  await parkDomain(hv, 'd1', 'shutdown');
+  t.is(hv.peek('d1')?.state, 'shutoff');
+  t.deepEqual(
+    hv.calls.filter((c) => c.op !== 'getState').map((c) => `${c.op}:${c.outcome}`),
+    ['resume:ok', 'shutdown:LIBVIRT_TIMEOUT', 'destroy:ok'],
+  );
+});
+
+test('depth shutdown on a running guest: one ACPI shutdown; already shut off: nothing', async (t) => {
+  const hv = new FakeHypervisor().define('d1').define('d2', { state: 'shutoff' });
+  await parkDomain(hv, 'd1', 'shutdown');
+  await parkDomain(hv, 'd2', 'shutdown');
+  t.is(hv.peek('d1')?.state, 'shutoff');
+  t.deepEqual(hv.calls.filter((c) => c.op !== 'getState').map((c) => `${c.op}:${c.domain}`), ['shutdown:d1']);
+});
+
+test('a shutdown guest wakes with start; a paused one with resume', async (t) => {
+  const hv = new FakeHypervisor().define('d1').define('d2', { state: 'paused' });
+  await parkDomain(hv, 'd1', 'shutdown');
+  await wakeDomain(hv, 'd1');
+  await wakeDomain(hv, 'd2');
+  t.is(hv.peek('d1')?.state, 'running');
+  t.is(hv.peek('d2')?.state, 'running');
+});
