@@ -3,7 +3,7 @@
 // machine's outputs. All decisions live in machine.ts; this file only does I/O.
 import type { App, Datapath, Msg } from '../app.js';
 import type { Inventory } from '../inventory/types.js';
-import type { Hypervisor } from '../libvirt/hypervisor.js';
+import type { DomainRunState, Hypervisor } from '../libvirt/hypervisor.js';
 import type { Logger } from '../log.js';
 import { OFPET_METER_MOD_FAILED, OFPMMFC_METER_EXISTS, OFPPR_ADD, OFPPR_DELETE } from '../openflow/constants.js';
 import type { OfpMessage } from '../openflow/types.js';
@@ -22,15 +22,24 @@ import {
   type Step,
   type VmCounters,
 } from './machine.js';
-import type { StateStore } from './store.js';
+import type { ParkRecord, StateStore } from './store.js';
 
 export interface ParkAppOptions {
   inventory: Inventory;
   /** The hypervisor connection for a libvirt URI (called once per URI, then cached). */
   hypervisors: (uri: string) => Hypervisor;
   clock: Clock;
-  /** Parked-state persistence; without it a restart forgets parked VMs. */
+  /**
+   * Parked-state persistence. The parked intent is written (awaited) before
+   * libvirt is asked to park; without a store a restart still finds parked VMs
+   * through libvirt's domain states (start-up reconciliation).
+   */
   store?: StateStore;
+  /**
+   * Maps the clock's time to epoch ms for the `since` of stored records
+   * (default: `Date.now() - clock.now() + t`, read at each write).
+   */
+  toEpoch?: (t: number) => number;
   log: Logger;
   /** Called on every VM transition (metrics, event streams). */
   onTransition?: (t: Extract<Output, { kind: 'transition' }>) => void;
@@ -66,6 +75,7 @@ export function createParkApp(opts: ParkAppOptions): ParkApp {
   const cfg: MachineConfig = configFromInventory(opts.inventory);
   const { clock, log } = opts;
   const timeoutMs = opts.requestTimeoutMs ?? 5000;
+  const toEpoch = opts.toEpoch ?? ((t: number) => Date.now() - clock.now() + t);
   let state = initialState(cfg, clock.now());
   const dps = new Map<bigint, Datapath>();
   const timers = new Map<string, TimerHandle>();
@@ -205,9 +215,30 @@ export function createParkApp(opts: ParkAppOptions): ParkApp {
         timers.delete(o.key);
         return;
       }
-      case 'persist':
-        opts.store?.put(o.vm, o.record).catch((e: unknown) => log.error('park state not persisted', { vm: o.vm, err: e }));
+      case 'persist': {
+        const { vm, seq } = o;
+        const record = { ...o.record, since: Math.round(toEpoch(o.record.since)) };
+        if (!opts.store) {
+          if (seq !== undefined) later({ type: 'persist_done', vm, seq });
+          return;
+        }
+        let put: Promise<void>;
+        try {
+          put = opts.store.put(vm, record);
+        } catch (e) {
+          put = Promise.reject(e instanceof Error ? e : new Error(String(e)));
+        }
+        put.then(
+          () => {
+            if (seq !== undefined) dispatch({ type: 'persist_done', vm, seq });
+          },
+          (e: unknown) => {
+            log.error('park state not persisted', { vm, state: record.state, err: e });
+            if (seq !== undefined) dispatch({ type: 'persist_failed', vm, seq, error: errText(e) });
+          },
+        );
         return;
+      }
       case 'transition': {
         const fields: Record<string, unknown> = { vm: o.vm, from: o.from, to: o.to, reason: o.reason };
         if (o.durationMs !== undefined) fields.durationMs = o.durationMs;
@@ -223,20 +254,35 @@ export function createParkApp(opts: ParkAppOptions): ParkApp {
     }
   }
 
+  /** Reads every VM's stored record and libvirt's domain state (the machine reconciles them). */
   async function load(): Promise<ParkEvent[]> {
-    const events: ParkEvent[] = [];
-    if (opts.store) {
-      for (const v of cfg.vms) {
+    const events: ParkEvent[] = new Array(cfg.vms.length);
+    const one = async (i: number): Promise<void> => {
+      const v = cfg.vms[i]!;
+      let record: ParkRecord | undefined;
+      let domain: DomainRunState | undefined;
+      if (opts.store) {
         try {
-          const record = await opts.store.get(v.name);
-          if (record) events.push({ type: 'restore', vm: v.name, record });
+          record = await opts.store.get(v.name);
         } catch (e) {
-          // Unknown is treated as active: if the VM is in fact parked, it is seen idle and re-parked
-          // (an idempotent no-op for libvirt), and its park flows come back then.
-          log.error('park state not loaded; assuming active', { vm: v.name, err: e });
+          // Unknown: libvirt's state decides (a paused/saved guest is parked), else active; if it
+          // is in fact parked it is seen idle and re-parked (idempotent), its park flows back then.
+          log.error('park state not loaded; assuming active unless libvirt reports the domain paused or shut off', { vm: v.name, err: e });
         }
       }
-    }
+      try {
+        domain = (await hv(v.libvirt.uri).getState(v.libvirt.domain)).state;
+      } catch (e) {
+        log.warn('domain state not read at start-up; trusting the store', { vm: v.name, domain: v.libvirt.domain, err: e });
+      }
+      events[i] = { type: 'restore', vm: v.name, record, libvirt: domain };
+    };
+    // Bounded parallelism: thousands of VMs must not open thousands of requests at once.
+    let next = 0;
+    const worker = async (): Promise<void> => {
+      while (next < cfg.vms.length) await one(next++);
+    };
+    await Promise.all(Array.from({ length: Math.min(16, cfg.vms.length) }, worker));
     return events;
   }
 

@@ -5,6 +5,7 @@
 // event. Per VM: ACTIVE -> PARKING -> PARKED -> WAKING -> ACTIVE, plus WAKE_FAILED;
 // every transition carries a named reason. See docs/parking.md.
 import type { Inventory, VmSpec } from '../inventory/types.js';
+import type { DomainRunState } from '../libvirt/hypervisor.js';
 import type { OfpMessage } from '../openflow/types.js';
 import { buildArpReplyFor, buildArpRequest, buildIcmpEchoReply } from '../packet/build.js';
 import { ARP_OP_REPLY, ARP_OP_REQUEST, ICMP_ECHO_REQUEST, IP_PROTO_TCP, IP_PROTO_UDP, parseFrame, type ParsedFrame } from '../packet/parse.js';
@@ -25,11 +26,12 @@ import type { ParkRecord } from './store.js';
 export type Phase = 'active' | 'parking' | 'parked' | 'waking' | 'wake_failed';
 /**
  * Where a VM is inside its phase.
- * parking: flows (park flows sent, barrier pending) -> queued (waiting for a libvirt slot) -> libvirt.
+ * parking: flows (park flows sent, barrier pending) -> persisting (the store is writing the
+ *          parked intent) -> queued (waiting for a libvirt slot) -> libvirt.
  * waking: queued -> libvirt -> port (save/shutdown: tap port not back yet) -> probe -> switching
  *         (make-before-break flows sent, barrier pending); backoff between failed attempts.
  */
-export type Step = 'none' | 'flows' | 'queued' | 'libvirt' | 'port' | 'probe' | 'switching' | 'backoff';
+export type Step = 'none' | 'flows' | 'persisting' | 'queued' | 'libvirt' | 'port' | 'probe' | 'switching' | 'backoff';
 
 export interface VmCounters {
   readonly parks: number;
@@ -61,7 +63,7 @@ export interface VmState {
   readonly opSeq: number;
   /** True while a libvirt operation of this VM holds a global slot. */
   readonly opInFlight: boolean;
-  /** Sequence of awaited barriers; a reply for an older one is stale. */
+  /** Sequence of awaited barriers and store writes; a reply for an older one is stale. */
   readonly barrierSeq: number;
   /** Packets held while the VM wakes, oldest first. */
   readonly held: readonly Buffer[];
@@ -108,8 +110,11 @@ export type LibvirtOp = 'park' | 'wake';
 export type ParkEvent =
   /** Arms the counter poll; sent once when the runtime starts. */
   | { type: 'start' }
-  /** A persisted record read at start-up. */
-  | { type: 'restore'; vm: string; record: ParkRecord }
+  /**
+   * What start-up found for a VM: its persisted record and libvirt's view of the
+   * domain (each undefined when absent or unreadable). Sent once per VM before `start`.
+   */
+  | { type: 'restore'; vm: string; record: ParkRecord | undefined; libvirt: DomainRunState | undefined }
   | { type: 'switch_up'; dpid: bigint; ports: readonly { portNo: number; name: string }[]; meters: boolean }
   | { type: 'switch_down'; dpid: bigint }
   | { type: 'port_status'; dpid: bigint; reason: 'add' | 'delete' | 'modify'; portNo: number; name: string }
@@ -118,6 +123,9 @@ export type ParkEvent =
   | { type: 'packet_in'; dpid: bigint; inPort: number; cookie: bigint; data: Buffer }
   | { type: 'barrier_done'; vm: string; seq: number }
   | { type: 'barrier_failed'; vm: string; seq: number; error: string }
+  /** The store has (or failed to write) the record of an awaited `persist` output. */
+  | { type: 'persist_done'; vm: string; seq: number }
+  | { type: 'persist_failed'; vm: string; seq: number; error: string }
   | { type: 'libvirt_done'; vm: string; seq: number }
   | { type: 'libvirt_failed'; vm: string; seq: number; error: string }
   | { type: 'timer'; key: string }
@@ -140,7 +148,12 @@ export type Output =
   | { kind: 'flow_stats'; dpid: bigint }
   | { kind: 'set_timer'; key: string; at: number }
   | { kind: 'cancel_timer'; key: string }
-  | { kind: 'persist'; vm: string; record: ParkRecord }
+  /**
+   * Write the VM's record to the state store (`record.since` is on the engine's
+   * clock; the shell converts it to epoch ms). With `seq` the write is awaited:
+   * the shell reports persist_done/persist_failed.
+   */
+  | { kind: 'persist'; vm: string; record: ParkRecord; seq?: number }
   | { kind: 'transition'; vm: string; from: Phase; to: Phase; reason: string; durationMs?: number }
   | { kind: 'log'; level: LogLevel; vm?: string; msg: string };
 
@@ -274,7 +287,7 @@ export function step(cfg: MachineConfig, state: MachineState, event: ParkEvent, 
       c.out.push({ kind: 'set_timer', key: 'poll', at: now + cfg.pollIntervalMs });
       break;
     case 'restore':
-      onRestore(c, event.vm, event.record);
+      if (cfg.byName.has(event.vm)) onRestore(c, event.vm, event.record, event.libvirt);
       break;
     case 'switch_up':
       onSwitchUp(c, event.dpid, event.ports, event.meters);
@@ -298,6 +311,10 @@ export function step(cfg: MachineConfig, state: MachineState, event: ParkEvent, 
       break;
     case 'barrier_failed':
       if (cfg.byName.has(event.vm)) onBarrierFailed(c, event.vm, event.seq, event.error);
+      break;
+    case 'persist_done':
+    case 'persist_failed':
+      if (cfg.byName.has(event.vm)) onPersistResult(c, event.vm, event.seq, event.type === 'persist_done' ? undefined : event.error);
       break;
     case 'libvirt_done':
     case 'libvirt_failed':
@@ -333,8 +350,9 @@ function transition(c: Ctx, name: string, to: Phase, stepTo: Step, reason: strin
   return v;
 }
 
-function persist(c: Ctx, name: string, state: ParkRecord['state']): void {
-  c.out.push({ kind: 'persist', vm: name, record: { state, depth: c.cfg.byName.get(name)!.depth, since: c.now } });
+function persist(c: Ctx, name: string, state: ParkRecord['state'], seq?: number): void {
+  const record: ParkRecord = { state, depth: c.cfg.byName.get(name)!.depth, since: c.now };
+  c.out.push(seq === undefined ? { kind: 'persist', vm: name, record } : { kind: 'persist', vm: name, record, seq });
 }
 
 function spec(c: Ctx, name: string): VmSpec & FlowVm {
@@ -426,8 +444,8 @@ function unpark(c: Ctx, name: string, reason: string, error?: string): void {
   transition(c, name, 'active', 'none', reason, p);
   c.send(s.dpid, msgs);
   c.out.push({ kind: 'barrier', dpid: s.dpid });
-  // The record said 'parked' from the moment libvirt could be asked (barrier confirmed).
-  if (v.phase === 'parking' && (v.step === 'queued' || v.step === 'libvirt')) persist(c, name, 'active');
+  // The record says 'parked' from the moment the intent was written (barrier confirmed).
+  if (v.phase === 'parking' && (v.step === 'persisting' || v.step === 'queued' || v.step === 'libvirt')) persist(c, name, 'active');
 }
 
 function backoff(c: Ctx, attempt: number): number {
@@ -517,11 +535,22 @@ function hold(c: Ctx, name: string, data: Buffer): void {
 // event handlers
 // ---------------------------------------------------------------------------
 
-function onRestore(c: Ctx, name: string, record: ParkRecord): void {
-  if (!c.cfg.byName.has(name) || record.state !== 'parked') return;
-  // Parked (or mid-operation) before the restart: keep it parked; a packet wakes it,
-  // and the wake operation is idempotent whatever state libvirt left it in.
-  transition(c, name, 'parked', 'none', 'restored');
+function onRestore(c: Ctx, name: string, record: ParkRecord | undefined, libvirt: DomainRunState | undefined): void {
+  if (record?.state === 'parked') {
+    // Parked (or mid-operation) before the restart: keep it parked; a packet wakes it,
+    // and the wake operation is idempotent whatever state libvirt left it in.
+    transition(c, name, 'parked', 'none', 'restored');
+    return;
+  }
+  if (libvirt === 'paused' || libvirt === 'shutoff') {
+    // The store says active (or has nothing: it was unavailable when the park was
+    // decided, or the daemon died before the write) but the guest is not running.
+    // As ACTIVE its traffic would go to a stopped guest and nothing would wake it:
+    // treat it as PARKED, so the park entries answer for it and a packet starts it.
+    transition(c, name, 'parked', 'none', 'reconciled');
+    c.log('warn', name, `libvirt reports the domain ${libvirt}, the store ${record === undefined ? 'has no record' : `says ${record.state}`}: treated as parked`);
+    persist(c, name, 'parked');
+  }
 }
 
 function onSwitchUp(c: Ctx, dpid: bigint, ports: readonly { portNo: number; name: string }[], meters: boolean): void {
@@ -715,9 +744,11 @@ function onBarrierDone(c: Ctx, name: string, seq: number): void {
   const v = c.vm(name);
   if (seq !== v.barrierSeq) return;
   if (v.phase === 'parking' && v.step === 'flows') {
-    // Park flows confirmed in the switch: now libvirt may stop the VM.
-    persist(c, name, 'parked');
-    requestOp(c, name);
+    // Park flows confirmed in the switch. Before libvirt may stop the VM, the
+    // store must say 'parked': a daemon restarted after the park must know it.
+    const next = seq + 1;
+    c.patch(name, { step: 'persisting', barrierSeq: next });
+    persist(c, name, 'parked', next);
   } else if (v.phase === 'waking' && v.step === 'switching') {
     finishWake(c, name, 'woken');
   }
@@ -736,6 +767,19 @@ function onBarrierFailed(c: Ctx, name: string, seq: number, error: string): void
     c.log('warn', name, `wake barrier failed (${error}); VM active, flows resynchronised on reconnect`);
     finishWake(c, name, 'woken-unconfirmed');
   }
+}
+
+function onPersistResult(c: Ctx, name: string, seq: number, error: string | undefined): void {
+  const v = c.vm(name);
+  if (seq !== v.barrierSeq || v.phase !== 'parking' || v.step !== 'persisting') return;
+  if (error !== undefined) {
+    // Park anyway: a store that retries in the background (Redis) may still write
+    // it, and start-up reconciles with libvirt (a paused/saved guest is restored
+    // PARKED whatever the store says), so the VM cannot be left unreachable.
+    // Refusing to park would let a store outage keep every idle VM running.
+    c.log('warn', name, `parked state not confirmed by the store (${error}); parking anyway, start-up reconciles with libvirt`);
+  }
+  requestOp(c, name);
 }
 
 function onLibvirtResult(c: Ctx, name: string, seq: number, error: string | undefined): void {

@@ -17,7 +17,7 @@ import { buildArpReplyFor } from '../../../controller/packet/build.js';
 import { parseFrame, type ParsedFrame } from '../../../controller/packet/parse.js';
 import { createParkApp, type ParkApp } from '../../../controller/park/app.js';
 import { VirtualClock } from '../../../controller/park/clock.js';
-import { MemoryStateStore } from '../../../controller/park/store.js';
+import { MemoryStateStore, type StateStore } from '../../../controller/park/store.js';
 
 type FlowMod = Msg<'flow_mod'>;
 
@@ -249,7 +249,8 @@ export class World {
   readonly fake = new FakeHypervisor({ now: () => this.clock.now() });
   readonly hv: SimHypervisor;
   readonly sw: SimSwitch;
-  readonly store = new MemoryStateStore();
+  /** The engine's store; a test may replace it before start(). */
+  store: StateStore = new MemoryStateStore();
   readonly inv: Inventory;
   app!: ParkApp;
   /** Frames delivered to each port, in order. */

@@ -4,6 +4,7 @@
 import test from 'ava';
 import { buildArpRequest, buildIcmpEchoRequest, buildTcpFrame, parseFrame } from '../../../controller/packet/index.js';
 import { decodeCookie, KIND } from '../../../controller/park/flows.js';
+import { MemoryStateStore, type ParkRecord } from '../../../controller/park/store.js';
 import { HOST, MONITOR, World } from './harness.js';
 
 function inventory(vms: string): string {
@@ -326,4 +327,112 @@ test('packets for active VMs from the table miss are left to the L2 fabric', asy
   t.false(consumed);
   const arp = w.app.packetIn!(w.sw, { type: 'packet_in', xid: 0, bufferId: 0xffffffff, totalLen: 60, reason: 0, tableId: 0, cookie: 0n, match: [{ field: 'in_port', value: 1 }], data: buildArpRequest(HOST.mac, HOST.ip, '10.0.0.11') });
   t.false(arp);
+});
+
+/** A store whose writes wait until the test opens the gate (or fail, like Redis while it is away). */
+class GatedStore extends MemoryStateStore {
+  gate: Promise<void> | undefined;
+  open: () => void = () => {};
+  failWith: Error | undefined;
+  readonly puts: string[] = [];
+  close(): void {
+    this.gate = new Promise((r) => (this.open = r));
+  }
+  override async put(vm: string, record: ParkRecord): Promise<void> {
+    this.puts.push(`${vm}:${record.state}`);
+    if (this.failWith) throw this.failWith;
+    await this.gate;
+    await super.put(vm, record);
+  }
+}
+
+test('durability: libvirt is asked to park only after the store has the parked intent', async (t) => {
+  const w = new World(inventory(vmLine(1, 'pause')));
+  const store = new GatedStore();
+  w.store = store;
+  await w.start();
+  store.close();
+  for (let i = 0; i < 60 && w.status('vm1').phase !== 'parking'; i++) await w.clock.advance(500);
+  await w.clock.advance(1000);
+  t.like(w.status('vm1'), { phase: 'parking', step: 'persisting' });
+  t.deepEqual(store.puts, ['vm1:parked']);
+  t.deepEqual(w.fake.callsOf('suspend'), [], 'libvirt not asked while the write is pending');
+  t.is(w.fake.peek('d1')?.state, 'running');
+  store.open();
+  await until(w, 'vm1', 'parked');
+  t.is(w.fake.callsOf('suspend').length, 1);
+  t.like(await w.store.get('vm1'), { state: 'parked', depth: 'pause' });
+});
+
+test('durability: a packet while the intent is being written aborts the park and records active again', async (t) => {
+  const w = new World(inventory(vmLine(1, 'pause')));
+  const store = new GatedStore();
+  w.store = store;
+  await w.start();
+  store.close();
+  for (let i = 0; i < 60 && w.status('vm1').step !== 'persisting'; i++) await w.clock.advance(500);
+  const p = syn(w, 'vm1');
+  t.like(w.sw.inject(HOST.port, p), { to: 'controller', consumed: true });
+  t.is(w.status('vm1').phase, 'active');
+  store.open();
+  await w.clock.advance(1000);
+  t.is(w.status('vm1').phase, 'active', 'the late store reply is stale');
+  t.deepEqual(w.fake.callsOf('suspend'), []);
+  t.true(tcpSeqs(w.receivedBy('vm1')).includes(p.readUInt32BE(38)));
+  t.deepEqual(store.puts, ['vm1:parked', 'vm1:active']);
+  t.is((await w.store.get('vm1'))?.state, 'active');
+});
+
+test('durability: with the store unavailable the VM still parks (logged), and a restart reconciles it from libvirt', async (t) => {
+  const w = new World(inventory(vmLine(1, 'pause')));
+  const store = new GatedStore();
+  w.store = store;
+  store.failWith = Object.assign(new Error('redis unavailable'), { code: 'STORE_UNAVAILABLE' });
+  await w.start();
+  await parkIdle(w, 'vm1');
+  t.is(w.fake.peek('d1')?.state, 'paused');
+  t.true(w.logs.some((l) => l.includes('parked state not confirmed by the store') && l.includes('STORE_UNAVAILABLE')));
+  t.is(await store.get('vm1'), undefined, 'nothing was written');
+  // The daemon restarts: the store knows nothing, libvirt says paused.
+  await w.app.stop!();
+  w.sw.table.length = 0;
+  store.failWith = undefined;
+  await w.start();
+  t.is(w.status('vm1').phase, 'parked');
+  t.true(w.logs.some((l) => l.includes('treated as parked')));
+  const p = syn(w, 'vm1');
+  t.like(w.sw.inject(HOST.port, p), { to: 'controller', consumed: true });
+  await until(w, 'vm1', 'active');
+  t.true(tcpSeqs(w.receivedBy('vm1')).includes(p.readUInt32BE(38)));
+});
+
+test('start-up reconcile: a VM paused in libvirt with an empty store starts PARKED and a packet wakes it', async (t) => {
+  const w = new World(inventory(vmLine(1, 'pause') + vmLine(2, 'pause')));
+  w.fake.define('d1', { state: 'paused' });
+  await w.start();
+  t.like(w.status('vm1'), { phase: 'parked' });
+  t.like(w.status('vm2'), { phase: 'active' }, 'a running guest with no record stays active');
+  t.is((await w.store.get('vm1'))?.state, 'parked', 'the store is corrected');
+  t.like(w.sw.inject(HOST.port, buildArpRequest(HOST.mac, HOST.ip, '10.0.0.11')), { to: 'controller', consumed: true });
+  const p = syn(w, 'vm1');
+  t.like(w.sw.inject(HOST.port, p), { to: 'controller', consumed: true });
+  await until(w, 'vm1', 'active');
+  t.is(w.fake.callsOf('resume', 'd1').length, 1);
+  t.true(tcpSeqs(w.receivedBy('vm1')).includes(p.readUInt32BE(38)));
+});
+
+test('start-up reconcile: a saved guest (shut off, managed save, no tap) whose record says active starts PARKED', async (t) => {
+  const w = new World(inventory(vmLine(1, 'save')));
+  w.fake.define('d1', { state: 'shutoff', hasManagedSave: true });
+  const tap = w.portOf('vm1')!;
+  w.taps.delete('d1');
+  w.sw.ports.delete(tap);
+  await w.store.put('vm1', { state: 'active', depth: 'save', since: 1 });
+  await w.start();
+  t.is(w.status('vm1').phase, 'parked');
+  const p = syn(w, 'vm1');
+  t.like(w.sw.inject(HOST.port, p), { to: 'controller', consumed: true });
+  await until(w, 'vm1', 'active');
+  t.is(w.fake.callsOf('start', 'd1').length, 1);
+  t.true(tcpSeqs(w.receivedBy('vm1')).includes(p.readUInt32BE(38)));
 });
