@@ -54,7 +54,6 @@ export class ControlPlane {
         ...(opts.redisKeyPrefix === undefined ? {} : { keyPrefix: opts.redisKeyPrefix }),
         log: opts.log.child({ component: 'redis-store' }),
         details: (vm) => this.#details(vm),
-        toEpoch: this.#toEpoch,
       });
       this.store = this.#redis;
       opts.log.info('parked state kept in redis', { redis: redactUrl(opts.redis), keyPrefix: this.#redis.keyPrefix });

@@ -40,12 +40,6 @@ export interface RedisStateStoreOptions {
   /** Details to store with a VM's record, read at each put/refresh (e.g. from the park app's status). */
   readonly details?: (vm: string) => VmDetails | undefined;
   readonly log?: Logger;
-  /**
-   * Maps the engine's clock to epoch ms for the stored `since` (the daemon's
-   * clock is monotonic: performance.now()). Default: identity. The engine
-   * never reads `since` back, it is for operators.
-   */
-  readonly toEpoch?: (t: number) => number;
   /** Time allowed for the first connection before get() fails (default 3000 ms). */
   readonly connectTimeoutMs?: number;
   /** Per-command timeout (default 2000 ms). */
@@ -113,7 +107,6 @@ export class RedisStateStore implements StateStore {
   readonly #owned: boolean;
   readonly #entries = new Map<string, Entry>();
   readonly #details: ((vm: string) => VmDetails | undefined) | undefined;
-  readonly #toEpoch: (t: number) => number;
   readonly #log: Logger | undefined;
   readonly #connectTimeoutMs: number;
   readonly #retryMinMs: number;
@@ -131,7 +124,6 @@ export class RedisStateStore implements StateStore {
   constructor(opts: RedisStateStoreOptions) {
     this.keyPrefix = opts.keyPrefix ?? 'seamless:vm:';
     this.#details = opts.details;
-    this.#toEpoch = opts.toEpoch ?? ((t) => t);
     this.#log = opts.log;
     this.#connectTimeoutMs = opts.connectTimeoutMs ?? 3000;
     this.#retryMinMs = opts.retryMinMs ?? 200;
@@ -193,7 +185,7 @@ export class RedisStateStore implements StateStore {
   put(vm: string, record: ParkRecord): Promise<void> {
     if (this.#closed) return Promise.reject(new StoreClosedError(`state store closed: ${vm} not persisted`));
     const e = this.#entry(vm);
-    e.record = { ...record, since: Math.round(this.#toEpoch(record.since)) };
+    e.record = record; // `since` is already epoch ms (the StateStore contract)
     e.details = mergeDetails(e.details, this.#details?.(vm));
     return this.#change(e);
   }

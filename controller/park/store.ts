@@ -5,7 +5,13 @@
 export interface ParkRecord {
   readonly state: 'parked' | 'active';
   readonly depth: 'pause' | 'save' | 'shutdown';
-  /** Epoch milliseconds of the change (for operators; the engine does not rely on it). */
+  /**
+   * When the state changed, in epoch milliseconds (wall clock), in `put` and in
+   * `get` alike, so it means the same across restarts and processes. The engine
+   * works on its own monotonic clock (ms since an arbitrary origin) and its
+   * shell converts before every `put` (ParkAppOptions.toEpoch); stores keep the
+   * value as given. For operators only: the engine never reads it back.
+   */
   readonly since: number;
 }
 
