@@ -72,6 +72,12 @@ export interface VmState {
   /** Failed wake attempts in the current wake. */
   readonly attempt: number;
   readonly wakeStartedAt?: number | undefined;
+  /**
+   * The guest answered an ARP probe (or a wake) since the controller started.
+   * Only then is it parked when idle: a booting guest receives no traffic, so
+   * it looks idle, and parking it mid-boot would stall its boot.
+   */
+  readonly seenUp: boolean;
   /** No automatic park before this time (set after a failed park). */
   readonly parkNotBefore?: number | undefined;
   readonly lastError?: string | undefined;
@@ -205,6 +211,7 @@ function newVm(name: string, now: number): VmState {
     held: [],
     wakeRequested: false,
     attempt: 0,
+    seenUp: false,
     counters: ZERO_COUNTERS,
   };
 }
@@ -495,7 +502,7 @@ function startSwitching(c: Ctx, name: string): void {
 function finishWake(c: Ctx, name: string, reason: string): void {
   const v = c.vm(name);
   const took = v.wakeStartedAt === undefined ? undefined : c.now - v.wakeStartedAt;
-  transition(c, name, 'active', 'none', reason, { activeSince: c.now, lastChangeAt: c.now, attempt: 0, lastCount: undefined }, took);
+  transition(c, name, 'active', 'none', reason, { activeSince: c.now, lastChangeAt: c.now, attempt: 0, lastCount: undefined, seenUp: true }, took);
   c.count(name, 'wakes');
   persist(c, name, 'active');
 }
@@ -636,9 +643,23 @@ function onCounts(c: Ctx, dpid: bigint, counts: ReadonlyMap<string, bigint>): vo
     }
     const idleFor = c.now - v.lastChangeAt;
     if (idleFor >= s.idleTimeoutMs && c.now - v.activeSince >= s.minActiveMs && (v.parkNotBefore === undefined || c.now >= v.parkNotBefore)) {
-      beginPark(c, s.name, 'idle');
+      if (v.seenUp) beginPark(c, s.name, 'idle');
+      else bootCheck(c, s.name);
     }
   }
+}
+
+/**
+ * Idle, but not known up since the controller started (it may still be booting):
+ * ask it with the wake's readiness probe (ARP from the probe address, reply
+ * caught by the probe entry). The answer makes it parkable at the next poll;
+ * without one it is asked again at every poll and never parked.
+ */
+function bootCheck(c: Ctx, name: string): void {
+  const s = spec(c, name);
+  const v = c.vm(name);
+  if (v.portNo === undefined) return;
+  c.send(s.dpid, [probeFlow(s, c.cfg.park.probeMac), packetOut(v.portNo, buildArpRequest(c.cfg.park.probeMac, c.cfg.park.probeIp, s.ip, s.mac))]);
 }
 
 function matchesIgnore(s: VmSpec, f: ParsedFrame): boolean {
@@ -670,6 +691,10 @@ function onPacketIn(c: Ctx, dpid: bigint, inPort: number, cookie: bigint, data: 
         if (v.phase === 'waking' && v.step === 'probe') {
           if (v.portNo !== inPort) c.patch(s.name, { portNo: inPort });
           startSwitching(c, s.name);
+        } else if (v.phase === 'active' && !v.seenUp) {
+          c.patch(s.name, { seenUp: true });
+          c.send(dpid, [deleteKind(s.index, KIND.PROBE)]);
+          c.log('info', s.name, 'answered the readiness probe: parked when idle from now on');
         }
       }
       return;

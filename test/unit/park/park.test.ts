@@ -436,3 +436,19 @@ test('start-up reconcile: a saved guest (shut off, managed save, no tap) whose r
   t.is(w.fake.callsOf('start', 'd1').length, 1);
   t.true(tcpSeqs(w.receivedBy('vm1')).includes(p.readUInt32BE(38)));
 });
+
+test('mid-boot: an idle guest that has not answered the readiness probe since start is not parked; once it answers, it is', async (t) => {
+  const w = new World(inventory(vmLine(1, 'pause')));
+  w.deaf.add('vm1'); // running in libvirt, network not up yet (booting)
+  await w.start();
+  await w.clock.advance(40_000); // idle far beyond idleTimeout + minActive
+  t.like(w.status('vm1'), { phase: 'active', step: 'none' });
+  t.deepEqual(w.fake.callsOf('suspend'), []);
+  const probes = w.sw.packetOuts.filter((o) => o.port === w.portOf('vm1') && parseFrame(o.data)?.arp?.op === 1);
+  t.true(probes.length >= 20 && probes.length <= 40, `one probe per poll, got ${probes.length}`);
+  t.like(w.sw.inject(HOST.port, syn(w, 'vm1')), { to: 'port', port: w.portOf('vm1') }, 'still reachable');
+  w.deaf.delete('vm1'); // booted
+  await parkIdle(w, 'vm1');
+  t.is(w.fake.peek('d1')?.state, 'paused');
+  t.true(w.logs.some((l) => l.includes('answered the readiness probe')));
+});
