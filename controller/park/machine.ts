@@ -4,6 +4,7 @@
 // every result (barrier reply, libvirt outcome, timer, counters) comes back as an
 // event. Per VM: ACTIVE -> PARKING -> PARKED -> WAKING -> ACTIVE, plus WAKE_FAILED;
 // every transition carries a named reason. See docs/parking.md.
+import { Map as PMap } from 'immutable';
 import type { Inventory, VmSpec } from '../inventory/types.js';
 import type { DomainRunState } from '../libvirt/hypervisor.js';
 import type { OfpMessage } from '../openflow/types.js';
@@ -92,7 +93,12 @@ export interface SwitchState {
 }
 
 export interface MachineState {
-  readonly vms: ReadonlyMap<string, VmState>;
+  /**
+   * Per-VM state in a persistent map (immutable.js, a hash array mapped trie): a
+   * step replaces only the records it changes and shares the rest, so the cost
+   * of an event does not grow with the number of VMs.
+   */
+  readonly vms: PMap<string, VmState>;
   readonly switches: ReadonlyMap<bigint, SwitchState>;
   /** libvirt operations running now (global bound: config.maxConcurrentOps). */
   readonly opsInFlight: number;
@@ -192,8 +198,9 @@ export function configFromInventory(inv: Inventory): MachineConfig {
 
 /** Every VM ACTIVE (until a restore or the first idle period says otherwise), no switch known. */
 export function initialState(config: MachineConfig, now: number): MachineState {
-  const vms = new Map<string, VmState>();
-  for (const v of config.vms) vms.set(v.name, newVm(v.name, now));
+  const vms = PMap<string, VmState>().withMutations((m) => {
+    for (const v of config.vms) m.set(v.name, newVm(v.name, now));
+  });
   return { vms, switches: new Map(), opsInFlight: 0, opQueue: [] };
 }
 
@@ -216,9 +223,14 @@ function newVm(name: string, now: number): VmState {
   };
 }
 
-/** Mutable working copy for one step: copy-on-write of the maps, outputs collected in order. */
+/**
+ * Working copy for one step, outputs collected in order. VM records change in a
+ * transient (mutable-in-place) version of the persistent map made on the first
+ * change: O(log32 n) node copies per step, not a copy of every VM; the base
+ * state is never touched. The small maps (switches) are copied on write.
+ */
 class Ctx {
-  vms: Map<string, VmState> | undefined;
+  vms: PMap<string, VmState> | undefined;
   switches: Map<bigint, SwitchState> | undefined;
   opsInFlight: number;
   opQueue: string[] | undefined;
@@ -238,7 +250,7 @@ class Ctx {
   }
 
   set(vm: VmState): void {
-    this.vms ??= new Map(this.base.vms);
+    this.vms ??= this.base.vms.asMutable();
     this.vms.set(vm.name, vm);
   }
 
@@ -280,7 +292,7 @@ class Ctx {
     const b = this.base;
     const state: MachineState =
       this.vms || this.switches || this.opQueue || this.opsInFlight !== b.opsInFlight
-        ? { vms: this.vms ?? b.vms, switches: this.switches ?? b.switches, opsInFlight: this.opsInFlight, opQueue: this.opQueue ?? b.opQueue }
+        ? { vms: this.vms?.asImmutable() ?? b.vms, switches: this.switches ?? b.switches, opsInFlight: this.opsInFlight, opQueue: this.opQueue ?? b.opQueue }
         : b;
     return { state, out: this.out, consumed: this.consumed };
   }
