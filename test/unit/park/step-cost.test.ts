@@ -1,8 +1,7 @@
-// Regression: the machine's per-event cost must not grow with the number of VMs.
-// It used to copy the whole VM map on every event (about 100 us per packet-in at
-// 2000 VMs against 5 us at 20). Compared as a ratio on the same machine, best of
-// several rounds, with a wide margin: before the fix the ratio was ~20, after ~1.
+// Regression: the machine used to copy the whole VM map on every event (about
+// 100 us per packet-in at 2000 VMs against 5 us at 20, bench/park-step.ts).
 import test from 'ava';
+import { Map as PersistentMap } from 'immutable';
 import { parseInventory } from '../../../controller/inventory/index.js';
 import { buildArpRequest, buildTcpFrame } from '../../../controller/packet/index.js';
 import { configFromInventory, initialState, step, type MachineConfig, type MachineState, type ParkEvent } from '../../../controller/park/machine.js';
@@ -32,35 +31,22 @@ function setup(n: number): { cfg: MachineConfig; parked: MachineState; arp: Park
   };
 }
 
-/** Best (lowest) microseconds per event over several rounds of `k` events. */
-function usPerEvent(cfg: MachineConfig, base: MachineState, ev: ParkEvent, carry: boolean, k = 1500): number {
-  let best = Infinity;
-  for (let round = 0; round < 7; round++) {
-    let s = base;
-    const t0 = process.hrtime.bigint();
-    for (let i = 0; i < k; i++) {
-      const r = step(cfg, s, ev, 1000);
-      if (carry) s = r.state;
-    }
-    best = Math.min(best, Number(process.hrtime.bigint() - t0) / 1000 / k);
-  }
-  return best;
-}
-
-test('per-event cost does not grow with the VM count (ARP answer, wake trigger)', (t) => {
-  const small = setup(20);
+// The cost itself is measured by bench/park-step.ts (`npm run bench:park-step`);
+// timed assertions do not belong in tests. What makes the cost independent of
+// the VM count is structural: an event replaces only its own VM's record and
+// shares every other one, which is checked here exactly.
+test('an event replaces only its own VM record; the other 1999 are shared (ARP answer, wake trigger)', (t) => {
   const large = setup(2000);
-  for (const [what, carry] of [['arp', true], ['syn', false]] as const) {
-    const a = usPerEvent(small.cfg, small.parked, small[what], carry);
-    const b = usPerEvent(large.cfg, large.parked, large[what], carry);
-    t.log(`${what}: ${a.toFixed(2)} us at 20 VMs, ${b.toFixed(2)} us at 2000 VMs`);
-    t.true(b < 4 * a + 2, `${what}: ${b.toFixed(1)} us at 2000 VMs vs ${a.toFixed(1)} us at 20`);
+  for (const what of ['arp', 'syn'] as const) {
+    const r = step(large.cfg, large.parked, large[what], 1000);
+    // A persistent map updates in O(log n); a copied native Map (the old code) is O(n).
+    t.true(PersistentMap.isMap(r.state.vms), `${what}: vms is a persistent map`);
+    let shared = 0;
+    for (const [name, v] of large.parked.vms) if (r.state.vms.get(name) === v) shared++;
+    t.is(shared, 1999, what);
+    t.not(r.state.vms.get('vm1000'), large.parked.vms.get('vm1000'), `${what}: the target's record changed`);
   }
-  // The ARP answer changed only the target's record: every other record is shared.
   const r = step(large.cfg, large.parked, large.arp, 1000);
-  let shared = 0;
-  for (const [name, v] of large.parked.vms) if (r.state.vms.get(name) === v) shared++;
-  t.is(shared, 1999);
   t.is(large.parked.vms.get('vm1000')!.counters.arpAnswered, 0, 'the input state is not modified');
   t.is(r.state.vms.get('vm1000')!.counters.arpAnswered, 1);
 });
