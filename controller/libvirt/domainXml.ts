@@ -24,8 +24,18 @@ export interface DomainXmlOptions {
   kernel: string;
   /** Absolute path of the initramfs. */
   initrd: string;
-  /** Kernel command line, e.g. 'seamless.ip=10.0.0.11/24 seamless.name=vm1'. console=ttyS0 is added if absent. */
+  /**
+   * Kernel command line, e.g. 'seamless.ip=10.0.0.11/24 seamless.name=vm1'. console=ttyS0 is
+   * added if absent, and init_on_free=1 (see `zeroFreedPages`) unless it sets init_on_free.
+   */
   cmdline: string;
+  /**
+   * Have the guest kernel zero pages when it frees them (`init_on_free=1`, default true).
+   * QEMU's migration stream, and so a managed-save image, skips only all-zero pages: without
+   * this, every page the guest ever used and freed is written at park and read back at wake
+   * (busybox guest, 128 MiB: image 78 MB -> 59 MB). Costs the guest a memset per freed page.
+   */
+  zeroFreedPages?: boolean;
   /** File the serial console is written to (absolute path), so boot problems can be read. Optional. */
   consoleLog?: string;
   /** Number of vCPUs (default 1). */
@@ -67,6 +77,8 @@ function absolutePath(what: string, p: string): string {
  * - Serial console goes to `consoleLog` (append, so a restore from managed save keeps the
  *   boot log) and the kernel is told `console=ttyS0`.
  * - on_poweroff=destroy, on_crash=destroy: a shut-down guest stays off until we start it.
+ * - No USB controller (libvirt adds a piix3-uhci one by default): nothing uses it, and every
+ *   device is one more thing QEMU creates and restores on a wake from a managed save.
  */
 export function domainXml(opts: DomainXmlOptions): string {
   if (!NAME_RE.test(opts.name)) throw new DomainXmlError(`invalid domain name ${JSON.stringify(opts.name)} (want [A-Za-z0-9_.-]{1,64})`);
@@ -85,7 +97,10 @@ export function domainXml(opts: DomainXmlOptions): string {
   const vcpus = opts.vcpus ?? 1;
   if (!Number.isInteger(vcpus) || vcpus < 1 || vcpus > 64) throw new DomainXmlError(`vcpus must be an integer in 1..64, got ${vcpus}`);
   const emulator = absolutePath('emulator', opts.emulator ?? '/usr/bin/qemu-system-x86_64');
-  const cmdline = /(^|\s)console=/.test(opts.cmdline) ? opts.cmdline : `console=ttyS0 ${opts.cmdline}`.trim();
+  const extra: string[] = [];
+  if (!/(^|\s)console=/.test(opts.cmdline)) extra.push('console=ttyS0');
+  if ((opts.zeroFreedPages ?? true) && !/(^|\s)init_on_free=/.test(opts.cmdline)) extra.push('init_on_free=1');
+  const cmdline = [...extra, opts.cmdline].join(' ').trim();
 
   const serial =
     opts.consoleLog !== undefined
@@ -122,6 +137,7 @@ export function domainXml(opts: DomainXmlOptions): string {
   <on_crash>destroy</on_crash>
   <devices>
     <emulator>${escapeXml(emulator)}</emulator>
+    <controller type='usb' model='none'/>
     <interface type='bridge'>
       <mac address='${opts.mac.toLowerCase()}'/>
       <source bridge='${escapeXml(opts.bridge)}'/>

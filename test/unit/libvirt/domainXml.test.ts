@@ -19,7 +19,7 @@ test('TCG domain with direct kernel boot and console on ttyS0', (t) => {
   t.regex(xml, /<memory unit='MiB'>128<\/memory>/);
   t.regex(xml, /<kernel>\/var\/tmp\/g\/vmlinuz<\/kernel>/);
   t.regex(xml, /<initrd>\/var\/tmp\/g\/initrd.cpio.gz<\/initrd>/);
-  t.regex(xml, /<cmdline>console=ttyS0 seamless.ip=10.0.0.11\/24 seamless.name=vm1<\/cmdline>/);
+  t.regex(xml, /<cmdline>console=ttyS0 init_on_free=1 seamless.ip=10.0.0.11\/24 seamless.name=vm1<\/cmdline>/);
   t.regex(xml, /<serial type='file'>\s*<source path='\/var\/tmp\/g\/console\/vm1.log' append='on'\/>/);
 });
 
@@ -37,14 +37,27 @@ test('NIC is virtio on an OVS bridge with every offload off', (t) => {
 test('an explicit console= is kept and no console log gives a null serial', (t) => {
   const { consoleLog: _omit, ...noLog } = base;
   const xml = domainXml({ ...noLog, cmdline: 'console=hvc0 quiet' });
-  t.regex(xml, /<cmdline>console=hvc0 quiet<\/cmdline>/);
+  t.regex(xml, /<cmdline>init_on_free=1 console=hvc0 quiet<\/cmdline>/);
   t.regex(xml, /<serial type='null'>/);
   t.notRegex(xml, /type='file'/);
 });
 
 test('XML special characters in the command line are escaped', (t) => {
   const xml = domainXml({ ...base, cmdline: `a=<b>&"c'` });
-  t.regex(xml, /<cmdline>console=ttyS0 a=&lt;b&gt;&amp;&quot;c&apos;<\/cmdline>/);
+  t.regex(xml, /<cmdline>console=ttyS0 init_on_free=1 a=&lt;b&gt;&amp;&quot;c&apos;<\/cmdline>/);
+});
+
+test('freed guest pages are zeroed (smaller managed-save image) unless turned off or set in the command line', (t) => {
+  t.regex(domainXml(base), /<cmdline>[^<]*\binit_on_free=1\b/);
+  t.notRegex(domainXml({ ...base, zeroFreedPages: false }), /init_on_free/);
+  const own = domainXml({ ...base, cmdline: 'init_on_free=0 quiet' });
+  t.regex(own, /<cmdline>console=ttyS0 init_on_free=0 quiet<\/cmdline>/);
+});
+
+test('no USB controller: one device less for QEMU to create and restore', (t) => {
+  const xml = domainXml(base);
+  t.regex(xml, /<controller type='usb' model='none'\/>/);
+  t.is(xml.match(/<controller /g)?.length, 1);
 });
 
 const bad: Array<[string, Partial<DomainXmlOptions>, RegExp]> = [
