@@ -50,7 +50,13 @@ test('two namespace hosts on a secure bridge ping only once a NORMAL flow is ins
   await ofctl('add-flow', br, 'cookie=0x5eed,priority=10,actions=NORMAL');
   t.true(await ping(h1, h2.ip, { count: 3 }), 'NORMAL flow: ping must pass');
 
-  const flows = await dumpFlows(br);
+  // OVS pulls datapath counters into OpenFlow rule stats in its revalidator
+  // (about once a second), so the count can lag the ping: wait for it, bounded.
+  let flows = await dumpFlows(br);
+  for (let i = 0; i < 30 && (flows[0]?.nPackets ?? 0) < 6; i++) {
+    await new Promise((r) => setTimeout(r, 100));
+    flows = await dumpFlows(br);
+  }
   t.is(flows.length, 1);
   const [f] = flows;
   t.is(f?.cookie, 0x5eedn);
