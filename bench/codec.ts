@@ -5,22 +5,8 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { decode, encode, build, OFPP_CONTROLLER } from '../controller/openflow/index.js';
+import { rate } from './rate.js';
 
-/** Runs fn in batches for about `ms` milliseconds; returns calls per second. */
-function rate(fn: () => unknown, ms = 1000): number {
-  const batch = 1000;
-  for (let i = 0; i < 20 * batch; i++) fn(); // warm up the JIT
-  let n = 0;
-  const start = process.hrtime.bigint();
-  const limit = BigInt(ms) * 1_000_000n;
-  let elapsed = 0n;
-  while (elapsed < limit) {
-    for (let i = 0; i < batch; i++) fn();
-    n += batch;
-    elapsed = process.hrtime.bigint() - start;
-  }
-  return Math.round((n * 1e9) / Number(elapsed));
-}
 
 function repoRoot(): string {
   let d = dirname(fileURLToPath(import.meta.url));

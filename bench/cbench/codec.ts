@@ -9,21 +9,8 @@ import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { build, decode, encode } from '../../controller/openflow/index.js';
+import { rate } from '../rate.js';
 
-/** Calls per second of `fn` over about `ms` milliseconds, after a JIT warm-up. */
-function rate(fn: () => void, ms: number): number {
-  for (let i = 0; i < 20_000; i++) fn();
-  let n = 0;
-  const start = process.hrtime.bigint();
-  const limit = BigInt(ms) * 1_000_000n;
-  let elapsed = 0n;
-  while (elapsed < limit) {
-    for (let i = 0; i < 1000; i++) fn();
-    n += 1000;
-    elapsed = process.hrtime.bigint() - start;
-  }
-  return Math.round((n * 1e9) / Number(elapsed));
-}
 
 /** decode(packet_in) and encode(flow_mod) messages per second, in this process. */
 export function measureCodecInProcess(ms = 1000): Record<string, number> {
