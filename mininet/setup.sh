@@ -77,18 +77,9 @@ else
   say "Open vSwitch started"
 fi
 
-# --- libvirt (no systemd: run the daemons by hand) -------------------------
-start_daemon() { # name
-  local name=$1
-  if pgrep -x "$name" >/dev/null; then
-    say "$name already running"
-  else
-    "$name" -d >>"$log" 2>&1 || fail "$name -d"
-    say "$name started"
-  fi
-}
-start_daemon virtlogd
-start_daemon libvirtd
+# --- libvirt (no systemd: run the daemons by hand, huge pages off) --------
+bash "$repo/mininet/start-libvirtd.sh" 2>&1 | tee -a "$log" | sed 's/^start-libvirtd: /setup: /' ||
+  fail "mininet/start-libvirtd.sh"
 
 # --- npm dependencies --------------------------------------------------------
 if [ "${SEAMLESS_SKIP_NPM:-0}" = 1 ]; then

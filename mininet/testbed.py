@@ -72,17 +72,10 @@ def sh(args, timeout=60, check=True):
 
 
 def ensure_libvirt():
-    "Starts virtlogd and libvirtd (no systemd here) unless libvirtd answers; bounded."
+    "Starts virtlogd and libvirtd unless libvirtd answers: mininet/start-libvirtd.sh, bounded."
     if sh(VIRSH + ['version'], timeout=10, check=False).returncode == 0:
         return
-    sh(['virtlogd', '-d'], check=False)  # may already run
-    sh(['libvirtd', '-d'])
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
-        if sh(VIRSH + ['version'], timeout=5, check=False).returncode == 0:
-            return
-        time.sleep(0.1)
-    raise RuntimeError('libvirtd did not answer within 10 s of starting')
+    sh(['bash', os.path.join(os.path.dirname(os.path.abspath(__file__)), 'start-libvirtd.sh')], timeout=30)
 
 
 def remove_domain(name):

@@ -83,6 +83,18 @@ test.serial('a freshly started guest is running and serves HTTP', async (t) => {
   t.is(await tcpExchange(host, guest.ip, guest.tcpPort, 'ping\n'), `SSH-2.0-seamless-${guest.label}\nping\n`);
 });
 
+test.serial('QEMU runs with transparent huge pages off (inherited from libvirtd, mininet/start-libvirtd.sh)', (t) => {
+  // Why it matters: with THP a restored guest's RAM is faulted in 2 MiB at a time,
+  // ~60 ms slower per save-depth wake and ~2x the RSS (docs/decisions.md).
+  const { guest } = c();
+  const pid = qemuPid(guest.name);
+  t.not(pid, undefined, 'qemu pid file exists while running');
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  t.regex(status, /^THP_enabled:\s+0$/m, 'restart libvirtd with: pkill -x libvirtd; bash mininet/start-libvirtd.sh');
+  const huge = /AnonHugePages:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8'));
+  t.is(huge?.[1], '0', 'no anonymous huge pages in qemu');
+});
+
 test.serial('suspend -> paused and silent; resume -> running and answering', async (t) => {
   const { hv, guest, host } = c();
   await hv.suspend(guest.name);
@@ -123,7 +135,8 @@ test.serial('managedSave -> shutoff with a save image, qemu and its memory gone;
   t.is(body, guest.expectedBody, 'same guest, same answer');
   // Restored, not rebooted: the console shows a single boot (one ready marker).
   t.is(guest.console().split('SEAMLESS-READY').length - 1, 1);
-  t.log(`start from managed save ${startMs.toFixed(0)} ms, HTTP answered ${ms.toFixed(0)} ms later`);
+  const after = qemuPid(guest.name);
+  t.log(`start from managed save ${startMs.toFixed(0)} ms, HTTP answered ${ms.toFixed(0)} ms later; qemu RSS ${rssBefore} KiB before, ${after === undefined ? '?' : rssKiB(after)} KiB after`);
 });
 
 test.serial('a guest saved while paused comes back running (VIR_DOMAIN_SAVE_RUNNING)', async (t) => {
