@@ -184,6 +184,11 @@ function resolve(raw: RawInventory, file: string): Inventory {
   vms.forEach((v, i) => {
     if (v.idleTimeoutMs < 1000) issues.push(`vms[${i}].idleTimeout: must be at least 1s (got ${v.idleTimeoutMs}ms)`);
     if (v.wakeTimeoutMs < 1) issues.push(`vms[${i}].wakeTimeout: must be positive`);
+    // A cold-booted guest answers ARP before its services listen: its wake waits for a TCP
+    // answer on a gateway port, sent from the probe address (docs/parking.md, "Readiness").
+    if (v.depth === 'shutdown' && v.gatewayPorts.length > 0 && park.probeIp === '0.0.0.0') {
+      issues.push(`vms[${i}].depth: shutdown with gatewayPorts needs park.probeIp set to a free address on the VM's subnet (the TCP readiness probe comes from it)`);
+    }
   });
   if (issues.length > 0) throw new InventoryError(file, issues);
   return {

@@ -15,6 +15,7 @@ export const ARP_OP_REPLY = 2;
 export const ICMP_ECHO_REPLY = 0;
 export const ICMP_ECHO_REQUEST = 8;
 export const TCP_FLAG_SYN = 0x02;
+export const TCP_FLAG_RST = 0x04;
 export const TCP_FLAG_ACK = 0x10;
 
 export interface ArpInfo {

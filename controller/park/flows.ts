@@ -32,7 +32,7 @@ export const PRIO = {
   PARK_IGNORE: 41100,
   /** Parked: ARP requests for the VM IP and ICMP echo to it -> controller, which answers. */
   PARK_ANSWER: 41200,
-  /** Waking: the VM's ARP replies to the readiness probe -> controller. */
+  /** Waking: the VM's answers to the readiness probes (ARP; TCP after a cold boot) -> controller. */
   PROBE: 41300,
 } as const;
 
@@ -197,6 +197,38 @@ export function probeFlow(vm: FlowVm, probeMac: string): OfpMessage {
     { field: 'arp_op', value: 2 },
     { field: 'arp_spa', value: vm.ip },
   ], [toController]);
+}
+
+/**
+ * TCP readiness probe (cold-booted guests): the controller's SYNs come from
+ * (probeMac, probeIp, PROBE_TCP_PORT) with sequence number PROBE_TCP_ISN; the
+ * guest's SYN-ACK or RST on the gateway port comes back to the controller.
+ */
+export const PROBE_TCP_PORT = 0x5ea1;
+export const PROBE_TCP_ISN = 0x5ea15ea1;
+
+/**
+ * While a cold-booted VM wakes: its TCP answers to our SYNs on `port`, and its
+ * ARP requests for the probe address, come to the controller.
+ */
+export function serviceProbeFlows(vm: FlowVm, probeIp: string, port: number): OfpMessage[] {
+  const c = cookieOf(vm.index, KIND.PROBE);
+  return [
+    flowAdd(c, PRIO.PROBE, [
+      { field: 'eth_src', value: vm.mac },
+      { field: 'eth_type', value: 0x0800 },
+      { field: 'ip_proto', value: 6 },
+      { field: 'ipv4_dst', value: probeIp },
+      { field: 'tcp_src', value: port },
+      { field: 'tcp_dst', value: PROBE_TCP_PORT },
+    ], [toController]),
+    flowAdd(c, PRIO.PROBE, [
+      { field: 'eth_src', value: vm.mac },
+      { field: 'eth_type', value: 0x0806 },
+      { field: 'arp_op', value: 1 },
+      { field: 'arp_tpa', value: probeIp },
+    ], [toController]),
+  ];
 }
 
 /** A packet-out of `data` through `port`; in_port is OFPP_CONTROLLER (§7.3.7) since the frame is ours to send. */

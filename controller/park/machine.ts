@@ -8,8 +8,8 @@ import { Map as PMap } from 'immutable';
 import type { Inventory, VmSpec } from '../inventory/types.js';
 import type { DomainRunState } from '../libvirt/hypervisor.js';
 import type { OfpMessage } from '../openflow/types.js';
-import { buildArpReplyFor, buildArpRequest, buildIcmpEchoReply } from '../packet/build.js';
-import { ARP_OP_REPLY, ARP_OP_REQUEST, ICMP_ECHO_REQUEST, IP_PROTO_TCP, IP_PROTO_UDP, parseFrame, type ParsedFrame } from '../packet/parse.js';
+import { buildArpReplyFor, buildArpRequest, buildIcmpEchoReply, buildTcpFrame } from '../packet/build.js';
+import { ARP_OP_REPLY, ARP_OP_REQUEST, ICMP_ECHO_REQUEST, IP_PROTO_TCP, IP_PROTO_UDP, parseFrame, TCP_FLAG_ACK, TCP_FLAG_RST, TCP_FLAG_SYN, type ParsedFrame } from '../packet/parse.js';
 import {
   activityFlows,
   decodeCookie,
@@ -19,7 +19,10 @@ import {
   meterIdOf,
   packetOut,
   parkFlows,
+  PROBE_TCP_ISN,
+  PROBE_TCP_PORT,
   probeFlow,
+  serviceProbeFlows,
   type FlowVm,
 } from './flows.js';
 import type { ParkRecord } from './store.js';
@@ -29,10 +32,11 @@ export type Phase = 'active' | 'parking' | 'parked' | 'waking' | 'wake_failed';
  * Where a VM is inside its phase.
  * parking: flows (park flows sent, barrier pending) -> persisting (the store is writing the
  *          parked intent) -> queued (waiting for a libvirt slot) -> libvirt.
- * waking: queued -> libvirt -> port (save/shutdown: tap port not back yet) -> probe -> switching
- *         (make-before-break flows sent, barrier pending); backoff between failed attempts.
+ * waking: queued -> libvirt -> port (save/shutdown: tap port not back yet) -> probe (ARP)
+ *         -> service (shutdown only: TCP SYN to a gateway port until it answers SYN-ACK)
+ *         -> switching (make-before-break flows sent, barrier pending); backoff between failed attempts.
  */
-export type Step = 'none' | 'flows' | 'persisting' | 'queued' | 'libvirt' | 'port' | 'probe' | 'switching' | 'backoff';
+export type Step = 'none' | 'flows' | 'persisting' | 'queued' | 'libvirt' | 'port' | 'probe' | 'service' | 'switching' | 'backoff';
 
 export interface VmCounters {
   readonly parks: number;
@@ -73,6 +77,8 @@ export interface VmState {
   /** Failed wake attempts in the current wake. */
   readonly attempt: number;
   readonly wakeStartedAt?: number | undefined;
+  /** The gateway port the TCP readiness probe asks (step 'service'). */
+  readonly probePort?: number | undefined;
   /**
    * The guest answered an ARP probe (or a wake) since the controller started.
    * Only then is it parked when idle: a booting guest receives no traffic, so
@@ -487,9 +493,45 @@ function sendProbe(c: Ctx, name: string): void {
   const s = spec(c, name);
   const v = c.vm(name);
   if (v.portNo !== undefined) {
-    c.send(s.dpid, [packetOut(v.portNo, buildArpRequest(c.cfg.park.probeMac, c.cfg.park.probeIp, s.ip, s.mac))]);
+    const { probeMac, probeIp } = c.cfg.park;
+    const frame =
+      v.step === 'service' && v.probePort !== undefined
+        ? buildTcpFrame({ ethSrc: probeMac, ethDst: s.mac, src: probeIp, dst: s.ip, srcPort: PROBE_TCP_PORT, dstPort: v.probePort, flags: TCP_FLAG_SYN, seq: PROBE_TCP_ISN })
+        : buildArpRequest(probeMac, probeIp, s.ip, s.mac);
+    c.send(s.dpid, [packetOut(v.portNo, frame)]);
   }
   c.out.push({ kind: 'set_timer', key: `probe:${name}`, at: c.now + c.cfg.park.probeIntervalMs });
+}
+
+/**
+ * A cold-booted guest (depth shutdown) answers ARP as soon as its kernel has the
+ * address, seconds before its services listen: a held SYN delivered then would be
+ * answered with RST, a refused connection. So its wake also waits until a gateway
+ * port answers a SYN with SYN-ACK. Paused and saved guests resume with their
+ * sockets listening, and skip this step.
+ */
+function needsServiceProbe(s: VmSpec): boolean {
+  return s.depth === 'shutdown' && s.gatewayPorts.length > 0;
+}
+
+/** The ARP probe was answered: probe the gateway port the first held SYN wants (else the first one). */
+function startServiceProbe(c: Ctx, name: string): void {
+  const s = spec(c, name);
+  const v = c.vm(name);
+  let port = s.gatewayPorts[0]!;
+  for (const p of v.held) {
+    const d = parseFrame(p)?.tcp?.dst;
+    if (d !== undefined && s.gatewayPorts.includes(d)) {
+      port = d;
+      break;
+    }
+  }
+  c.out.push({ kind: 'cancel_timer', key: `probe:${name}` });
+  c.patch(name, { step: 'service', probePort: port });
+  c.send(s.dpid, serviceProbeFlows(s, c.cfg.park.probeIp, port));
+  // The entries must be in before the guest can answer the first SYN (§6.2).
+  c.out.push({ kind: 'barrier', dpid: s.dpid });
+  sendProbe(c, name);
 }
 
 /**
@@ -514,7 +556,7 @@ function startSwitching(c: Ctx, name: string): void {
 function finishWake(c: Ctx, name: string, reason: string): void {
   const v = c.vm(name);
   const took = v.wakeStartedAt === undefined ? undefined : c.now - v.wakeStartedAt;
-  transition(c, name, 'active', 'none', reason, { activeSince: c.now, lastChangeAt: c.now, attempt: 0, lastCount: undefined, seenUp: true }, took);
+  transition(c, name, 'active', 'none', reason, { activeSince: c.now, lastChangeAt: c.now, attempt: 0, lastCount: undefined, seenUp: true, probePort: undefined }, took);
   c.count(name, 'wakes');
   persist(c, name, 'active');
 }
@@ -702,7 +744,8 @@ function onPacketIn(c: Ctx, dpid: bigint, inPort: number, cookie: bigint, data: 
         const v = c.vm(s.name);
         if (v.phase === 'waking' && v.step === 'probe') {
           if (v.portNo !== inPort) c.patch(s.name, { portNo: inPort });
-          startSwitching(c, s.name);
+          if (needsServiceProbe(s)) startServiceProbe(c, s.name);
+          else startSwitching(c, s.name);
         } else if (v.phase === 'active' && !v.seenUp) {
           c.patch(s.name, { seenUp: true });
           c.send(dpid, [deleteKind(s.index, KIND.PROBE)]);
@@ -712,6 +755,13 @@ function onPacketIn(c: Ctx, dpid: bigint, inPort: number, cookie: bigint, data: 
       return;
     }
     if (arp.op === ARP_OP_REQUEST) {
+      if (arp.tpa === c.cfg.park.probeIp && c.cfg.park.probeIp !== '0.0.0.0') {
+        // A guest answering our TCP probe resolves the probe address: it is ours.
+        const reply = buildArpReplyFor(data, c.cfg.park.probeMac, c.cfg.park.probeIp);
+        c.consumed = true;
+        if (reply) c.send(dpid, [packetOut(inPort, reply)]);
+        return;
+      }
       const s = c.cfg.byIp.get(arp.tpa);
       if (!s || s.dpid !== dpid || c.vm(s.name).phase === 'active') return;
       // Answered on the VM's behalf so clients keep resolving it while it is parked.
@@ -723,6 +773,10 @@ function onPacketIn(c: Ctx, dpid: bigint, inPort: number, cookie: bigint, data: 
       }
       return;
     }
+  }
+  if (f.tcp !== undefined && f.tcp.dst === PROBE_TCP_PORT && f.ipv4?.dst === c.cfg.park.probeIp && f.dst === c.cfg.park.probeMac) {
+    onServiceProbeAnswer(c, dpid, inPort, f);
+    return;
   }
   const s = c.cfg.byMac.get(f.dst);
   if (!s || s.dpid !== dpid) return;
@@ -775,6 +829,24 @@ function onPacketIn(c: Ctx, dpid: bigint, inPort: number, cookie: bigint, data: 
       } else hold(c, s.name, data);
       return;
   }
+}
+
+/** A guest's answer to the TCP readiness probe: SYN-ACK means ready; RST means not listening yet (the timer probes again). */
+function onServiceProbeAnswer(c: Ctx, dpid: bigint, inPort: number, f: ParsedFrame): void {
+  c.consumed = true;
+  const s = c.cfg.byMac.get(f.src);
+  if (!s || s.dpid !== dpid || f.ipv4?.src !== s.ip || f.tcp === undefined) return;
+  const v = c.vm(s.name);
+  if (v.phase !== 'waking' || v.step !== 'service' || f.tcp.src !== v.probePort) return; // late answer
+  const synAck = TCP_FLAG_SYN | TCP_FLAG_ACK;
+  if ((f.tcp.flags & synAck) !== synAck) return;
+  // Close the half-open probe connection so the guest does not keep retransmitting its SYN-ACK.
+  const { probeMac, probeIp } = c.cfg.park;
+  const rst = buildTcpFrame({ ethSrc: probeMac, ethDst: s.mac, src: probeIp, dst: s.ip, srcPort: PROBE_TCP_PORT, dstPort: v.probePort, flags: TCP_FLAG_RST, seq: (PROBE_TCP_ISN + 1) >>> 0 });
+  c.send(dpid, [packetOut(inPort, rst)]);
+  if (v.portNo !== inPort) c.patch(s.name, { portNo: inPort });
+  c.log('info', s.name, `gateway port ${v.probePort} answered the TCP readiness probe`);
+  startSwitching(c, s.name);
 }
 
 function onBarrierDone(c: Ctx, name: string, seq: number): void {
@@ -863,8 +935,9 @@ function onTimer(c: Ctx, key: string): void {
   if (!c.cfg.byName.has(name)) return;
   const v = c.vm(name);
   if (v.phase !== 'waking') return;
-  if (what === 'probe' && v.step === 'probe') sendProbe(c, name);
-  else if (what === 'deadline' && (v.step === 'probe' || v.step === 'port')) {
-    wakeAttemptFailed(c, name, `not ready ${spec(c, name).wakeTimeoutMs} ms after libvirt (${v.step === 'port' ? 'tap port never appeared' : 'no ARP answer'})`);
+  if (what === 'probe' && (v.step === 'probe' || v.step === 'service')) sendProbe(c, name);
+  else if (what === 'deadline' && (v.step === 'probe' || v.step === 'port' || v.step === 'service')) {
+    const why = v.step === 'port' ? 'tap port never appeared' : v.step === 'probe' ? 'no ARP answer' : `gateway port ${v.probePort} never answered a SYN`;
+    wakeAttemptFailed(c, name, `not ready ${spec(c, name).wakeTimeoutMs} ms after libvirt (${why})`);
   } else if (what === 'retry' && v.step === 'backoff') requestOp(c, name);
 }

@@ -15,6 +15,9 @@
 #   seamless.name=vm1          name used in the HTTP body and the TCP banner
 #   seamless.http=80           HTTP port (default 80)
 #   seamless.tcp=22            TCP banner+echo port (default 22)
+#   seamless.service_delay=2   seconds between the network coming up and the services
+#                              listening (default 0), like a real guest whose sshd starts
+#                              after the network: it answers ARP, then RSTs, then serves
 # On the serial console it prints "SEAMLESS-READY <name> <ip>" once the services listen.
 set -euo pipefail
 
@@ -116,7 +119,7 @@ mount -t sysfs sysfs /sys
 mount -t devtmpfs devtmpfs /dev 2>/dev/null
 echo "seamless-guest: init"
 
-IP=""; GW=""; NAME=guest; HTTP=80; TCP=22
+IP=""; GW=""; NAME=guest; HTTP=80; TCP=22; DELAY=0
 for arg in $(cat /proc/cmdline); do
   case "$arg" in
     seamless.ip=*) IP=${arg#seamless.ip=} ;;
@@ -124,6 +127,7 @@ for arg in $(cat /proc/cmdline); do
     seamless.name=*) NAME=${arg#seamless.name=} ;;
     seamless.http=*) HTTP=${arg#seamless.http=} ;;
     seamless.tcp=*) TCP=${arg#seamless.tcp=} ;;
+    seamless.service_delay=*) DELAY=${arg#seamless.service_delay=} ;;
   esac
 done
 echo "$NAME" >/etc/vmname
@@ -147,6 +151,10 @@ else
 fi
 
 echo "hello from $NAME" >/www/index.html
+if [ "$DELAY" != 0 ]; then
+  echo "seamless-guest: network up, services in $DELAY s"
+  sleep "$DELAY"
+fi
 httpd -p "$HTTP" -h /www
 # busybox nc: -ll with -e = persistent server, one tcp-service per connection.
 nc -ll -p "$TCP" -e /bin/tcp-service &

@@ -1,7 +1,8 @@
 // Park and wake end to end: `seamless controller --config` (a child process, as
 // an operator runs it) drives a real Mininet switch (OVS userspace datapath,
-// OpenFlow 1.3) with a client h1, a monitor, a sink and two libvirt/QEMU VMs
-// (vm1 parks by pause, vm2 by managed save). Every wait is on a real condition
+// OpenFlow 1.3) with a client h1, a monitor, a sink and three libvirt/QEMU VMs
+// (vm1 parks by pause, vm2 by managed save, vm3 by shutdown: a cold boot whose
+// services listen 2 s after its network is up). Every wait is on a real condition
 // (a logged transition, libvirt's state, the switch's flow table), bounded.
 import test, { type ExecutionContext } from 'ava';
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -25,6 +26,7 @@ const MAIN = path.join(REPO, 'controller/cli/main.ts');
 // traffic, and is not parked again before it has been up 4 s.
 const IDLE = '4s';
 const MIN_ACTIVE = '4s';
+const VM3_SERVICE_DELAY_S = 2;
 
 interface Transition {
   vm: string;
@@ -49,6 +51,11 @@ const cleanups: Array<() => Promise<void> | void> = [];
 function testInventory(dir: string): string {
   const raw = parse(readFileSync(path.join(REPO, 'topologies/testbed.yaml'), 'utf8')) as Record<string, any>;
   raw['defaults'] = { ...raw['defaults'], idleTimeout: IDLE, minActive: MIN_ACTIVE, wakeTimeout: '30s' };
+  // A third VM parked by shutdown: its wake is a cold boot (the testbed's inventory has two VMs).
+  raw['vms'] = [
+    ...(raw['vms'] as unknown[]),
+    { name: 'vm3', libvirt: { uri: 'qemu:///system', domain: 'seamless-vm3' }, mac: '52:54:00:00:00:13', ip: '10.0.0.13', switch: 's1', port: 'vm3-tap', depth: 'shutdown' },
+  ];
   const file = path.join(dir, 'testbed-e2e.yaml');
   writeFileSync(file, stringify(raw));
   return file;
@@ -120,7 +127,11 @@ test.before(async (t) => {
   // them idle and parks them mid-boot (harmless, they resume where they were, but the
   // testbed's readiness check would wait for a paused guest).
   const port = await freePort();
-  const tb = await startTestbed({ teardown: (fn) => cleanups.push(fn as () => Promise<void>) }, { inventory: inv, controllerPort: port, waitConnected: false });
+  const tb = await startTestbed(
+    { teardown: (fn) => cleanups.push(fn as () => Promise<void>) },
+    // vm3's services start 2 s after its network (like sshd after networking): ARP alone is not readiness.
+    { inventory: inv, controllerPort: port, waitConnected: false, guestArgs: { vm3: `seamless.service_delay=${VM3_SERVICE_DELAY_S}` } },
+  );
   const { child } = await startController(config, port, c);
   ctx = { inv, tb, ctl: child, ...c };
 });
@@ -152,7 +163,7 @@ function vmFlows(c: Ctx, vm: string, kind: FlowKind) {
 }
 
 function expectedState(depth: string): { state: string; managedSave: boolean } {
-  return depth === 'pause' ? { state: 'paused', managedSave: false } : { state: 'shut off', managedSave: true };
+  return depth === 'pause' ? { state: 'paused', managedSave: false } : { state: 'shut off', managedSave: depth === 'save' };
 }
 
 /** Parked at its depth, as libvirt and the switch show it. Waits for the 'parked' transition first. */
@@ -278,11 +289,11 @@ async function captureSyns(port: string, ip: string): Promise<{ count(): Promise
   };
 }
 
-test.serial('both VMs go idle and are parked at their depth (libvirt state, park flows)', async (t) => {
+test.serial('all three VMs go idle and are parked at their depth (libvirt state, park flows)', async (t) => {
   t.timeout(240_000);
   const c = need();
   t.log(`testbed up: ${JSON.stringify(c.tb.seconds)}`);
-  for (const vm of ['vm1', 'vm2']) {
+  for (const vm of ['vm1', 'vm2', 'vm3']) {
     const flows = await waitParked(t, c, vm, 0);
     t.log(`${vm} park entries:\n${flows.join('\n')}`);
     // OVS 3.1's userspace datapath has meters: wake triggers are rate limited (docs/parking.md).
@@ -314,4 +325,40 @@ test.serial('a woken VM parks again when idle, and wakes again (second cycle)', 
     await waitParked(t, c, vm, lastWake + 1);
     await curlWakes(t, c, vm);
   }
+});
+
+/** The guest's console: how many times its services came up (a cold boot adds one; a restore does not). */
+function bootsOf(c: Ctx, vm: string): number {
+  return readFileSync(c.tb.vms[vm]!.consoleLog, 'utf8').split('SEAMLESS-READY').length - 1;
+}
+
+test.serial('vm3 (shutdown): ARP resolves while parked; h1\'s curl cold-boots it and is served, not refused', async (t) => {
+  t.timeout(240_000);
+  const c = need();
+  const vm = 'vm3';
+  const last = [...c.transitions].reverse().find((tr) => tr.vm === vm);
+  if (last?.to !== 'parked') await waitParked(t, c, vm, c.transitions.length);
+  await arpWhileParked(t, c, vm);
+  const boots = bootsOf(c, vm);
+  const before = c.transitions.length;
+  const linesBefore = c.logLines.length;
+  const mark = '\n--SEAMLESS-TIMING ';
+  // The guest answers ARP ~2 s before its HTTP server listens: a SYN delivered on the ARP
+  // answer alone is refused (curl: Connection refused, exit 7). Held until port 80 answers, it is served.
+  const out = await c.tb.exec('h1', 'curl', ['-sS', '--max-time', '60', '-w', `${mark}%{time_connect} %{time_total}`, `http://10.0.0.13/`], 70_000);
+  const at = out.lastIndexOf(mark);
+  const [connect, total] = out.slice(at + mark.length).trim().split(' ').map(Number) as [number, number];
+  const woken = await waitTransition(c, vm, 'active', before, 10_000);
+  const lines = c.logLines.slice(linesBefore).filter((l) => l.includes('"vm3"'));
+  t.log(lines.join('\n'));
+  t.log(`vm3 (shutdown): curl connect ${(connect * 1000).toFixed(0)} ms, total ${(total * 1000).toFixed(0)} ms; engine wake ${woken.durationMs ?? '?'} ms`);
+  t.is(out.slice(0, at), 'hello from vm3\n', 'served by the cold-booted VM');
+  // /init prints its ready marker 0.2 s after the services start: wait for it, bounded.
+  await waitFor('vm3 ready marker of the new boot', async () => (bootsOf(c, vm) > boots ? true : undefined), 5_000).catch(() => undefined);
+  t.is(bootsOf(c, vm), boots + 1, 'woken by a fresh boot (shutdown depth), not a restore');
+  t.true(lines.some((l) => l.includes('gateway port 80 answered the TCP readiness probe')), 'readiness came from the TCP probe');
+  t.true(connect > VM3_SERVICE_DELAY_S, `connect ${connect} s includes the boot and the ${VM3_SERVICE_DELAY_S} s service delay`);
+  t.is((await c.tb.domState(vm)).state, 'running');
+  t.deepEqual((await vmFlows(c, vm, KIND.PARK)).map((f) => f.raw), [], 'park entries removed after the wake');
+  t.deepEqual((await vmFlows(c, vm, KIND.PROBE)).map((f) => f.raw), [], 'probe entries removed after the wake');
 });

@@ -27,6 +27,8 @@ export interface TestbedOptions {
   controllerPort: number;
   /** Guest RAM (default 128 MiB: 2 cores, keep it small). */
   memoryMiB?: number;
+  /** Extra guest kernel arguments per VM name, e.g. { vm3: 'seamless.service_delay=2' } (mininet/guest/build.sh). */
+  guestArgs?: Readonly<Record<string, string>>;
   /**
    * Wait (up to 30 s) for the switch to reach the controller before READY (default true).
    * false: the controller may start after the testbed, e.g. so that it never sees (and
@@ -128,7 +130,7 @@ export async function startTestbed(t: Teardown | undefined, opts: TestbedOptions
       targetDev: v.port,
       kernel: path.join(GUEST_IMAGE_DIR, 'vmlinuz'),
       initrd: path.join(GUEST_IMAGE_DIR, 'initrd.cpio.gz'),
-      cmdline: `seamless.ip=${v.ip}/24 seamless.name=${v.name} seamless.http=80 seamless.tcp=22 quiet`,
+      cmdline: `seamless.ip=${v.ip}/24 seamless.name=${v.name} seamless.http=80 seamless.tcp=22 ${opts.guestArgs?.[v.name] ?? ''} quiet`.replace(/\s+/g, ' '),
       consoleLog,
     });
     const xmlFile = path.join(dir, `${v.name}.xml`);

@@ -126,3 +126,13 @@ test('YAML syntax errors and unreadable files are InventoryErrors', async (t) =>
     await rm(dir, { recursive: true, force: true });
   }
 });
+
+test('depth shutdown with gateway ports needs a probe address to send the TCP readiness probe from', (t) => {
+  const shut = BASE.replace('port: vm1-tap }', 'port: vm1-tap, depth: shutdown, gatewayPorts: [80] }');
+  t.deepEqual(issuesOf(shut), [
+    "vms[0].depth: shutdown with gatewayPorts needs park.probeIp set to a free address on the VM's subnet (the TCP readiness probe comes from it)",
+  ]);
+  t.notThrows(() => parseInventory(`park: { probeIp: 10.0.0.253 }\n${shut}`, 'x.yaml'));
+  // Without gateway ports any packet wakes it and ARP is the readiness signal: no probe address needed.
+  t.notThrows(() => parseInventory(BASE.replace('port: vm1-tap }', 'port: vm1-tap, depth: shutdown }'), 'x.yaml'));
+});

@@ -13,7 +13,7 @@ import type { DomainState, Hypervisor } from '../../../controller/libvirt/hyperv
 import { createLogger } from '../../../controller/log.js';
 import { OFPCML_NO_BUFFER, OFPFC_ADD, OFPFC_DELETE, OFPP_CONTROLLER, OFPPR_ADD, OFPPR_DELETE } from '../../../controller/openflow/constants.js';
 import type { FlowStats, Instruction, Match, OfpMessage } from '../../../controller/openflow/types.js';
-import { buildArpReplyFor } from '../../../controller/packet/build.js';
+import { buildArpReplyFor, buildTcpFrame } from '../../../controller/packet/build.js';
 import { parseFrame, type ParsedFrame } from '../../../controller/packet/parse.js';
 import { createParkApp, type ParkApp } from '../../../controller/park/app.js';
 import { VirtualClock } from '../../../controller/park/clock.js';
@@ -57,6 +57,8 @@ function fieldValue(f: ParsedFrame, inPort: number, field: string): unknown {
       return f.ipv4?.src;
     case 'ipv4_dst':
       return f.ipv4?.dst;
+    case 'tcp_src':
+      return f.tcp?.src;
     case 'tcp_dst':
       return f.tcp?.dst;
     case 'udp_dst':
@@ -260,6 +262,12 @@ export class World {
   nextPort = 10;
   /** VMs that do not answer ARP although running (network not up yet). */
   readonly deaf = new Set<string>();
+  /**
+   * TCP ports of a VM that nothing listens on yet (a cold-booted guest whose
+   * services have not started): a SYN to them is answered with RST. Every other
+   * SYN to a running VM is answered with SYN-ACK, like a Linux guest.
+   */
+  readonly closedPorts = new Map<string, Set<number>>();
   readonly logs: string[] = [];
 
   constructor(yaml: string) {
@@ -322,8 +330,16 @@ export class World {
     // A running VM answers ARP requests for its IP, like a Linux guest.
     const v = this.inv.vms.find((x) => this.taps.get(x.libvirt.domain) === port);
     if (!v || this.fake.peek(v.libvirt.domain)?.state !== 'running' || this.deaf.has(v.name)) return;
-    const reply = buildArpReplyFor(data, v.mac, v.ip);
+    const reply = buildArpReplyFor(data, v.mac, v.ip) ?? this.tcpAnswer(v, data);
     if (reply) queueMicrotask(() => sw.connected && sw.inject(port, reply));
+  }
+
+  /** A running guest's kernel answer to a TCP SYN for its IP: SYN-ACK when the port listens, else RST. */
+  private tcpAnswer(v: Inventory['vms'][number], data: Buffer): Buffer | undefined {
+    const f = parseFrame(data);
+    if (!f?.tcp || !f.ipv4 || f.ipv4.dst !== v.ip || (f.tcp.flags & 0x12) !== 0x02) return undefined;
+    const closed = this.closedPorts.get(v.name)?.has(f.tcp.dst) === true;
+    return buildTcpFrame({ ethSrc: v.mac, ethDst: f.src, src: v.ip, dst: f.ipv4.src, srcPort: f.tcp.dst, dstPort: f.tcp.src, flags: closed ? 0x14 : 0x12, seq: 1000 });
   }
 
   /** Keeps the tap ports in step with the domain: gone while shut off, back under a new number on start. */

@@ -452,3 +452,106 @@ test('mid-boot: an idle guest that has not answered the readiness probe since st
   t.is(w.fake.peek('d1')?.state, 'paused');
   t.true(w.logs.some((l) => l.includes('answered the readiness probe')));
 });
+
+// --- cold boot (depth shutdown): readiness = a gateway port answers a SYN --------------------
+
+const PROBE_MAC = '02:5e:a1:00:00:01';
+const PROBE_IP = '10.0.0.253';
+
+/** Frames the controller sent the VM from the probe address (its readiness probes), parsed. */
+function probeTcp(w: World, vm: string) {
+  return w.sw.packetOuts
+    .filter((o) => o.port === w.portOf(vm))
+    .map((o) => parseFrame(o.data)!)
+    .filter((f) => f.tcp !== undefined && f.src === PROBE_MAC);
+}
+
+/** The client's own frames the VM received (not the controller's probes). */
+function fromClient(w: World, vm: string): number[] {
+  return tcpSeqs(w.receivedBy(vm).filter((f) => parseFrame(f)?.src === HOST.mac));
+}
+
+test('shutdown: the held SYN waits until the gateway port listens (RST = not yet), then is delivered once', async (t) => {
+  const w = new World(inventory(vmLine(1, 'shutdown', ', gatewayPorts: [22, 80]')));
+  await w.start();
+  await parkIdle(w, 'vm1');
+  t.is(w.fake.peek('d1')?.state, 'shutoff');
+  // The guest boots: its kernel answers ARP, but nothing listens on 80 yet.
+  w.closedPorts.set('vm1', new Set([80]));
+  const trigger = syn(w, 'vm1', 80);
+  w.sw.inject(HOST.port, trigger);
+  await w.clock.advance(1000);
+  t.like(w.status('vm1'), { phase: 'waking', step: 'service' });
+  t.deepEqual(fromClient(w, 'vm1'), [], 'the client SYN is still held: delivered now it would be refused');
+  const probes = probeTcp(w, 'vm1');
+  t.true(probes.length > 20 && probes.length < 60, `${probes.length} SYNs in the ~0.5 s after the 460 ms boot, at 15 ms`);
+  t.like(probes[0], { dst: '52:54:00:00:00:11', ipv4: { src: PROBE_IP, dst: '10.0.0.11' }, tcp: { src: 0x5ea1, dst: 80, flags: 0x02 } });
+  t.true(probes.every((p) => p.tcp!.dst === 80), 'the port the held SYN wants');
+
+  // The service starts: the next SYN is answered SYN-ACK, the controller resets it and switches.
+  w.closedPorts.delete('vm1');
+  await until(w, 'vm1', 'active', 200);
+  t.deepEqual(fromClient(w, 'vm1'), [trigger.readUInt32BE(38)], 'the held SYN, exactly once');
+  const rst = probeTcp(w, 'vm1').filter((p) => p.tcp!.flags === 0x04);
+  t.is(rst.length, 1, 'the half-open probe connection is reset');
+  t.deepEqual(kinds(w, 0).filter((k) => k === KIND.PARK || k === KIND.PROBE), [], 'park and probe entries removed');
+  t.true(w.logs.some((l) => l.includes('gateway port 80 answered the TCP readiness probe')));
+});
+
+test('shutdown: the probed port is the one the held SYN wants; without a held SYN, the first gateway port', async (t) => {
+  const w = new World(inventory(vmLine(1, 'shutdown', ', gatewayPorts: [22, 80]')));
+  await w.start();
+  await parkIdle(w, 'vm1');
+  w.sw.inject(HOST.port, syn(w, 'vm1', 22));
+  await until(w, 'vm1', 'active');
+  t.deepEqual([...new Set(probeTcp(w, 'vm1').map((p) => p.tcp!.dst))], [22]);
+
+  // A wake with nothing held (the API's `vm wake`) asks port 22, the first one.
+  await w.clock.advance(5000);
+  await parkIdle(w, 'vm1');
+  const before = w.sw.packetOuts.length;
+  w.app.wakeNow('vm1');
+  await until(w, 'vm1', 'active');
+  const asked = w.sw.packetOuts.slice(before).map((o) => parseFrame(o.data)!).filter((f) => f.tcp?.flags === 0x02 && f.src === PROBE_MAC);
+  t.true(asked.length >= 1 && asked.every((f) => f.tcp!.dst === 22));
+});
+
+test('shutdown: a gateway port that never listens fails the wake attempt after wakeTimeout, naming the port', async (t) => {
+  const w = new World(inventory(vmLine(1, 'shutdown', ', gatewayPorts: [80]')).replace('wakeRetries: 2', 'wakeRetries: 0'));
+  await w.start();
+  await parkIdle(w, 'vm1');
+  w.closedPorts.set('vm1', new Set([80]));
+  w.sw.inject(HOST.port, syn(w, 'vm1', 80));
+  await w.clock.advance(6000);
+  t.is(w.status('vm1').phase, 'wake_failed');
+  t.regex(w.status('vm1').lastError ?? '', /gateway port 80 never answered a SYN/);
+  t.deepEqual(kinds(w, 0).filter((k) => k === KIND.PROBE), [], 'probe entries removed');
+  t.true(kinds(w, 0).includes(KIND.PARK), 'still answered for (ARP, ICMP) while failed');
+});
+
+test('shutdown: the guest resolving the probe address gets the probe MAC from the controller', async (t) => {
+  const w = new World(inventory(vmLine(1, 'shutdown', ', gatewayPorts: [80]')));
+  await w.start();
+  await parkIdle(w, 'vm1');
+  w.closedPorts.set('vm1', new Set([80]));
+  w.sw.inject(HOST.port, syn(w, 'vm1', 80));
+  await w.clock.advance(1000);
+  t.is(w.status('vm1').step, 'service');
+  const port = w.portOf('vm1')!;
+  const outs = w.sw.packetOuts.length;
+  t.like(w.sw.inject(port, buildArpRequest('52:54:00:00:00:11', '10.0.0.11', PROBE_IP)), { to: 'controller', consumed: true });
+  const reply = w.sw.packetOuts.slice(outs).find((o) => parseFrame(o.data)?.arp?.op === 2);
+  t.is(reply?.port, port);
+  t.like(parseFrame(reply!.data)?.arp, { sha: PROBE_MAC, spa: PROBE_IP, tpa: '10.0.0.11' });
+});
+
+for (const depth of ['pause', 'save'] as const) {
+  test(`${depth}: no TCP readiness probe (the guest's sockets were never closed)`, async (t) => {
+    const w = new World(inventory(vmLine(1, depth, ', gatewayPorts: [80]')));
+    await w.start();
+    await parkIdle(w, 'vm1');
+    w.sw.inject(HOST.port, syn(w, 'vm1', 80));
+    await until(w, 'vm1', 'active');
+    t.deepEqual(probeTcp(w, 'vm1'), []);
+  });
+}
