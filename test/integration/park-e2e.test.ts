@@ -241,7 +241,7 @@ async function curlWakes(t: ExecutionContext, c: Ctx, vm: string): Promise<void>
     }
     t.log(`capture on ${spec.port}:\n${capOut}`);
   }
-  t.log(`${vm} (${spec.depth}): curl connect ${(connect * 1000).toFixed(0)} ms, total ${(total * 1000).toFixed(0)} ms; engine wake ${woken.durationMs ?? '?'} ms (${woken.reason})`);
+  t.log(`${vm} (${spec.depth}): curl connect ${(connect * 1000).toFixed(0)} ms, total ${(total * 1000).toFixed(0)} ms; engine wake ${woken.durationMs?.toFixed(0) ?? '?'} ms (${woken.reason})`);
   t.is(body, `hello from ${vm}\n`, `${vm}: the body names the VM`);
   t.is(await syns.count(), 1, `${vm}: h1 sent exactly one SYN (no retransmission)`);
   // Linux retransmits an unanswered SYN after 1 s: a connect under 1 s means the first SYN was held and delivered.
@@ -351,7 +351,7 @@ test.serial('vm3 (shutdown): ARP resolves while parked; h1\'s curl cold-boots it
   const woken = await waitTransition(c, vm, 'active', before, 10_000);
   const lines = c.logLines.slice(linesBefore).filter((l) => l.includes('"vm3"'));
   t.log(lines.join('\n'));
-  t.log(`vm3 (shutdown): curl connect ${(connect * 1000).toFixed(0)} ms, total ${(total * 1000).toFixed(0)} ms; engine wake ${woken.durationMs ?? '?'} ms`);
+  t.log(`vm3 (shutdown): curl connect ${(connect * 1000).toFixed(0)} ms, total ${(total * 1000).toFixed(0)} ms; engine wake ${woken.durationMs?.toFixed(0) ?? '?'} ms`);
   t.is(out.slice(0, at), 'hello from vm3\n', 'served by the cold-booted VM');
   // /init prints its ready marker 0.2 s after the services start: wait for it, bounded.
   await waitFor('vm3 ready marker of the new boot', async () => (bootsOf(c, vm) > boots ? true : undefined), 5_000).catch(() => undefined);
