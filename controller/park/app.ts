@@ -9,7 +9,7 @@ import { OFPET_METER_MOD_FAILED, OFPMMFC_METER_EXISTS, OFPPR_ADD, OFPPR_DELETE }
 import type { OfpMessage } from '../openflow/types.js';
 import type { Clock, TimerHandle } from './clock.js';
 import { activityCounts, activityStatsRequest, decodeCookie } from './flows.js';
-import { parkDomain, wakeDomain } from './hypervisor.js';
+import { parkDomain, wakeDomain, type WakeKind } from './hypervisor.js';
 import {
   configFromInventory,
   initialState,
@@ -162,11 +162,12 @@ export function createParkApp(opts: ParkAppOptions): ParkApp {
         const spec = cfg.byName.get(o.vm)!;
         const h = hv(spec.libvirt.uri);
         const started = clock.now();
-        const op = o.op === 'park' ? parkDomain(h, spec.libvirt.domain, spec.depth) : wakeDomain(h, spec.libvirt.domain);
+        const op: Promise<WakeKind | undefined> =
+          o.op === 'park' ? parkDomain(h, spec.libvirt.domain, spec.depth).then(() => undefined) : wakeDomain(h, spec.libvirt.domain);
         op.then(
-          () => {
-            log.debug('libvirt op done', { vm: o.vm, op: o.op, depth: spec.depth, ms: clock.now() - started });
-            dispatch({ type: 'libvirt_done', vm: o.vm, seq: o.seq });
+          (woke) => {
+            log.debug('libvirt op done', { vm: o.vm, op: o.op, depth: spec.depth, ms: clock.now() - started, ...(woke ? { woke } : {}) });
+            dispatch({ type: 'libvirt_done', vm: o.vm, seq: o.seq, woke });
           },
           (e: unknown) => {
             log.warn('libvirt op failed', { vm: o.vm, op: o.op, depth: spec.depth, err: e });

@@ -48,18 +48,26 @@ export async function parkDomain(hv: Hypervisor, domain: string, depth: 'pause' 
   }
 }
 
+/**
+ * How a wake made the domain run. `booted` is a cold boot: the guest's services
+ * start seconds after its network, so readiness must be asked of a gateway port.
+ */
+export type WakeKind = 'running' | 'resumed' | 'restored' | 'booted';
+
 /** Makes the domain run: resume a paused one, start (or restore the managed save of) a stopped one. Running: nothing to do. */
-export async function wakeDomain(hv: Hypervisor, domain: string): Promise<void> {
+export async function wakeDomain(hv: Hypervisor, domain: string): Promise<WakeKind> {
   const st = await hv.getState(domain);
   switch (st.state) {
     case 'running':
-      return;
+      return 'running';
     case 'paused':
       await hv.resume(domain);
-      return;
+      return 'resumed';
     case 'shutoff':
       await hv.start(domain);
-      return;
+      // Read before the start, which consumes the image: a save-depth guest whose image an
+      // operator removed (or that an operator shut down) boots cold here.
+      return st.hasManagedSave ? 'restored' : 'booted';
     case 'crashed':
     case 'other':
       throw new DomainStateError(`cannot wake ${domain}: it is ${st.state}`);

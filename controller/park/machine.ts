@@ -7,6 +7,7 @@
 import { Map as PMap } from 'immutable';
 import type { Inventory, VmSpec } from '../inventory/types.js';
 import type { DomainRunState } from '../libvirt/hypervisor.js';
+import type { WakeKind } from './hypervisor.js';
 import type { OfpMessage } from '../openflow/types.js';
 import { buildArpReplyFor, buildArpRequest, buildIcmpEchoReply, buildTcpFrame } from '../packet/build.js';
 import { ARP_OP_REPLY, ARP_OP_REQUEST, ICMP_ECHO_REQUEST, IP_PROTO_TCP, IP_PROTO_UDP, parseFrame, TCP_FLAG_ACK, TCP_FLAG_RST, TCP_FLAG_SYN, type ParsedFrame } from '../packet/parse.js';
@@ -79,6 +80,8 @@ export interface VmState {
   readonly wakeStartedAt?: number | undefined;
   /** The gateway port the TCP readiness probe asks (step 'service'). */
   readonly probePort?: number | undefined;
+  /** This wake booted the guest cold (no managed-save image, or it was shut off): ask a gateway port. */
+  readonly coldBoot?: boolean | undefined;
   /**
    * The guest answered an ARP probe (or a wake) since the controller started.
    * Only then is it parked when idle: a booting guest receives no traffic, so
@@ -144,7 +147,8 @@ export type ParkEvent =
   /** The store has (or failed to write) the record of an awaited `persist` output. */
   | { type: 'persist_done'; vm: string; seq: number }
   | { type: 'persist_failed'; vm: string; seq: number; error: string }
-  | { type: 'libvirt_done'; vm: string; seq: number }
+  /** `woke`: how a wake operation made the domain run (absent for parks). */
+  | { type: 'libvirt_done'; vm: string; seq: number; woke?: WakeKind | undefined }
   | { type: 'libvirt_failed'; vm: string; seq: number; error: string }
   | { type: 'timer'; key: string }
   /** Operator commands. */
@@ -343,7 +347,7 @@ export function step(cfg: MachineConfig, state: MachineState, event: ParkEvent, 
       break;
     case 'libvirt_done':
     case 'libvirt_failed':
-      if (cfg.byName.has(event.vm)) onLibvirtResult(c, event.vm, event.seq, event.type === 'libvirt_done' ? undefined : event.error);
+      if (cfg.byName.has(event.vm)) onLibvirtResult(c, event.vm, event.seq, event.type === 'libvirt_done' ? undefined : event.error, event.type === 'libvirt_done' ? event.woke : undefined);
       break;
     case 'timer':
       onTimer(c, event.key);
@@ -479,7 +483,7 @@ function backoff(c: Ctx, attempt: number): number {
 
 function beginWake(c: Ctx, name: string, reason: string): void {
   const s = spec(c, name);
-  transition(c, name, 'waking', 'queued', reason, { attempt: 0, wakeStartedAt: c.now, wakeRequested: false, lastError: undefined });
+  transition(c, name, 'waking', 'queued', reason, { attempt: 0, wakeStartedAt: c.now, wakeRequested: false, lastError: undefined, coldBoot: undefined });
   c.send(s.dpid, [probeFlow(s, c.cfg.park.probeMac)]);
   requestOp(c, name);
 }
@@ -504,14 +508,18 @@ function sendProbe(c: Ctx, name: string): void {
 }
 
 /**
- * A cold-booted guest (depth shutdown) answers ARP as soon as its kernel has the
- * address, seconds before its services listen: a held SYN delivered then would be
- * answered with RST, a refused connection. So its wake also waits until a gateway
- * port answers a SYN with SYN-ACK. Paused and saved guests resume with their
- * sockets listening, and skip this step.
+ * A cold-booted guest answers ARP as soon as its kernel has the address, seconds
+ * before its services listen: a held SYN delivered then would be answered with
+ * RST, a refused connection. So its wake also waits until a gateway port answers
+ * a SYN with SYN-ACK. That is every wake at depth shutdown, and a wake of a
+ * pause/save guest that libvirt had to boot (its image was removed, or an
+ * operator shut it down). Paused and restored guests resume with their sockets
+ * listening, and skip this step. Without a probe address (park.probeIp; the
+ * inventory requires one for depth shutdown) only the ARP answer can be awaited.
  */
-function needsServiceProbe(s: VmSpec): boolean {
-  return s.depth === 'shutdown' && s.gatewayPorts.length > 0;
+function needsServiceProbe(c: Ctx, s: VmSpec): boolean {
+  if (s.gatewayPorts.length === 0 || c.cfg.park.probeIp === '0.0.0.0') return false;
+  return s.depth === 'shutdown' || c.vm(s.name).coldBoot === true;
 }
 
 /** The ARP probe was answered: probe the gateway port the first held SYN wants (else the first one). */
@@ -556,7 +564,7 @@ function startSwitching(c: Ctx, name: string): void {
 function finishWake(c: Ctx, name: string, reason: string): void {
   const v = c.vm(name);
   const took = v.wakeStartedAt === undefined ? undefined : c.now - v.wakeStartedAt;
-  transition(c, name, 'active', 'none', reason, { activeSince: c.now, lastChangeAt: c.now, attempt: 0, lastCount: undefined, seenUp: true, probePort: undefined }, took);
+  transition(c, name, 'active', 'none', reason, { activeSince: c.now, lastChangeAt: c.now, attempt: 0, lastCount: undefined, seenUp: true, probePort: undefined, coldBoot: undefined }, took);
   c.count(name, 'wakes');
   persist(c, name, 'active');
 }
@@ -744,7 +752,7 @@ function onPacketIn(c: Ctx, dpid: bigint, inPort: number, cookie: bigint, data: 
         const v = c.vm(s.name);
         if (v.phase === 'waking' && v.step === 'probe') {
           if (v.portNo !== inPort) c.patch(s.name, { portNo: inPort });
-          if (needsServiceProbe(s)) startServiceProbe(c, s.name);
+          if (needsServiceProbe(c, s)) startServiceProbe(c, s.name);
           else startSwitching(c, s.name);
         } else if (v.phase === 'active' && !v.seenUp) {
           c.patch(s.name, { seenUp: true });
@@ -891,7 +899,7 @@ function onPersistResult(c: Ctx, name: string, seq: number, error: string | unde
   requestOp(c, name);
 }
 
-function onLibvirtResult(c: Ctx, name: string, seq: number, error: string | undefined): void {
+function onLibvirtResult(c: Ctx, name: string, seq: number, error: string | undefined, woke?: WakeKind): void {
   releaseSlot(c, name);
   const v = c.vm(name);
   if (seq !== v.opSeq || v.step !== 'libvirt') return;
@@ -913,6 +921,18 @@ function onLibvirtResult(c: Ctx, name: string, seq: number, error: string | unde
   if (error !== undefined) {
     wakeAttemptFailed(c, name, error);
     return;
+  }
+  if (woke === 'booted' && s.depth !== 'shutdown') {
+    // Kept for the whole wake: a retry finds the domain running and reports 'running'.
+    c.patch(name, { coldBoot: true });
+    const how = s.depth === 'save' ? 'it had no managed-save image' : 'it was shut off, not paused';
+    c.log(
+      'warn',
+      name,
+      s.gatewayPorts.length === 0 || c.cfg.park.probeIp === '0.0.0.0'
+        ? `booted cold (${how}): ready when it answers ARP; set gatewayPorts and park.probeIp so a held SYN waits for its service`
+        : `booted cold (${how}): the held packets wait until a gateway port answers a SYN`,
+    );
   }
   c.out.push({ kind: 'set_timer', key: `deadline:${name}`, at: c.now + s.wakeTimeoutMs });
   if (c.vm(name).portNo !== undefined) startProbe(c, name);

@@ -1,8 +1,10 @@
 // Park and wake end to end: `seamless controller --config` (a child process, as
 // an operator runs it) drives a real Mininet switch (OVS userspace datapath,
 // OpenFlow 1.3) with a client h1, a monitor, a sink and three libvirt/QEMU VMs
-// (vm1 parks by pause, vm2 by managed save, vm3 by shutdown: a cold boot whose
-// services listen 2 s after its network is up). Every wait is on a real condition
+// (vm1 parks by pause, vm2 by managed save, vm3 by shutdown: a cold boot). vm2's
+// and vm3's services listen 2 s after their network is up, so a cold boot's ARP
+// answer is not readiness (vm2 boots cold once its image is removed, last test).
+// Every wait is on a real condition
 // (a logged transition, libvirt's state, the switch's flow table), bounded.
 import test, { type ExecutionContext } from 'ava';
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -15,6 +17,7 @@ import { loadInventory } from '../../controller/inventory/index.js';
 import type { Inventory } from '../../controller/inventory/types.js';
 import { KIND, PRIO, cookieOf, type FlowKind } from '../../controller/park/flows.js';
 import { CommandError } from '../support/exec.js';
+import { virsh } from '../support/guest.js';
 import { atExit } from '../support/exec.js';
 import { freePort } from '../support/mininet.js';
 import { startTestbed, waitFor, type Testbed } from '../support/testbed.js';
@@ -26,7 +29,7 @@ const MAIN = path.join(REPO, 'controller/cli/main.ts');
 // traffic, and is not parked again before it has been up 4 s.
 const IDLE = '4s';
 const MIN_ACTIVE = '4s';
-const VM3_SERVICE_DELAY_S = 2;
+const SERVICE_DELAY_S = 2;
 
 interface Transition {
   vm: string;
@@ -129,8 +132,14 @@ test.before(async (t) => {
   const port = await freePort();
   const tb = await startTestbed(
     { teardown: (fn) => cleanups.push(fn as () => Promise<void>) },
-    // vm3's services start 2 s after its network (like sshd after networking): ARP alone is not readiness.
-    { inventory: inv, controllerPort: port, waitConnected: false, guestArgs: { vm3: `seamless.service_delay=${VM3_SERVICE_DELAY_S}` } },
+    // Services 2 s after the network (like sshd after networking): ARP alone is not readiness
+    // after a cold boot. vm2 restores with its services up; only its last wake is cold.
+    {
+      inventory: inv,
+      controllerPort: port,
+      waitConnected: false,
+      guestArgs: { vm2: `seamless.service_delay=${SERVICE_DELAY_S}`, vm3: `seamless.service_delay=${SERVICE_DELAY_S}` },
+    },
   );
   const { child } = await startController(config, port, c);
   ctx = { inv, tb, ctl: child, ...c };
@@ -332,6 +341,37 @@ function bootsOf(c: Ctx, vm: string): number {
   return readFileSync(c.tb.vms[vm]!.consoleLog, 'utf8').split('SEAMLESS-READY').length - 1;
 }
 
+/**
+ * h1 curls a parked VM whose wake is a cold boot: the held SYN is delivered only once
+ * the TCP readiness probe's SYN to port 80 is answered, so curl is served, not refused.
+ */
+async function curlColdBoot(t: ExecutionContext, c: Ctx, vm: string): Promise<string[]> {
+  const spec = c.inv.vms.find((v) => v.name === vm)!;
+  const boots = bootsOf(c, vm);
+  const before = c.transitions.length;
+  const linesBefore = c.logLines.length;
+  const mark = '\n--SEAMLESS-TIMING ';
+  // The guest answers ARP ~2 s before its HTTP server listens: a SYN delivered on the ARP
+  // answer alone is refused (curl: Connection refused, exit 7). Held until port 80 answers, it is served.
+  const out = await c.tb.exec('h1', 'curl', ['-sS', '--max-time', '60', '-w', `${mark}%{time_connect} %{time_total}`, `http://${spec.ip}/`], 70_000);
+  const at = out.lastIndexOf(mark);
+  const [connect, total] = out.slice(at + mark.length).trim().split(' ').map(Number) as [number, number];
+  const woken = await waitTransition(c, vm, 'active', before, 10_000);
+  const lines = c.logLines.slice(linesBefore).filter((l) => l.includes(`"${vm}"`));
+  t.log(lines.join('\n'));
+  t.log(`${vm} (${spec.depth}, cold boot): curl connect ${(connect * 1000).toFixed(0)} ms, total ${(total * 1000).toFixed(0)} ms; engine wake ${woken.durationMs?.toFixed(0) ?? '?'} ms`);
+  t.is(out.slice(0, at), `hello from ${vm}\n`, 'served by the cold-booted VM');
+  // /init prints its ready marker 0.2 s after the services start: wait for it, bounded.
+  await waitFor(`${vm} ready marker of the new boot`, async () => (bootsOf(c, vm) > boots ? true : undefined), 5_000).catch(() => undefined);
+  t.is(bootsOf(c, vm), boots + 1, 'woken by a fresh boot, not a restore');
+  t.true(lines.some((l) => l.includes('gateway port 80 answered the TCP readiness probe')), 'readiness came from the TCP probe');
+  t.true(connect > SERVICE_DELAY_S, `connect ${connect} s includes the boot and the ${SERVICE_DELAY_S} s service delay`);
+  t.is((await c.tb.domState(vm)).state, 'running');
+  t.deepEqual((await vmFlows(c, vm, KIND.PARK)).map((f) => f.raw), [], 'park entries removed after the wake');
+  t.deepEqual((await vmFlows(c, vm, KIND.PROBE)).map((f) => f.raw), [], 'probe entries removed after the wake');
+  return lines;
+}
+
 test.serial('vm3 (shutdown): ARP resolves while parked; h1\'s curl cold-boots it and is served, not refused', async (t) => {
   t.timeout(240_000);
   const c = need();
@@ -339,26 +379,18 @@ test.serial('vm3 (shutdown): ARP resolves while parked; h1\'s curl cold-boots it
   const last = [...c.transitions].reverse().find((tr) => tr.vm === vm);
   if (last?.to !== 'parked') await waitParked(t, c, vm, c.transitions.length);
   await arpWhileParked(t, c, vm);
-  const boots = bootsOf(c, vm);
-  const before = c.transitions.length;
-  const linesBefore = c.logLines.length;
-  const mark = '\n--SEAMLESS-TIMING ';
-  // The guest answers ARP ~2 s before its HTTP server listens: a SYN delivered on the ARP
-  // answer alone is refused (curl: Connection refused, exit 7). Held until port 80 answers, it is served.
-  const out = await c.tb.exec('h1', 'curl', ['-sS', '--max-time', '60', '-w', `${mark}%{time_connect} %{time_total}`, `http://10.0.0.13/`], 70_000);
-  const at = out.lastIndexOf(mark);
-  const [connect, total] = out.slice(at + mark.length).trim().split(' ').map(Number) as [number, number];
-  const woken = await waitTransition(c, vm, 'active', before, 10_000);
-  const lines = c.logLines.slice(linesBefore).filter((l) => l.includes('"vm3"'));
-  t.log(lines.join('\n'));
-  t.log(`vm3 (shutdown): curl connect ${(connect * 1000).toFixed(0)} ms, total ${(total * 1000).toFixed(0)} ms; engine wake ${woken.durationMs?.toFixed(0) ?? '?'} ms`);
-  t.is(out.slice(0, at), 'hello from vm3\n', 'served by the cold-booted VM');
-  // /init prints its ready marker 0.2 s after the services start: wait for it, bounded.
-  await waitFor('vm3 ready marker of the new boot', async () => (bootsOf(c, vm) > boots ? true : undefined), 5_000).catch(() => undefined);
-  t.is(bootsOf(c, vm), boots + 1, 'woken by a fresh boot (shutdown depth), not a restore');
-  t.true(lines.some((l) => l.includes('gateway port 80 answered the TCP readiness probe')), 'readiness came from the TCP probe');
-  t.true(connect > VM3_SERVICE_DELAY_S, `connect ${connect} s includes the boot and the ${VM3_SERVICE_DELAY_S} s service delay`);
-  t.is((await c.tb.domState(vm)).state, 'running');
-  t.deepEqual((await vmFlows(c, vm, KIND.PARK)).map((f) => f.raw), [], 'park entries removed after the wake');
-  t.deepEqual((await vmFlows(c, vm, KIND.PROBE)).map((f) => f.raw), [], 'probe entries removed after the wake');
+  await curlColdBoot(t, c, vm);
+});
+
+test.serial('vm2 (save) whose managed-save image was removed: the wake boots it cold, and curl is served, not refused', async (t) => {
+  t.timeout(240_000);
+  const c = need();
+  const vm = 'vm2';
+  const last = [...c.transitions].reverse().find((tr) => tr.vm === vm);
+  if (last?.to !== 'parked') await waitParked(t, c, vm, c.transitions.length);
+  // An operator (or a disk clean-up) removes the image: libvirt's next start is a boot.
+  await virsh('managedsave-remove', c.inv.vms.find((v) => v.name === vm)!.libvirt.domain);
+  t.deepEqual(await c.tb.domState(vm), { state: 'shut off', managedSave: false });
+  const lines = await curlColdBoot(t, c, vm);
+  t.true(lines.some((l) => l.includes('booted cold (it had no managed-save image)')), 'the cold boot is logged and explained');
 });

@@ -40,3 +40,17 @@ test('a shutdown guest wakes with start; a paused one with resume', async (t) =>
   t.is(hv.peek('d1')?.state, 'running');
   t.is(hv.peek('d2')?.state, 'running');
 });
+
+test('wakeDomain says how the domain came to run: resumed, restored from its image, booted cold, already running', async (t) => {
+  const hv = new FakeHypervisor()
+    .define('paused', { state: 'paused' })
+    .define('saved', { state: 'shutoff', hasManagedSave: true })
+    .define('off', { state: 'shutoff' })
+    .define('up');
+  t.is(await wakeDomain(hv, 'paused'), 'resumed');
+  t.is(await wakeDomain(hv, 'saved'), 'restored');
+  t.is(await wakeDomain(hv, 'off'), 'booted');
+  t.is(await wakeDomain(hv, 'up'), 'running');
+  t.is(hv.peek('saved')?.hasManagedSave, false, 'the image is consumed by the start');
+  for (const d of ['paused', 'saved', 'off', 'up']) t.is(hv.peek(d)?.state, 'running');
+});

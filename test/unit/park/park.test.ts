@@ -545,6 +545,49 @@ test('shutdown: the guest resolving the probe address gets the probe MAC from th
   t.like(parseFrame(reply!.data)?.arp, { sha: PROBE_MAC, spa: PROBE_IP, tpa: '10.0.0.11' });
 });
 
+// A pause/save guest that libvirt has to boot (its image was removed, or an operator shut
+// it down) is as cold as a shutdown one: its held SYN must wait for the service too.
+for (const [depth, why] of [['save', 'it had no managed-save image'], ['pause', 'it was shut off, not paused']] as const) {
+  test(`${depth}: a wake that boots the guest cold waits for the gateway port like depth shutdown`, async (t) => {
+    const w = new World(inventory(vmLine(1, depth, ', gatewayPorts: [80]')));
+    await w.start();
+    await parkIdle(w, 'vm1');
+    // Behind our back: the image is deleted / the paused guest is shut down (its tap leaves).
+    w.fake.define('d1', { state: 'shutoff', hasManagedSave: false });
+    w.domainChanged('d1');
+    w.closedPorts.set('vm1', new Set([80]));
+    const trigger = syn(w, 'vm1', 80);
+    w.sw.inject(HOST.port, trigger);
+    await w.clock.advance(1000);
+    t.like(w.status('vm1'), { phase: 'waking', step: 'service' });
+    t.deepEqual(fromClient(w, 'vm1'), [], 'held: delivered now it would be refused');
+    t.true(w.logs.some((l) => l.includes(`booted cold (${why}): the held packets wait until a gateway port answers a SYN`)));
+    w.closedPorts.delete('vm1');
+    await until(w, 'vm1', 'active', 200);
+    t.deepEqual(fromClient(w, 'vm1'), [trigger.readUInt32BE(38)], 'the held SYN, exactly once');
+    t.is(w.fake.callsOf('start', 'd1').length, 1);
+
+    // The next park/wake of the same VM is an ordinary one again: no TCP probe.
+    await w.clock.advance(6000);
+    await parkIdle(w, 'vm1');
+    const before = probeTcp(w, 'vm1').length;
+    w.sw.inject(HOST.port, syn(w, 'vm1', 80));
+    await until(w, 'vm1', 'active');
+    t.is(probeTcp(w, 'vm1').length, before, 'restored/resumed: ARP readiness only');
+  });
+}
+
+test('save: a cold boot without a probe address is judged by ARP, with a warning that says what to set', async (t) => {
+  const w = new World(inventory(vmLine(1, 'save', ', gatewayPorts: [80]')).replace('probeIp: 10.0.0.253, ', ''));
+  await w.start();
+  await parkIdle(w, 'vm1');
+  w.fake.define('d1', { state: 'shutoff', hasManagedSave: false });
+  w.sw.inject(HOST.port, syn(w, 'vm1', 80));
+  await until(w, 'vm1', 'active');
+  t.deepEqual(probeTcp(w, 'vm1'), []);
+  t.true(w.logs.some((l) => l.includes('booted cold (it had no managed-save image): ready when it answers ARP; set gatewayPorts and park.probeIp')));
+});
+
 for (const depth of ['pause', 'save'] as const) {
   test(`${depth}: no TCP readiness probe (the guest's sockets were never closed)`, async (t) => {
     const w = new World(inventory(vmLine(1, depth, ', gatewayPorts: [80]')));
