@@ -929,9 +929,9 @@ function onLibvirtResult(c: Ctx, name: string, seq: number, error: string | unde
     c.log(
       'warn',
       name,
-      s.gatewayPorts.length === 0 || c.cfg.park.probeIp === '0.0.0.0'
-        ? `booted cold (${how}): ready when it answers ARP; set gatewayPorts and park.probeIp so a held SYN waits for its service`
-        : `booted cold (${how}): the held packets wait until a gateway port answers a SYN`,
+      needsServiceProbe(c, s)
+        ? `booted cold (${how}): the held packets wait until a gateway port answers a SYN`
+        : `booted cold (${how}): ready when it answers ARP; set gatewayPorts and park.probeIp so a held SYN waits for its service`,
     );
   }
   c.out.push({ kind: 'set_timer', key: `deadline:${name}`, at: c.now + s.wakeTimeoutMs });

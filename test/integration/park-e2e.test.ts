@@ -188,6 +188,12 @@ async function waitParked(t: ExecutionContext, c: Ctx, vm: string, after: number
   return park.map((f) => f.raw);
 }
 
+/** Parked (again) before a step: after an earlier wake a VM parks after its idle timeout. */
+async function parkedNow(t: ExecutionContext, c: Ctx, vm: string): Promise<void> {
+  const last = [...c.transitions].reverse().find((tr) => tr.vm === vm);
+  if (last?.to !== 'parked') await waitParked(t, c, vm, c.transitions.length);
+}
+
 /** ARP from h1 while parked: the controller answers with the VM's MAC; the VM stays parked. */
 async function arpWhileParked(t: ExecutionContext, c: Ctx, vm: string): Promise<void> {
   const spec = c.inv.vms.find((v) => v.name === vm)!;
@@ -314,9 +320,7 @@ for (const vm of ['vm1', 'vm2']) {
   test.serial(`${vm}: ARP resolves while parked, monitor traffic does not wake it, h1's curl wakes it`, async (t) => {
     t.timeout(240_000);
   const c = need();
-    // Parked (again) before each step: after an earlier wake it parks after its idle timeout.
-    const last = [...c.transitions].reverse().find((tr) => tr.vm === vm);
-    if (last?.to !== 'parked') await waitParked(t, c, vm, c.transitions.length);
+    await parkedNow(t, c, vm);
     await arpWhileParked(t, c, vm);
     await monitorDoesNotWake(t, c, vm);
     await curlWakes(t, c, vm);
@@ -376,8 +380,7 @@ test.serial('vm3 (shutdown): ARP resolves while parked; h1\'s curl cold-boots it
   t.timeout(240_000);
   const c = need();
   const vm = 'vm3';
-  const last = [...c.transitions].reverse().find((tr) => tr.vm === vm);
-  if (last?.to !== 'parked') await waitParked(t, c, vm, c.transitions.length);
+  await parkedNow(t, c, vm);
   await arpWhileParked(t, c, vm);
   await curlColdBoot(t, c, vm);
 });
@@ -386,8 +389,7 @@ test.serial('vm2 (save) whose managed-save image was removed: the wake boots it 
   t.timeout(240_000);
   const c = need();
   const vm = 'vm2';
-  const last = [...c.transitions].reverse().find((tr) => tr.vm === vm);
-  if (last?.to !== 'parked') await waitParked(t, c, vm, c.transitions.length);
+  await parkedNow(t, c, vm);
   // An operator (or a disk clean-up) removes the image: libvirt's next start is a boot.
   await virsh('managedsave-remove', c.inv.vms.find((v) => v.name === vm)!.libvirt.domain);
   t.deepEqual(await c.tb.domState(vm), { state: 'shut off', managedSave: false });
