@@ -253,7 +253,7 @@ test('FLUSHALL while connected: the store rewrites its records, including one it
   await eventually('healthy again', () => s.healthy);
 });
 
-test('Redis restarted with OLDER data (an old dump.rdb): the store's newer records overwrite it', async (t) => {
+test('Redis restarted with OLDER data (an old dump.rdb): the newer records the store holds overwrite it', async (t) => {
   const server = await startRedis(t);
   const s = store(t, server.socketPath);
   await s.put('vm1', { state: 'active', depth: 'save', since: 1 });
