@@ -89,7 +89,7 @@ test('park and wake through the API; Redis holds state, domain and last port; /v
     if (healthy && state !== 'active') throw new Error(`/v1/status said healthy while seamless:vm:vm1 state was ${state}`);
     return state === 'active';
   }, 10_000);
-  t.like(await raw.hgetall('seamless:vm:vm1'), { state: 'active', depth: 'save', domain: 'd1', lastPort: String(port) });
+  t.like(await raw.hgetall('seamless:vm:vm1'), { state: 'active', depth: 'save', domain: 'd1', lastPort: String(w.portOf('vm1')) }); // a new tap after the wake
   await eventually('healthy again', async () => (await c.status()).store.healthy);
   t.like(await c.status(), { store: { kind: 'redis', healthy: true, pendingWrites: 0 } });
 
