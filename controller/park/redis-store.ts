@@ -216,10 +216,11 @@ export class RedisStateStore implements StateStore {
       this.#everReady = true;
       this.#gaveUp = false;
       // Check before writing (if Redis lost the state the retry must be a full
-      // sync), then write what is pending even if the check failed.
+      // sync); a check that passed kicks the writes itself, a failed one must
+      // not hold back what is pending.
       this.#scheduleCheck();
       void this.#check().finally(() => {
-        if (this.#pending()) this.#kick();
+        if (!this.#verified && this.#pending()) this.#kick();
       });
     });
     // A client we do not own may already be connected (its 'ready' is past).
