@@ -67,8 +67,10 @@ test('park and wake through the API; Redis holds state, domain and last port; /v
   t.like(await raw.hgetall('seamless:vm:vm1'), { state: 'parked', depth: 'save', domain: 'd1', lastPort: String(port) });
   // `since` is shown and stored as epoch ms, whatever the engine's clock.
   const parkedSince = Number(await raw.hget('seamless:vm:vm1', 'since'));
-  t.true(Math.abs(parkedSince - Date.now()) < 10_000, `stored since ${parkedSince}`);
-  t.true(Math.abs((await c.vm('vm1')).since - parkedSince) < 5000); // parked after managedSave (1.8 s of virtual time)
+  // Tolerances are wide (a loaded machine stretches real time against the
+  // virtual clock) yet tell epoch ms from the engine's monotonic ms.
+  t.true(Math.abs(parkedSince - Date.now()) < 60_000, `stored since ${parkedSince}`);
+  t.true(Math.abs((await c.vm('vm1')).since - parkedSince) < 60_000); // parked after managedSave (1.8 s of virtual time)
   t.like(await c.status(), { vms: 1, switches: 1, store: { kind: 'redis', healthy: true, pendingWrites: 0 } });
 
   t.like(await c.wake('vm1'), { result: 'started' });
