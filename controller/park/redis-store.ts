@@ -12,9 +12,23 @@
  * the latest record of each VM, in order) until Redis is back. `get` answers
  * from the in-process copy when this store wrote the VM, so a VM parked while
  * Redis was down is still known parked to this process.
+ *
+ * Redis losing the state under the store (restarted without persistence,
+ * FLUSHALL, failover to an empty replica, restored from an older RDB) is
+ * detected and repaired: the in-process copy holds the latest record of every
+ * VM this store wrote or read, and a full sync rewrites all of them together
+ * with a marker key (`<keyPrefix>_store`, holding this store's random token).
+ * After every (re)connection and every `checkIntervalMs` the store reads
+ * INFO server's run_id and the marker; a new run_id (another server process:
+ * empty, or loaded from an older dump) or a missing/foreign marker (the data
+ * was flushed or replaced on the same server) triggers a full sync. `healthy`
+ * stays false from a reconnection until that check passed and any full sync
+ * is acknowledged.
  */
+import { randomUUID } from 'node:crypto';
 import { Redis, type RedisOptions } from 'ioredis';
 import type { Logger } from '../log.js';
+import type { Clock, TimerHandle } from './clock.js';
 import type { ParkRecord, StateStore } from './store.js';
 
 /** Operator-facing facts kept next to the record. */
@@ -47,6 +61,16 @@ export interface RedisStateStoreOptions {
   /** Retry backoff of unwritten records: first delay, doubling up to max (defaults 200 / 5000 ms). */
   readonly retryMinMs?: number;
   readonly retryMaxMs?: number;
+  /**
+   * How often a connected store checks that Redis still holds its state
+   * (run_id and marker key; default 1000 ms). Bounds how long a FLUSHALL on a
+   * live connection goes unnoticed; a reconnection is checked at once.
+   */
+  readonly checkIntervalMs?: number;
+  /** The marker key (default `<keyPrefix>_store`: VM names start with a letter or digit, so no VM's key). */
+  readonly markerKey?: string;
+  /** Timers for retries and checks (default: real, unref'd timers so they never keep the process alive). */
+  readonly timers?: Pick<Clock, 'setTimer' | 'clearTimer'>;
 }
 
 /** Redis could not be reached or did not answer; the record is kept in memory and retried. */
@@ -76,10 +100,32 @@ const DEPTHS = new Set<string>(['pause', 'save', 'shutdown']);
 interface Entry {
   record: ParkRecord | undefined;
   details: VmDetails;
-  /** Bumped on every change; `written` is the version Redis has. */
+  /** Bumped on every change; `written` is the version Redis has. 0: only read back from Redis, never changed here. */
   version: number;
   written: number;
   waiters: { version: number; resolve: () => void }[];
+}
+
+/** Real timers, unref'd: a pending retry or check never keeps the daemon (or a test) alive. */
+function unrefTimers(): Pick<Clock, 'setTimer' | 'clearTimer'> {
+  const handles = new Map<number, NodeJS.Timeout>();
+  let next = 1;
+  return {
+    setTimer(fn, ms) {
+      const id = next++;
+      const t = setTimeout(() => {
+        handles.delete(id);
+        fn();
+      }, Math.max(0, ms));
+      t.unref();
+      handles.set(id, t);
+      return { id };
+    },
+    clearTimer(h) {
+      clearTimeout(handles.get(h.id));
+      handles.delete(h.id);
+    },
+  };
 }
 
 /** Options for ioredis from a URL or socket path, with fail-fast settings. */
@@ -104,6 +150,8 @@ function clientFor(target: string, connectTimeout: number, commandTimeout: numbe
 export class RedisStateStore implements StateStore {
   readonly client: Redis;
   readonly keyPrefix: string;
+  /** Written with every full sync; its absence means Redis lost what the store wrote. */
+  readonly markerKey: string;
   readonly #owned: boolean;
   readonly #entries = new Map<string, Entry>();
   readonly #details: ((vm: string) => VmDetails | undefined) | undefined;
@@ -111,8 +159,24 @@ export class RedisStateStore implements StateStore {
   readonly #connectTimeoutMs: number;
   readonly #retryMinMs: number;
   readonly #retryMaxMs: number;
+  readonly #checkIntervalMs: number;
+  readonly #timers: Pick<Clock, 'setTimer' | 'clearTimer'>;
+  /** This store's marker value: a marker holding anything else was not written by this store. */
+  readonly #token = randomUUID();
   #flushing: Promise<void> | undefined;
-  #retryTimer: NodeJS.Timeout | undefined;
+  #retryTimer: TimerHandle | undefined;
+  #checkTimer: TimerHandle | undefined;
+  #checking = false;
+  /** A full sync is due while #syncedGen < #resetGen (starts due: the first write also writes the marker). */
+  #resetGen = 1;
+  #syncedGen = 0;
+  /** Bumped when the connection closes: a check answered on an older connection is ignored. */
+  #connGen = 0;
+  /** The current connection passed its check (run_id and marker). */
+  #verified = false;
+  /** run_id of the Redis server last checked (undefined: not yet known, or INFO refused). */
+  #runId: string | undefined;
+  #foreignMarkerLogged = false;
   #retryDelay: number;
   #outage = false;
   #everReady = false;
@@ -129,6 +193,9 @@ export class RedisStateStore implements StateStore {
     this.#retryMinMs = opts.retryMinMs ?? 200;
     this.#retryMaxMs = opts.retryMaxMs ?? 5000;
     this.#retryDelay = this.#retryMinMs;
+    this.#checkIntervalMs = opts.checkIntervalMs ?? 1000;
+    this.#timers = opts.timers ?? unrefTimers();
+    this.markerKey = opts.markerKey ?? `${this.keyPrefix}_store`;
     if (typeof opts.redis === 'string') {
       this.client = clientFor(opts.redis, this.#connectTimeoutMs, opts.commandTimeoutMs ?? 2000);
       this.#owned = true;
@@ -140,11 +207,27 @@ export class RedisStateStore implements StateStore {
     this.client.on('error', (e: Error) => {
       this.#lastClientError = e.message;
     });
+    this.client.on('close', () => {
+      // Whatever comes next (the same server, a restarted one, a replica) is unverified.
+      this.#connGen++;
+      this.#verified = false;
+    });
     this.client.on('ready', () => {
       this.#everReady = true;
       this.#gaveUp = false;
-      if (this.#dirtyCount() > 0) this.#kick();
+      // Check before writing (if Redis lost the state the retry must be a full
+      // sync); a check that passed kicks the writes itself, a failed one must
+      // not hold back what is pending.
+      this.#scheduleCheck();
+      void this.#check().finally(() => {
+        if (!this.#verified && this.#pending()) this.#kick();
+      });
     });
+    // A client we do not own may already be connected (its 'ready' is past).
+    if (this.client.status === 'ready') {
+      this.#scheduleCheck();
+      void this.#check();
+    }
   }
 
   /** The key of a VM's hash. */
@@ -152,24 +235,39 @@ export class RedisStateStore implements StateStore {
     return `${this.keyPrefix}${vm}`;
   }
 
-  /** Records not yet acknowledged by Redis. */
+  /** Records not yet acknowledged by Redis (during a full sync: every record the store knows). */
   get pendingWrites(): number {
-    return this.#dirtyCount();
+    return this.#fullSyncDue() ? this.#entries.size : this.#dirtyCount();
   }
 
-  /** True when Redis is connected and nothing waits to be written. */
+  /**
+   * True when Redis is connected, this connection passed its check (same
+   * server, marker present), no full sync is due and nothing waits to be written.
+   */
   get healthy(): boolean {
-    return this.client.status === 'ready' && this.#dirtyCount() === 0;
+    return this.client.status === 'ready' && this.#verified && !this.#fullSyncDue() && this.#dirtyCount() === 0;
   }
 
   /**
    * The VM's record: this process's copy if it wrote one, otherwise Redis's.
+   * A record read from Redis is remembered (it is rewritten if Redis loses
+   * it: a VM parked by an earlier controller may never be written by this one).
    * Rejects with StoreUnavailableError (Redis unreachable) or StoreCorruptError.
    */
   async get(vm: string): Promise<ParkRecord | undefined> {
     const e = this.#entries.get(vm);
-    if (e?.record !== undefined) return e.record;
+    if (e?.record !== undefined && e.version > 0) return e.record;
     const stored = await this.read(vm);
+    const now = this.#entries.get(vm);
+    if (now === undefined || now.version === 0) {
+      // Nothing changed here meanwhile: keep Redis's view (or forget a record Redis no longer has).
+      if (stored === undefined) this.#entries.delete(vm);
+      else {
+        const record: ParkRecord = { state: stored.state, depth: stored.depth, since: stored.since };
+        const details: VmDetails = { domain: stored.domain, lastPort: stored.lastPort, lastError: stored.lastError };
+        this.#entries.set(vm, { record, details, version: 0, written: 0, waiters: [] });
+      }
+    }
     if (stored === undefined) return undefined;
     return { state: stored.state, depth: stored.depth, since: stored.since };
   }
@@ -206,11 +304,14 @@ export class RedisStateStore implements StateStore {
   /** Writes what is pending (bounded by `timeoutMs`), then disconnects a client this store created. */
   async close(timeoutMs = 1000): Promise<void> {
     if (this.#closed) return;
-    if (this.#dirtyCount() > 0 && this.client.status === 'ready') {
-      await Promise.race([this.#flush(), new Promise((r) => setTimeout(r, timeoutMs).unref())]);
+    if (this.#pending() && this.client.status === 'ready') {
+      let h: TimerHandle | undefined;
+      await Promise.race([this.#flush(), new Promise<void>((r) => (h = this.#timers.setTimer(r, timeoutMs)))]);
+      if (h !== undefined) this.#timers.clearTimer(h);
     }
     this.#closed = true;
-    clearTimeout(this.#retryTimer);
+    if (this.#retryTimer !== undefined) this.#timers.clearTimer(this.#retryTimer);
+    if (this.#checkTimer !== undefined) this.#timers.clearTimer(this.#checkTimer);
     const left = this.#dirtyCount();
     if (left > 0) this.#log?.error('state store closed with unwritten records', { count: left });
     if (this.#owned) this.client.disconnect();
@@ -229,6 +330,76 @@ export class RedisStateStore implements StateStore {
     let n = 0;
     for (const e of this.#entries.values()) if (e.written < e.version) n++;
     return n;
+  }
+
+  #fullSyncDue(): boolean {
+    return this.#syncedGen < this.#resetGen;
+  }
+
+  /** Something waits to be written: a changed record, or a full sync. */
+  #pending(): boolean {
+    return this.#fullSyncDue() || this.#dirtyCount() > 0;
+  }
+
+  /**
+   * Checks that the connected Redis still holds what this store wrote: the
+   * same server process (INFO server run_id) and the marker of the last full
+   * sync. If not, schedules a full sync. Runs after each connection and every
+   * checkIntervalMs; a failed check (connection lost) is left to the next one.
+   */
+  async #check(): Promise<void> {
+    if (this.#closed || this.client.status !== 'ready') return;
+    const conn = this.#connGen;
+    let res: [Error | null, unknown][] | null;
+    try {
+      res = await this.client.pipeline().info('server').get(this.markerKey).exec();
+    } catch {
+      return; // not connected any more: the next 'ready' checks again
+    }
+    if (this.#closed || conn !== this.#connGen || res === null) return;
+    const [[infoErr, info], [markerErr, marker]] = res as [[Error | null, unknown], [Error | null, unknown]];
+    if (markerErr !== null) return; // e.g. a command timeout: the periodic check retries
+    // INFO may be refused (renamed or ACL'd away): then the marker alone decides.
+    const runId = infoErr === null && typeof info === 'string' ? /^run_id:([0-9a-f]+)/m.exec(info)?.[1] : undefined;
+    let reason: string | undefined;
+    if (runId !== undefined && this.#runId !== undefined && runId !== this.#runId) {
+      // A new server process: empty (no persistence), or loaded from a dump
+      // that may be older than this store's records. Either way rewrite all.
+      reason = `redis restarted (run_id ${this.#runId} -> ${runId})`;
+    } else if (this.#syncedGen > 0 && marker !== this.#token) {
+      if (marker === null) reason = `marker key ${this.markerKey} missing (FLUSHALL/FLUSHDB, eviction, or a failover to a replica without it)`;
+      else {
+        reason = `marker key ${this.markerKey} holds another store's token (${String(marker)}): data replaced, or a second controller on the same key prefix`;
+        if (!this.#foreignMarkerLogged) {
+          this.#foreignMarkerLogged = true;
+          this.#log?.warn('redis marker written by another store: is a second controller using this key prefix?', { markerKey: this.markerKey });
+        }
+      }
+    }
+    if (runId !== undefined) this.#runId = runId;
+    if (reason !== undefined && !this.#fullSyncDue()) {
+      this.#resetGen++;
+      this.#log?.warn('redis lost the parked state: rewriting every record', { reason, records: this.#entries.size });
+    } else if (reason !== undefined) {
+      this.#resetGen++; // a full sync in flight may have gone to the old data: one more after it
+    }
+    this.#verified = true;
+    if (this.#pending()) this.#kick();
+    this.#scheduleCheck();
+  }
+
+  #scheduleCheck(): void {
+    if (this.#closed || this.#checkTimer !== undefined) return;
+    this.#checkTimer = this.#timers.setTimer(() => {
+      this.#checkTimer = undefined;
+      if (this.#checking) return;
+      this.#checking = true;
+      void this.#check().finally(() => {
+        this.#checking = false;
+        // Re-armed here too: a check skipped while disconnected must not stop the loop.
+        this.#scheduleCheck();
+      });
+    }, this.#checkIntervalMs);
   }
 
   /** Marks the entry changed and starts a write; settles with that write's first attempt (success or StoreUnavailableError). */
@@ -253,8 +424,14 @@ export class RedisStateStore implements StateStore {
   /** One flush at a time; a call during a flush runs another one after it (never loses a change). */
   #flush(): Promise<void> {
     const run = async (): Promise<void> => {
-      const batch = [...this.#entries].filter(([, e]) => e.written < e.version).map(([vm, e]) => ({ vm, e, version: e.version, record: e.record, details: e.details }));
-      if (batch.length === 0) return;
+      // A full sync writes every record the store knows and the marker in one
+      // transaction, so a marker present means all of them were (and, unless
+      // the data was replaced since, still are) in Redis.
+      const fullGen = this.#fullSyncDue() ? this.#resetGen : undefined;
+      const batch = [...this.#entries]
+        .filter(([, e]) => fullGen !== undefined || e.written < e.version)
+        .map(([vm, e]) => ({ vm, e, version: e.version, record: e.record, details: e.details }));
+      if (batch.length === 0 && fullGen === undefined) return;
       let failed: unknown;
       try {
         const multi = this.client.multi();
@@ -265,6 +442,7 @@ export class RedisStateStore implements StateStore {
           multi.del(key);
           multi.hset(key, toHash(b.record, b.details, now));
         }
+        if (fullGen !== undefined) multi.set(this.markerKey, this.#token);
         const res = await this.#command(() => multi.exec(), `writing ${batch.length} record(s)`, false);
         const bad = res?.find(([err]) => err !== null);
         if (res === null || bad !== undefined) throw new StoreUnavailableError(`redis write failed: ${bad?.[0]?.message ?? 'transaction aborted'}`);
@@ -272,6 +450,10 @@ export class RedisStateStore implements StateStore {
         failed = err;
       }
       if (failed === undefined) {
+        if (fullGen !== undefined) {
+          if (this.#syncedGen > 0) this.#log?.info('redis state rewritten', { records: batch.length });
+          this.#syncedGen = Math.max(this.#syncedGen, fullGen);
+        }
         for (const b of batch) {
           b.e.written = Math.max(b.e.written, b.version);
           const done = b.e.waiters.filter((w) => w.version <= b.e.written);
@@ -283,7 +465,7 @@ export class RedisStateStore implements StateStore {
           this.#log?.info('redis back: parked state written', { records: batch.length });
         }
         this.#retryDelay = this.#retryMinMs;
-        if (this.#dirtyCount() > 0) this.#kick();
+        if (this.#pending()) this.#kick();
         return;
       }
       if (!this.#outage) {
@@ -303,7 +485,7 @@ export class RedisStateStore implements StateStore {
 
   #kick(): void {
     if (this.#closed) return;
-    clearTimeout(this.#retryTimer);
+    if (this.#retryTimer !== undefined) this.#timers.clearTimer(this.#retryTimer);
     this.#retryTimer = undefined;
     void this.#flush();
   }
@@ -312,11 +494,10 @@ export class RedisStateStore implements StateStore {
     if (this.#closed || this.#retryTimer !== undefined) return;
     const delay = this.#retryDelay;
     this.#retryDelay = Math.min(this.#retryDelay * 2, this.#retryMaxMs);
-    this.#retryTimer = setTimeout(() => {
+    this.#retryTimer = this.#timers.setTimer(() => {
       this.#retryTimer = undefined;
       void this.#flush();
     }, delay);
-    this.#retryTimer.unref();
   }
 
   /**
@@ -350,14 +531,14 @@ export class RedisStateStore implements StateStore {
     if (this.client.status === 'end') return Promise.reject(new StoreUnavailableError('redis connection closed'));
     if (this.#gaveUp) return Promise.reject(new StoreUnavailableError(`redis not reachable (${this.#lastClientError || this.client.status})`));
     this.#waiting ??= new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => {
+      const timer = this.#timers.setTimer(() => {
         this.client.off('ready', onReady);
         this.#waiting = undefined;
         this.#gaveUp = true;
         reject(new StoreUnavailableError(`redis not reachable within ${this.#connectTimeoutMs} ms (${this.#lastClientError || this.client.status})`));
       }, this.#connectTimeoutMs);
       const onReady = () => {
-        clearTimeout(timer);
+        this.#timers.clearTimer(timer);
         this.#waiting = undefined;
         resolve();
       };

@@ -1,6 +1,7 @@
 // The daemon's operator side end to end: ControlPlane (RedisStateStore on a real
 // redis-server + control API on a unix socket) over the park engine (simulated
-// switch, FakeHypervisor, virtual time), driven through ApiClient as the CLI does.
+// switch, FakeHypervisor, virtual time), driven through ApiClient as the CLI does,
+// including Redis restarting empty under the daemon.
 import test from 'ava';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -66,8 +67,10 @@ test('park and wake through the API; Redis holds state, domain and last port; /v
   t.like(await raw.hgetall('seamless:vm:vm1'), { state: 'parked', depth: 'save', domain: 'd1', lastPort: String(port) });
   // `since` is shown and stored as epoch ms, whatever the engine's clock.
   const parkedSince = Number(await raw.hget('seamless:vm:vm1', 'since'));
-  t.true(Math.abs(parkedSince - Date.now()) < 10_000, `stored since ${parkedSince}`);
-  t.true(Math.abs((await c.vm('vm1')).since - parkedSince) < 5000); // parked after managedSave (1.8 s of virtual time)
+  // Tolerances are wide (a loaded machine stretches real time against the
+  // virtual clock) yet tell epoch ms from the engine's monotonic ms.
+  t.true(Math.abs(parkedSince - Date.now()) < 60_000, `stored since ${parkedSince}`);
+  t.true(Math.abs((await c.vm('vm1')).since - parkedSince) < 60_000); // parked after managedSave (1.8 s of virtual time)
   t.like(await c.status(), { vms: 1, switches: 1, store: { kind: 'redis', healthy: true, pendingWrites: 0 } });
 
   t.like(await c.wake('vm1'), { result: 'started' });
@@ -76,6 +79,21 @@ test('park and wake through the API; Redis holds state, domain and last port; /v
   t.is(v.wakes, 1);
   t.true(v.lastWakeMs !== null && v.lastWakeMs > 0);
   await eventually('active record', async () => (await raw.hget('seamless:vm:vm1', 'state')) === 'active');
+
+  // Redis killed -9 and restarted empty on the same socket: the record comes
+  // back without any transition, and /v1/status never says healthy while it is missing.
+  await server.kill();
+  await eventually('outage reported', async () => !(await c.status()).store.healthy);
+  await server.restart();
+  await eventually('record rewritten after the restart', async () => {
+    const healthy = (await c.status()).store.healthy;
+    const state = await raw.hget('seamless:vm:vm1', 'state').catch(() => null);
+    if (healthy && state !== 'active') throw new Error(`/v1/status said healthy while seamless:vm:vm1 state was ${state}`);
+    return state === 'active';
+  }, 10_000);
+  t.like(await raw.hgetall('seamless:vm:vm1'), { state: 'active', depth: 'save', domain: 'd1', lastPort: String(w.portOf('vm1')) }); // a new tap after the wake
+  await eventually('healthy again', async () => (await c.status()).store.healthy);
+  t.like(await c.status(), { store: { kind: 'redis', healthy: true, pendingWrites: 0 } });
 
   // Redis gone: the API keeps answering and says the store is unhealthy.
   await server.stop();
