@@ -669,6 +669,8 @@ function startSwitching(c: Ctx, name: string): void {
     // Not expected: the probe answers that lead here come in through the tap port. Said
     // loudly and handled as a failed attempt, so the wake can neither hang nor black-hole.
     c.log('error', name, `cannot switch flows: tap ${s.port} has no known port number (wake step ${v.step})`);
+    // A previous switching may have removed them: the retry needs the park and probe entries back.
+    c.send(s.dpid, [...parkFlowsOf(c, name), probeFlow(s, c.cfg.park.probeMac)]);
     wakeAttemptFailed(c, name, `tap ${s.port} has no known port number when switching flows`);
     return;
   }
