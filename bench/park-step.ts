@@ -50,6 +50,8 @@ function measure(n: number, ms: number): { arpAnswer: number; heldPacket: number
   const now = 1_000_000;
   const ports = cfg.vms.map((v, i) => ({ portNo: 10 + i, name: v.port }));
   let s = initialState(cfg, 0);
+  // Start-up: libvirt reports every domain running (VMs start UNKNOWN until it does).
+  s = run(cfg, s, cfg.vms.map((v): ParkEvent => ({ type: 'restore', vm: v.name, record: undefined, libvirt: 'running' })), 0);
   s = run(cfg, s, [{ type: 'start' }, { type: 'switch_up', dpid: DPID, ports, meters: false }], 0);
   // vm0 parked (operator park, barrier confirmed, libvirt done); the target is the middle VM
   // so a linear search would not be flattered by position.

@@ -82,6 +82,7 @@ export function createControlSource(opts: ControlSourceOptions): ControlSource {
       port: s.portNo ?? null,
       held: s.held,
       lastError: s.lastError ?? null,
+      lastFailure: s.lastFailure === undefined ? null : { error: s.lastFailure.error, at: Math.round(toEpoch(s.lastFailure.at)) },
       wakes: s.counters.wakes,
       lastWakeMs: opts.park?.wakeTimes?.lastWakeMs(s.name) ?? null,
       counters: s.counters,

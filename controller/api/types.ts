@@ -8,7 +8,7 @@ import type { Phase, Step, VmCounters } from '../park/machine.js';
 /** One VM as `GET /v1/vms` reports it. */
 export interface VmView {
   readonly name: string;
-  /** active | parking | parked | waking | wake_failed */
+  /** unknown (libvirt has not confirmed the domain yet) | active | parking | parked | waking | wake_failed */
   readonly state: Phase;
   /** Where the VM is inside its state (none when at rest). */
   readonly step: Step;
@@ -21,7 +21,10 @@ export interface VmView {
   readonly port: number | null;
   /** Packets held for delivery while the VM wakes. */
   readonly held: number;
+  /** The problem the VM has now (failed park or wake, odd libvirt state); null once it is parked or woken again. */
   readonly lastError: string | null;
+  /** The most recent error and when it happened (epoch ms), kept after recovery; null if none since start. */
+  readonly lastFailure: { readonly error: string; readonly at: number } | null;
   readonly wakes: number;
   /** Duration of the last completed wake (first packet to VM reachable), ms; null before the first. */
   readonly lastWakeMs: number | null;

@@ -71,6 +71,7 @@ export class FakeHypervisor implements Hypervisor {
   private readonly domainDelays = new Map<string, Partial<Record<FakeOp, number>>>();
   private failures: Failure[] = [];
   private readonly listeners = new Set<LifecycleCb>();
+  private readonly connListeners = new Set<() => void>();
   private connected = true;
   private closed = false;
   private readonly shutdownTimeoutMs: number;
@@ -132,9 +133,11 @@ export class FakeHypervisor implements Hypervisor {
     return this;
   }
 
-  /** Simulates libvirtd going away (false) and coming back (true). */
+  /** Simulates libvirtd going away (false) and coming back (true: onConnection listeners are told). */
   setConnected(up: boolean): this {
+    const was = this.connected;
     this.connected = up;
+    if (up && !was) for (const cb of [...this.connListeners]) cb();
     return this;
   }
 
@@ -214,9 +217,17 @@ export class FakeHypervisor implements Hypervisor {
     };
   }
 
+  onConnection(cb: () => void): () => void {
+    this.connListeners.add(cb);
+    return () => {
+      this.connListeners.delete(cb);
+    };
+  }
+
   async close(): Promise<void> {
     this.closed = true;
     this.listeners.clear();
+    this.connListeners.clear();
   }
 
   // ---- internals ----

@@ -36,6 +36,14 @@ export interface Hypervisor {
    * Returns the unsubscribe function.
    */
   onLifecycle?(cb: (domain: string, event: string, detail: string) => void): () => void;
+  /**
+   * Called each time the adapter opens a connection to libvirt after the
+   * subscription (libvirt became reachable, or libvirtd restarted); not for a
+   * connection already open when subscribing. With a subscriber the adapter
+   * reconnects in the background, so the call comes without waiting for the
+   * next operation. Returns the unsubscribe function.
+   */
+  onConnection?(cb: () => void): () => void;
   /** Releases the connection; later calls fail with LIBVIRT_CONNECTION. */
   close(): Promise<void>;
 }

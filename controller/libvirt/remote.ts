@@ -3,7 +3,8 @@
  * the same RPCs virsh sends, written by hand on libvirtd's unix socket.
  *
  * - Lazy (re)connect: a dropped connection (libvirtd restarted) is replaced on the next
- *   call; with lifecycle listeners a background reconnect also restores the event stream.
+ *   call; with lifecycle or connection listeners a background reconnect (every 250 ms
+ *   .. 1 s) also restores the event stream and tells onConnection listeners.
  * - Domain handles (name, uuid) are cached by name so a wake costs one round trip; a
  *   stale handle (domain undefined and redefined) is looked up again once.
  * - getState pipelines its two RPCs on the one connection.
@@ -32,6 +33,10 @@ import {
   type RemoteDomain,
 } from './protocol.js';
 import { RpcConnection } from './rpcClient.js';
+
+/** Background reconnect backoff bounds (ms). */
+const RECONNECT_MIN_MS = 250;
+const RECONNECT_MAX_MS = 1_000;
 
 /** libvirtd's read-write socket (the same for qemu:///system and every other driver URI). */
 export const DEFAULT_SOCKET_PATH = '/var/run/libvirt/libvirt-sock';
@@ -92,11 +97,12 @@ export class RemoteHypervisor implements Hypervisor {
   private connecting: Promise<RpcConnection> | undefined;
   private readonly handles = new Map<string, RemoteDomain>();
   private readonly listeners = new Set<LifecycleCb>();
+  private readonly connListeners = new Set<() => void>();
   /** Event callback id on the current connection, when registered. */
   private callbackId: number | undefined;
   private readonly registering = new WeakMap<RpcConnection, Promise<void>>();
   private reconnectTimer: NodeJS.Timeout | undefined;
-  private reconnectDelayMs = 250;
+  private reconnectDelayMs = RECONNECT_MIN_MS;
   private closed = false;
   private readonly socketPath: string;
   private readonly callTimeoutMs: number;
@@ -190,10 +196,20 @@ export class RemoteHypervisor implements Hypervisor {
     };
   }
 
+  onConnection(cb: () => void): () => void {
+    this.connListeners.add(cb);
+    // Not connected: start the background reconnect now, so the first connection is reported.
+    if (this.conn === undefined || this.conn.closed) void this.ensure().catch(() => this.scheduleReconnect());
+    return () => {
+      this.connListeners.delete(cb);
+    };
+  }
+
   async close(): Promise<void> {
     this.closed = true;
     if (this.reconnectTimer !== undefined) clearTimeout(this.reconnectTimer);
     this.listeners.clear();
+    this.connListeners.clear();
     const conn = this.conn ?? (await this.connecting?.catch(() => undefined));
     this.conn = undefined;
     if (conn !== undefined && !conn.closed) {
@@ -272,8 +288,15 @@ export class RemoteHypervisor implements Hypervisor {
         }
         this.scheduleReconnect();
       };
-      this.reconnectDelayMs = 250;
+      this.reconnectDelayMs = RECONNECT_MIN_MS;
       if (this.listeners.size > 0) await this.registerEvents(conn);
+      for (const cb of [...this.connListeners]) {
+        try {
+          cb();
+        } catch {
+          // A throwing listener must not fail the connection or starve the others.
+        }
+      }
       return conn;
     } catch (e) {
       conn.destroy();
@@ -295,11 +318,16 @@ export class RemoteHypervisor implements Hypervisor {
     return p;
   }
 
-  /** With listeners, keep trying to reconnect (backoff 250 ms .. 5 s) so events resume without a call. */
+  /**
+   * With listeners, keep trying to reconnect (backoff 250 ms .. 1 s) so events resume
+   * and a wake waiting for libvirt is retried without a call. Capped at 1 s: a failed
+   * connect to a local unix socket costs microseconds, and every second of the cap is
+   * added to a wake that waits for a restarted libvirtd (docs/decisions.md).
+   */
   private scheduleReconnect(): void {
-    if (this.closed || this.listeners.size === 0 || this.reconnectTimer !== undefined) return;
+    if (this.closed || (this.listeners.size === 0 && this.connListeners.size === 0) || this.reconnectTimer !== undefined) return;
     const delay = this.reconnectDelayMs;
-    this.reconnectDelayMs = Math.min(delay * 2, 5_000);
+    this.reconnectDelayMs = Math.min(delay * 2, RECONNECT_MAX_MS);
     this.reconnectTimer = setTimeout(() => {
       this.reconnectTimer = undefined;
       this.ensure().catch(() => this.scheduleReconnect());

@@ -14,6 +14,8 @@ import {
   configFromInventory,
   initialState,
   step,
+  timerId,
+  type Failure,
   type MachineConfig,
   type MachineState,
   type Output,
@@ -55,7 +57,10 @@ export interface VmStatus {
   since: number;
   portNo: number | undefined;
   held: number;
+  /** The problem the VM has now; undefined once it is parked or woken again. */
   lastError: string | undefined;
+  /** The most recent error and when (engine clock), kept after the VM recovered. */
+  lastFailure: Failure | undefined;
   counters: VmCounters;
 }
 
@@ -80,6 +85,11 @@ export function createParkApp(opts: ParkAppOptions): ParkApp {
   const dps = new Map<bigint, Datapath>();
   const timers = new Map<string, TimerHandle>();
   const hypervisors = new Map<string, Hypervisor>();
+  const unsubscribe: Array<() => void> = [];
+  /** Domain state reads in flight and waiting (bounded, like start-up's 16). */
+  let reads = 0;
+  const readQueue: Array<() => void> = [];
+  const MAX_READS = 16;
   const backlog: ParkEvent[] = [];
   let ready = false;
   let stopped = false;
@@ -91,8 +101,60 @@ export function createParkApp(opts: ParkAppOptions): ParkApp {
     if (!h) {
       h = opts.hypervisors(uri);
       hypervisors.set(uri, h);
+      watch(uri, h);
     }
     return h;
+  }
+
+  /**
+   * Every (re)connection of the adapter and every lifecycle event of one of our
+   * domains goes to the machine, which reads the domain states again: so a
+   * controller started while libvirt was unreachable, or a guest stopped behind
+   * its back, is reconciled as soon as libvirt says so (docs/parking.md).
+   */
+  function watch(uri: string, h: Hypervisor): void {
+    const byDomain = new Map<string, string[]>();
+    for (const v of cfg.vms) {
+      if (v.libvirt.uri !== uri) continue;
+      byDomain.set(v.libvirt.domain, [...(byDomain.get(v.libvirt.domain) ?? []), v.name]);
+    }
+    if (h.onConnection) {
+      unsubscribe.push(
+        h.onConnection(() => {
+          log.info('libvirt connected', { uri });
+          dispatch({ type: 'libvirt_up', uri });
+        }),
+      );
+    }
+    if (h.onLifecycle) {
+      unsubscribe.push(
+        h.onLifecycle((domain, event, detail) => {
+          const vms = byDomain.get(domain);
+          if (vms === undefined) return;
+          log.debug('libvirt lifecycle event', { uri, domain, event, detail });
+          for (const vm of vms) dispatch({ type: 'libvirt_changed', vm });
+        }),
+      );
+    }
+  }
+
+  function readDomainState(vm: string, seq: number): void {
+    if (reads >= MAX_READS) {
+      readQueue.push(() => readDomainState(vm, seq));
+      return;
+    }
+    reads++;
+    const spec = cfg.byName.get(vm)!;
+    hv(spec.libvirt.uri)
+      .getState(spec.libvirt.domain)
+      .then(
+        (st) => dispatch({ type: 'libvirt_state', vm, seq, state: st.state }),
+        (e: unknown) => dispatch({ type: 'libvirt_state', vm, seq, state: undefined, error: errText(e) }),
+      )
+      .finally(() => {
+        reads--;
+        readQueue.shift()?.();
+      });
   }
 
   /** Feeds one event to the machine and executes its outputs; returns `consumed`. */
@@ -171,7 +233,7 @@ export function createParkApp(opts: ParkAppOptions): ParkApp {
           },
           (e: unknown) => {
             log.warn('libvirt op failed', { vm: o.vm, op: o.op, depth: spec.depth, err: e });
-            dispatch({ type: 'libvirt_failed', vm: o.vm, seq: o.seq, error: errText(e) });
+            dispatch({ type: 'libvirt_failed', vm: o.vm, seq: o.seq, error: errText(e), code: errCode(e) });
           },
         );
         return;
@@ -197,23 +259,28 @@ export function createParkApp(opts: ParkAppOptions): ParkApp {
         );
         return;
       }
+      case 'read_state':
+        readDomainState(o.vm, o.seq);
+        return;
       case 'set_timer': {
-        const old = timers.get(o.key);
+        const id = timerId(o.key);
+        const old = timers.get(id);
         if (old) clock.clearTimer(old);
         const key = o.key;
         timers.set(
-          key,
+          id,
           clock.setTimer(() => {
-            timers.delete(key);
+            timers.delete(id);
             dispatch({ type: 'timer', key });
           }, o.at - clock.now()),
         );
         return;
       }
       case 'cancel_timer': {
-        const old = timers.get(o.key);
+        const id = timerId(o.key);
+        const old = timers.get(id);
         if (old) clock.clearTimer(old);
-        timers.delete(o.key);
+        timers.delete(id);
         return;
       }
       case 'persist': {
@@ -274,7 +341,8 @@ export function createParkApp(opts: ParkAppOptions): ParkApp {
       try {
         domain = (await hv(v.libvirt.uri).getState(v.libvirt.domain)).state;
       } catch (e) {
-        log.warn('domain state not read at start-up; trusting the store', { vm: v.name, domain: v.libvirt.domain, err: e });
+        // The machine keeps it UNKNOWN (unless the store says parked) and reads it again when libvirt reconnects.
+        log.warn('domain state not read at start-up; unknown until libvirt answers', { vm: v.name, domain: v.libvirt.domain, err: e });
       }
       events[i] = { type: 'restore', vm: v.name, record, libvirt: domain };
     };
@@ -336,6 +404,7 @@ export function createParkApp(opts: ParkAppOptions): ParkApp {
 
     async stop(): Promise<void> {
       stopped = true;
+      for (const off of unsubscribe.splice(0)) off();
       for (const t of timers.values()) clock.clearTimer(t);
       timers.clear();
       await Promise.allSettled([...hypervisors.values()].map((h) => h.close()));
@@ -344,7 +413,7 @@ export function createParkApp(opts: ParkAppOptions): ParkApp {
     status(): VmStatus[] {
       return cfg.vms.map((s) => {
         const v = state.vms.get(s.name)!;
-        return { name: v.name, phase: v.phase, step: v.step, since: v.since, portNo: v.portNo, held: v.held.length, lastError: v.lastError, counters: v.counters };
+        return { name: v.name, phase: v.phase, step: v.step, since: v.since, portNo: v.portNo, held: v.held.length, lastError: v.lastError, lastFailure: v.lastFailure, counters: v.counters };
       });
     },
 
@@ -358,6 +427,11 @@ export function createParkApp(opts: ParkAppOptions): ParkApp {
 
     machineState: () => state,
   };
+}
+
+function errCode(e: unknown): string | undefined {
+  const code = e instanceof Error ? (e as { code?: unknown }).code : undefined;
+  return typeof code === 'string' ? code : undefined;
 }
 
 function errText(e: unknown): string {

@@ -2,8 +2,9 @@
 // Pure and deterministic: no sockets, no libvirt, no timers, no wall clock. Every
 // side effect is an Output the runtime shell (app.ts) executes in order, and
 // every result (barrier reply, libvirt outcome, timer, counters) comes back as an
-// event. Per VM: ACTIVE -> PARKING -> PARKED -> WAKING -> ACTIVE, plus WAKE_FAILED;
-// every transition carries a named reason. See docs/parking.md.
+// event. Per VM: ACTIVE -> PARKING -> PARKED -> WAKING -> ACTIVE, plus WAKE_FAILED
+// and UNKNOWN (libvirt has not confirmed the domain's state yet); every transition
+// carries a named reason from the closed set PARK_REASONS. See docs/parking.md.
 import { Map as PMap } from 'immutable';
 import type { Inventory, VmSpec } from '../inventory/types.js';
 import type { DomainRunState } from '../libvirt/hypervisor.js';
@@ -28,7 +29,62 @@ import {
 } from './flows.js';
 import type { ParkRecord } from './store.js';
 
-export type Phase = 'active' | 'parking' | 'parked' | 'waking' | 'wake_failed';
+/**
+ * `unknown`: libvirt has not confirmed the domain's state since the controller
+ * started (it was unreachable, or has not answered yet). Such a VM is treated
+ * like a parked one for its traffic (park entries: the controller sees its
+ * packets and a packet wakes it, the wake reads the real state first), never
+ * routed to its port, and its ICMP is not answered: nobody vouches for it.
+ */
+export type Phase = 'unknown' | 'active' | 'parking' | 'parked' | 'waking' | 'wake_failed';
+
+/**
+ * Why a VM changed phase: the closed set every `transition` output carries (logs,
+ * onTransition, metrics labelled by reason). docs/parking.md lists each one.
+ */
+export const PARK_REASONS = [
+  'idle',
+  'operator-park',
+  'parked',
+  'packet',
+  'packet-during-parking',
+  'packet-retry',
+  'operator-wake',
+  'woken',
+  'woken-unconfirmed',
+  'park-aborted-by-traffic',
+  'park-barrier-failed',
+  'park-failed',
+  'wake-gave-up',
+  'restored',
+  'reconciled',
+  'confirmed-running',
+  'unconfirmed',
+] as const;
+export type ParkReason = (typeof PARK_REASONS)[number];
+
+/** The engine's timers; `timerId` names one for the shell's timer table. */
+export type TimerKey =
+  /** The activity-counter poll (one for the whole engine). */
+  | { readonly kind: 'poll' }
+  /** Next readiness probe (ARP or TCP SYN) of a waking VM. */
+  | { readonly kind: 'probe'; readonly vm: string }
+  /** A waking VM's wakeTimeout after libvirt returned. */
+  | { readonly kind: 'deadline'; readonly vm: string }
+  /** Next wake attempt after a failed one (backoff, or the bound on waiting for libvirt). */
+  | { readonly kind: 'retry'; readonly vm: string };
+
+/** A stable string for a timer key (the shell's map key; one timer per key). */
+export function timerId(key: TimerKey): string {
+  return key.kind === 'poll' ? 'poll' : `${key.kind}:${key.vm}`;
+}
+
+/** A past failure kept for the operator after the VM recovered (`lastError` is cleared then). */
+export interface Failure {
+  readonly error: string;
+  /** Engine clock (ms) when it happened. */
+  readonly at: number;
+}
 /**
  * Where a VM is inside its phase.
  * parking: flows (park flows sent, barrier pending) -> persisting (the store is writing the
@@ -90,7 +146,17 @@ export interface VmState {
   readonly seenUp: boolean;
   /** No automatic park before this time (set after a failed park). */
   readonly parkNotBefore?: number | undefined;
+  /** The problem the VM has NOW (failed park/wake, libvirt's odd state); cleared once it is parked or woken. */
   readonly lastError?: string | undefined;
+  /** The most recent error and when, kept after recovery (history for `vm info`). */
+  readonly lastFailure?: Failure | undefined;
+  /**
+   * Set while a wake waits for libvirt to be reachable again (an attempt failed
+   * with LIBVIRT_CONNECTION): when the connection was first lost in this wake.
+   */
+  readonly libvirtLostAt?: number | undefined;
+  /** libvirt connection generation (MachineState.libvirtGen) when the last operation was issued. */
+  readonly opGen: number;
   readonly counters: VmCounters;
 }
 
@@ -113,6 +179,8 @@ export interface MachineState {
   readonly opsInFlight: number;
   /** VMs waiting for a libvirt slot, first come first served. */
   readonly opQueue: readonly string[];
+  /** Per libvirt URI: how many times the adapter (re)connected (`libvirt_up` events). */
+  readonly libvirtGen: ReadonlyMap<string, number>;
 }
 
 /** Static configuration: the inventory, indexed. */
@@ -149,8 +217,15 @@ export type ParkEvent =
   | { type: 'persist_failed'; vm: string; seq: number; error: string }
   /** `woke`: how a wake operation made the domain run (absent for parks). */
   | { type: 'libvirt_done'; vm: string; seq: number; woke?: WakeKind | undefined }
-  | { type: 'libvirt_failed'; vm: string; seq: number; error: string }
-  | { type: 'timer'; key: string }
+  /** `code`: the LibvirtError code when there is one (LIBVIRT_CONNECTION waits for a reconnect). */
+  | { type: 'libvirt_failed'; vm: string; seq: number; error: string; code?: string | undefined }
+  /** The libvirt adapter for `uri` (re)connected: reconcile its VMs, retry wakes that lost the connection. */
+  | { type: 'libvirt_up'; uri: string }
+  /** libvirt reported a lifecycle event for the VM's domain: read its state again. */
+  | { type: 'libvirt_changed'; vm: string }
+  /** Answer to a `read_state` output: the domain's state, or undefined with `error` when it could not be read. */
+  | { type: 'libvirt_state'; vm: string; seq: number; state: DomainRunState | undefined; error?: string | undefined }
+  | { type: 'timer'; key: TimerKey }
   /** Operator commands. */
   | { type: 'park_now'; vm: string }
   | { type: 'wake_now'; vm: string };
@@ -168,15 +243,21 @@ export type Output =
   | { kind: 'libvirt'; vm: string; op: LibvirtOp; seq: number }
   /** Read the activity counters of a switch; the shell answers with flow_counts. */
   | { kind: 'flow_stats'; dpid: bigint }
-  | { kind: 'set_timer'; key: string; at: number }
-  | { kind: 'cancel_timer'; key: string }
+  /**
+   * Read the domain's state from libvirt; the shell answers with libvirt_state
+   * carrying `seq` (the VM's opSeq when asked: an answer that crossed one of our
+   * own libvirt operations is stale and ignored).
+   */
+  | { kind: 'read_state'; vm: string; seq: number }
+  | { kind: 'set_timer'; key: TimerKey; at: number }
+  | { kind: 'cancel_timer'; key: TimerKey }
   /**
    * Write the VM's record to the state store (`record.since` is on the engine's
    * clock; the shell converts it to epoch ms). With `seq` the write is awaited:
    * the shell reports persist_done/persist_failed.
    */
   | { kind: 'persist'; vm: string; record: ParkRecord; seq?: number }
-  | { kind: 'transition'; vm: string; from: Phase; to: Phase; reason: string; durationMs?: number }
+  | { kind: 'transition'; vm: string; from: Phase; to: Phase; reason: ParkReason; durationMs?: number }
   | { kind: 'log'; level: LogLevel; vm?: string; msg: string };
 
 export interface StepResult {
@@ -206,24 +287,29 @@ export function configFromInventory(inv: Inventory): MachineConfig {
   };
 }
 
-/** Every VM ACTIVE (until a restore or the first idle period says otherwise), no switch known. */
+/**
+ * Every VM UNKNOWN until a `restore` (or a later `libvirt_state`) says what
+ * libvirt and the store know: nothing is routed to a domain nobody has seen
+ * running, and the API says "unknown" rather than "active" meanwhile. No switch known.
+ */
 export function initialState(config: MachineConfig, now: number): MachineState {
   const vms = PMap<string, VmState>().withMutations((m) => {
     for (const v of config.vms) m.set(v.name, newVm(v.name, now));
   });
-  return { vms, switches: new Map(), opsInFlight: 0, opQueue: [] };
+  return { vms, switches: new Map(), opsInFlight: 0, opQueue: [], libvirtGen: new Map() };
 }
 
 function newVm(name: string, now: number): VmState {
   return {
     name,
-    phase: 'active',
+    phase: 'unknown',
     step: 'none',
     since: now,
     activeSince: now,
     lastChangeAt: now,
     opSeq: 0,
     opInFlight: false,
+    opGen: 0,
     barrierSeq: 0,
     held: [],
     wakeRequested: false,
@@ -242,6 +328,7 @@ function newVm(name: string, now: number): VmState {
 class Ctx {
   vms: PMap<string, VmState> | undefined;
   switches: Map<bigint, SwitchState> | undefined;
+  libvirtGen: Map<string, number> | undefined;
   opsInFlight: number;
   opQueue: string[] | undefined;
   readonly out: Output[] = [];
@@ -284,6 +371,15 @@ class Ctx {
     this.switches.set(dpid, s);
   }
 
+  gen(uri: string): number {
+    return (this.libvirtGen ?? this.base.libvirtGen).get(uri) ?? 0;
+  }
+
+  bumpGen(uri: string): void {
+    this.libvirtGen ??= new Map(this.base.libvirtGen);
+    this.libvirtGen.set(uri, this.gen(uri) + 1);
+  }
+
   queue(): string[] {
     this.opQueue ??= [...this.base.opQueue];
     return this.opQueue;
@@ -301,8 +397,14 @@ class Ctx {
   result(): StepResult {
     const b = this.base;
     const state: MachineState =
-      this.vms || this.switches || this.opQueue || this.opsInFlight !== b.opsInFlight
-        ? { vms: this.vms?.asImmutable() ?? b.vms, switches: this.switches ?? b.switches, opsInFlight: this.opsInFlight, opQueue: this.opQueue ?? b.opQueue }
+      this.vms || this.switches || this.opQueue || this.libvirtGen || this.opsInFlight !== b.opsInFlight
+        ? {
+            vms: this.vms?.asImmutable() ?? b.vms,
+            switches: this.switches ?? b.switches,
+            opsInFlight: this.opsInFlight,
+            opQueue: this.opQueue ?? b.opQueue,
+            libvirtGen: this.libvirtGen ?? b.libvirtGen,
+          }
         : b;
     return { state, out: this.out, consumed: this.consumed };
   }
@@ -313,7 +415,7 @@ export function step(cfg: MachineConfig, state: MachineState, event: ParkEvent, 
   const c = new Ctx(cfg, state, now);
   switch (event.type) {
     case 'start':
-      c.out.push({ kind: 'set_timer', key: 'poll', at: now + cfg.pollIntervalMs });
+      c.out.push({ kind: 'set_timer', key: { kind: 'poll' }, at: now + cfg.pollIntervalMs });
       break;
     case 'restore':
       if (cfg.byName.has(event.vm)) onRestore(c, event.vm, event.record, event.libvirt);
@@ -347,7 +449,19 @@ export function step(cfg: MachineConfig, state: MachineState, event: ParkEvent, 
       break;
     case 'libvirt_done':
     case 'libvirt_failed':
-      if (cfg.byName.has(event.vm)) onLibvirtResult(c, event.vm, event.seq, event.type === 'libvirt_done' ? undefined : event.error, event.type === 'libvirt_done' ? event.woke : undefined);
+      if (cfg.byName.has(event.vm)) {
+        if (event.type === 'libvirt_done') onLibvirtResult(c, event.vm, event.seq, undefined, undefined, event.woke);
+        else onLibvirtResult(c, event.vm, event.seq, event.error, event.code, undefined);
+      }
+      break;
+    case 'libvirt_up':
+      onLibvirtUp(c, event.uri);
+      break;
+    case 'libvirt_changed':
+      if (cfg.byName.has(event.vm)) readState(c, event.vm);
+      break;
+    case 'libvirt_state':
+      if (cfg.byName.has(event.vm)) onLibvirtState(c, event.vm, event.seq, event.state, event.error);
       break;
     case 'timer':
       onTimer(c, event.key);
@@ -360,7 +474,7 @@ export function step(cfg: MachineConfig, state: MachineState, event: ParkEvent, 
     }
     case 'wake_now': {
       const v = cfg.byName.has(event.vm) ? c.vm(event.vm) : undefined;
-      if (v?.phase === 'parked' || v?.phase === 'wake_failed') beginWake(c, v.name, 'operator-wake');
+      if (v?.phase === 'parked' || v?.phase === 'wake_failed' || v?.phase === 'unknown') beginWake(c, v.name, 'operator-wake');
       else c.log('warn', event.vm, `wake request ignored: VM is ${v ? v.phase : 'unknown'}`);
       break;
     }
@@ -372,7 +486,7 @@ export function step(cfg: MachineConfig, state: MachineState, event: ParkEvent, 
 // transitions
 // ---------------------------------------------------------------------------
 
-function transition(c: Ctx, name: string, to: Phase, stepTo: Step, reason: string, p: Partial<VmState> = {}, durationMs?: number): VmState {
+function transition(c: Ctx, name: string, to: Phase, stepTo: Step, reason: ParkReason, p: Partial<VmState> = {}, durationMs?: number): VmState {
   const from = c.vm(name).phase;
   const v = c.patch(name, { ...p, phase: to, step: stepTo, since: c.now });
   c.out.push(durationMs === undefined ? { kind: 'transition', vm: name, from, to, reason } : { kind: 'transition', vm: name, from, to, reason, durationMs });
@@ -419,7 +533,7 @@ function issueOp(c: Ctx, name: string): void {
   const op: LibvirtOp = v.phase === 'parking' ? 'park' : 'wake';
   c.opsInFlight++;
   const seq = v.opSeq + 1;
-  c.patch(name, { step: 'libvirt', opSeq: seq, opInFlight: true });
+  c.patch(name, { step: 'libvirt', opSeq: seq, opInFlight: true, opGen: c.gen(spec(c, name).libvirt.uri) });
   c.out.push({ kind: 'libvirt', vm: name, op, seq });
 }
 
@@ -440,7 +554,7 @@ function dequeue(c: Ctx, name: string): void {
   c.opQueue = c.queue().filter((n) => n !== name);
 }
 
-function beginPark(c: Ctx, name: string, reason: string): void {
+function beginPark(c: Ctx, name: string, reason: ParkReason): void {
   const s = spec(c, name);
   const seq = c.vm(name).barrierSeq + 1;
   transition(c, name, 'parking', 'flows', reason, { barrierSeq: seq, held: [], wakeRequested: false });
@@ -454,7 +568,7 @@ function beginPark(c: Ctx, name: string, reason: string): void {
  * go to the VM port, then the park flows are removed. The activity flows were
  * never removed, so traffic flows as soon as the deletes apply.
  */
-function unpark(c: Ctx, name: string, reason: string, error?: string): void {
+function unpark(c: Ctx, name: string, reason: ParkReason, error?: string): void {
   const s = spec(c, name);
   const v = c.vm(name);
   dequeue(c, name);
@@ -466,6 +580,7 @@ function unpark(c: Ctx, name: string, reason: string, error?: string): void {
   if (error !== undefined) {
     const failures = v.counters.parkFailures + 1;
     p.lastError = error;
+    p.lastFailure = { error, at: c.now };
     p.parkNotBefore = c.now + backoff(c, failures);
     c.count(name, 'parkFailures');
     c.log('error', name, `park failed, VM kept active: ${error}`);
@@ -481,9 +596,9 @@ function backoff(c: Ctx, attempt: number): number {
   return Math.min(c.cfg.park.retryBackoffMaxMs, c.cfg.park.retryBackoffMs * 2 ** Math.max(0, attempt - 1));
 }
 
-function beginWake(c: Ctx, name: string, reason: string): void {
+function beginWake(c: Ctx, name: string, reason: ParkReason): void {
   const s = spec(c, name);
-  transition(c, name, 'waking', 'queued', reason, { attempt: 0, wakeStartedAt: c.now, wakeRequested: false, lastError: undefined, coldBoot: undefined });
+  transition(c, name, 'waking', 'queued', reason, { attempt: 0, wakeStartedAt: c.now, wakeRequested: false, lastError: undefined, coldBoot: undefined, libvirtLostAt: undefined });
   c.send(s.dpid, [probeFlow(s, c.cfg.park.probeMac)]);
   requestOp(c, name);
 }
@@ -504,7 +619,7 @@ function sendProbe(c: Ctx, name: string): void {
         : buildArpRequest(probeMac, probeIp, s.ip, s.mac);
     c.send(s.dpid, [packetOut(v.portNo, frame)]);
   }
-  c.out.push({ kind: 'set_timer', key: `probe:${name}`, at: c.now + c.cfg.park.probeIntervalMs });
+  c.out.push({ kind: 'set_timer', key: { kind: 'probe', vm: name }, at: c.now + c.cfg.park.probeIntervalMs });
 }
 
 /**
@@ -534,7 +649,7 @@ function startServiceProbe(c: Ctx, name: string): void {
       break;
     }
   }
-  c.out.push({ kind: 'cancel_timer', key: `probe:${name}` });
+  c.out.push({ kind: 'cancel_timer', key: { kind: 'probe', vm: name } });
   c.patch(name, { step: 'service', probePort: port });
   c.send(s.dpid, serviceProbeFlows(s, c.cfg.park.probeIp, port));
   // The entries must be in before the guest can answer the first SYN (§6.2).
@@ -550,10 +665,18 @@ function startServiceProbe(c: Ctx, name: string): void {
 function startSwitching(c: Ctx, name: string): void {
   const s = spec(c, name);
   const v = c.vm(name);
-  c.out.push({ kind: 'cancel_timer', key: `probe:${name}` }, { kind: 'cancel_timer', key: `deadline:${name}` });
+  if (v.portNo === undefined) {
+    // Not expected: the probe answers that lead here come in through the tap port. Said
+    // loudly and handled as a failed attempt, so the wake can neither hang nor black-hole.
+    c.log('error', name, `cannot switch flows: tap ${s.port} has no known port number (wake step ${v.step})`);
+    // A previous switching may have removed them: the retry needs the park and probe entries back.
+    c.send(s.dpid, [...parkFlowsOf(c, name), probeFlow(s, c.cfg.park.probeMac)]);
+    wakeAttemptFailed(c, name, `tap ${s.port} has no known port number when switching flows`);
+    return;
+  }
+  c.out.push({ kind: 'cancel_timer', key: { kind: 'probe', vm: name } }, { kind: 'cancel_timer', key: { kind: 'deadline', vm: name } });
   const seq = v.barrierSeq + 1;
   c.patch(name, { step: 'switching', held: [], barrierSeq: seq });
-  if (v.portNo === undefined) return; // unreachable: probe answers come through the port
   c.send(s.dpid, activityFlows(s, v.portNo));
   c.out.push({ kind: 'barrier', dpid: s.dpid });
   c.send(s.dpid, v.held.map((p) => packetOut(v.portNo!, p)));
@@ -561,10 +684,11 @@ function startSwitching(c: Ctx, name: string): void {
   c.out.push({ kind: 'barrier', dpid: s.dpid, vm: name, seq });
 }
 
-function finishWake(c: Ctx, name: string, reason: string): void {
+function finishWake(c: Ctx, name: string, reason: ParkReason): void {
   const v = c.vm(name);
   const took = v.wakeStartedAt === undefined ? undefined : c.now - v.wakeStartedAt;
-  transition(c, name, 'active', 'none', reason, { activeSince: c.now, lastChangeAt: c.now, attempt: 0, lastCount: undefined, seenUp: true, probePort: undefined, coldBoot: undefined }, took);
+  // lastError described this wake's trouble; it is over (lastFailure keeps it for the operator).
+  transition(c, name, 'active', 'none', reason, { activeSince: c.now, lastChangeAt: c.now, attempt: 0, lastCount: undefined, seenUp: true, probePort: undefined, coldBoot: undefined, lastError: undefined, libvirtLostAt: undefined }, took);
   c.count(name, 'wakes');
   persist(c, name, 'active');
 }
@@ -572,21 +696,60 @@ function finishWake(c: Ctx, name: string, reason: string): void {
 function wakeAttemptFailed(c: Ctx, name: string, error: string): void {
   const v = c.vm(name);
   const attempt = v.attempt + 1;
-  c.out.push({ kind: 'cancel_timer', key: `probe:${name}` }, { kind: 'cancel_timer', key: `deadline:${name}` });
+  c.out.push({ kind: 'cancel_timer', key: { kind: 'probe', vm: name } }, { kind: 'cancel_timer', key: { kind: 'deadline', vm: name } });
   c.count(name, 'wakeFailures');
   if (attempt <= c.cfg.park.wakeRetries) {
     const delay = backoff(c, attempt);
-    c.patch(name, { step: 'backoff', attempt, lastError: error });
+    c.patch(name, { step: 'backoff', attempt, lastError: error, lastFailure: { error, at: c.now }, libvirtLostAt: undefined });
     c.log('warn', name, `wake attempt ${attempt} failed (${error}); retrying in ${delay} ms`);
-    c.out.push({ kind: 'set_timer', key: `retry:${name}`, at: c.now + delay });
+    c.out.push({ kind: 'set_timer', key: { kind: 'retry', vm: name }, at: c.now + delay });
     return;
   }
-  // Give up: park flows keep answering ARP/ICMP; held packets are dropped; the next packet retries.
+  giveUpWake(c, name, `wake failed after ${attempt} attempts`, error, { attempt });
+}
+
+/**
+ * Give up: park flows keep answering ARP (not ICMP: nobody can vouch for a VM
+ * that cannot be woken); held packets are dropped; the next packet retries.
+ */
+function giveUpWake(c: Ctx, name: string, what: string, error: string, p: Partial<VmState> = {}): void {
+  const v = c.vm(name);
+  const s = spec(c, name);
   const dropped = v.held.length;
-  transition(c, name, 'wake_failed', 'none', 'wake-gave-up', { attempt, held: [], lastError: error });
+  c.out.push({ kind: 'cancel_timer', key: { kind: 'retry', vm: name } });
+  transition(c, name, 'wake_failed', 'none', 'wake-gave-up', { ...p, held: [], lastError: error, lastFailure: { error, at: c.now }, libvirtLostAt: undefined });
   if (dropped > 0) c.count(name, 'heldDropped', dropped);
-  c.log('error', name, `wake failed after ${attempt} attempts, ${dropped} held packets dropped: ${error}`);
-  c.send(spec(c, name).dpid, [deleteKind(spec(c, name).index, KIND.PROBE)]);
+  c.log('error', name, `${what}, ${dropped} held packets dropped: ${error}`);
+  c.send(s.dpid, [deleteKind(s.index, KIND.PROBE)]);
+}
+
+/**
+ * A wake attempt lost its libvirt connection (libvirtd restarted or unreachable):
+ * not an error of the operation, so it is retried the moment the adapter
+ * reconnects (`libvirt_up`) instead of after the backoff, and it does not use up
+ * a retry. wakeDomain reads the state first, so whatever the lost call did is
+ * safe to repeat. Bounded: a wake waits at most wakeTimeout in total for libvirt.
+ */
+function wakeLostLibvirt(c: Ctx, name: string, error: string, opGen: number): void {
+  const v = c.vm(name);
+  const s = spec(c, name);
+  const lostAt = v.libvirtLostAt ?? c.now;
+  c.count(name, 'wakeFailures');
+  c.patch(name, { lastError: error, lastFailure: { error, at: c.now }, libvirtLostAt: lostAt });
+  if (c.now - lostAt >= s.wakeTimeoutMs) {
+    giveUpWake(c, name, `wake failed: libvirt unreachable for ${c.now - lostAt} ms`, error, { attempt: v.attempt + 1 });
+    return;
+  }
+  if (c.gen(s.libvirt.uri) > opGen) {
+    // The adapter reconnected while this operation was failing: retry at once.
+    c.log('info', name, `libvirt connection lost during the wake (${error}); libvirt is back, retrying now`);
+    requestOp(c, name);
+    return;
+  }
+  c.patch(name, { step: 'backoff' });
+  c.log('warn', name, `libvirt connection lost during the wake (${error}); retrying as soon as libvirt is reachable again (for at most ${lostAt + s.wakeTimeoutMs - c.now} ms)`);
+  // Fallback for an adapter that cannot report reconnects: the usual backoff, within the bound.
+  c.out.push({ kind: 'set_timer', key: { kind: 'retry', vm: name }, at: Math.min(c.now + backoff(c, v.attempt + 1), lostAt + s.wakeTimeoutMs) });
 }
 
 function hold(c: Ctx, name: string, data: Buffer): void {
@@ -605,21 +768,22 @@ function hold(c: Ctx, name: string, data: Buffer): void {
 // ---------------------------------------------------------------------------
 
 function onRestore(c: Ctx, name: string, record: ParkRecord | undefined, libvirt: DomainRunState | undefined): void {
+  if (c.vm(name).phase !== 'unknown') return; // restored once already
   if (record?.state === 'parked') {
     // Parked (or mid-operation) before the restart: keep it parked; a packet wakes it,
     // and the wake operation is idempotent whatever state libvirt left it in.
     transition(c, name, 'parked', 'none', 'restored');
     return;
   }
-  if (libvirt === 'paused' || libvirt === 'shutoff') {
-    // The store says active (or has nothing: it was unavailable when the park was
-    // decided, or the daemon died before the write) but the guest is not running.
-    // As ACTIVE its traffic would go to a stopped guest and nothing would wake it:
-    // treat it as PARKED, so the park entries answer for it and a packet starts it.
-    transition(c, name, 'parked', 'none', 'reconciled');
-    c.log('warn', name, `libvirt reports the domain ${libvirt}, the store ${record === undefined ? 'has no record' : `says ${record.state}`}: treated as parked`);
-    persist(c, name, 'parked');
+  if (libvirt === undefined) {
+    // Nobody knows whether it runs: UNKNOWN (park entries, so its traffic reaches the
+    // controller and wakes it) until libvirt answers (libvirt_up -> read_state).
+    c.log('warn', name, `libvirt did not report the domain state at start-up (the store ${record === undefined ? 'has no record' : `says ${record.state}`}): state unknown until libvirt answers; a packet wakes it`);
+    return;
   }
+  // The store says active (or has nothing: it was unavailable when the park was
+  // decided, or the daemon died before the write): libvirt decides.
+  applyLibvirtState(c, name, libvirt, `at start-up, the store ${record === undefined ? 'has no record' : `says ${record.state}`}`);
 }
 
 function onSwitchUp(c: Ctx, dpid: bigint, ports: readonly { portNo: number; name: string }[], meters: boolean): void {
@@ -647,6 +811,7 @@ function onSwitchUp(c: Ctx, dpid: bigint, ports: readonly { portNo: number; name
         break;
       case 'parked':
       case 'wake_failed':
+      case 'unknown':
         c.send(dpid, [...parkFlowsOf(c, s.name), deleteKind(s.index, KIND.ACTIVITY), deleteKind(s.index, KIND.ACTIVITY_IGNORE), deleteKind(s.index, KIND.PROBE)]);
         break;
       case 'waking':
@@ -799,6 +964,10 @@ function onPacketIn(c: Ctx, dpid: bigint, inPort: number, cookie: bigint, data: 
   c.consumed = true;
   if (f.icmp?.type === ICMP_ECHO_REQUEST && f.ipv4?.dst === s.ip) {
     // Answered by the controller: ping-based monitoring stays green without waking the VM.
+    // Not while the last wake failed or libvirt has not confirmed the domain: the
+    // controller only vouches for a VM it can wake (docs/parking.md). Dropped, not a wake
+    // trigger: a monitor's pings would otherwise retry a failing wake every few seconds.
+    if (v.phase === 'wake_failed' || v.phase === 'unknown') return;
     const reply = buildIcmpEchoReply(data);
     if (reply) {
       c.send(dpid, [packetOut(inPort, reply)]);
@@ -823,12 +992,14 @@ function onPacketIn(c: Ctx, dpid: bigint, inPort: number, cookie: bigint, data: 
       return;
     case 'parked':
     case 'wake_failed':
+    case 'unknown':
       if (!wakes(s, f)) {
         c.count(s.name, 'ignored');
         return;
       }
       hold(c, s.name, data);
-      beginWake(c, s.name, v.phase === 'parked' ? 'packet' : 'packet-retry');
+      // From UNKNOWN too: wakeDomain reads the real state first (running = nothing to do).
+      beginWake(c, s.name, v.phase === 'wake_failed' ? 'packet-retry' : 'packet');
       return;
     case 'waking':
       if (v.step === 'switching') {
@@ -899,7 +1070,7 @@ function onPersistResult(c: Ctx, name: string, seq: number, error: string | unde
   requestOp(c, name);
 }
 
-function onLibvirtResult(c: Ctx, name: string, seq: number, error: string | undefined, woke?: WakeKind): void {
+function onLibvirtResult(c: Ctx, name: string, seq: number, error: string | undefined, code: string | undefined, woke: WakeKind | undefined): void {
   releaseSlot(c, name);
   const v = c.vm(name);
   if (seq !== v.opSeq || v.step !== 'libvirt') return;
@@ -909,8 +1080,8 @@ function onLibvirtResult(c: Ctx, name: string, seq: number, error: string | unde
       unpark(c, name, 'park-failed', error);
       return;
     }
-    // save/shutdown: the tap is gone; it comes back under a new number.
-    transition(c, name, 'parked', 'none', 'parked', s.depth === 'pause' ? {} : { portNo: undefined });
+    // save/shutdown: the tap is gone; it comes back under a new number. An old error is over.
+    transition(c, name, 'parked', 'none', 'parked', s.depth === 'pause' ? { lastError: undefined } : { portNo: undefined, lastError: undefined });
     c.count(name, 'parks');
     c.send(s.dpid, [deleteKind(s.index, KIND.ACTIVITY), deleteKind(s.index, KIND.ACTIVITY_IGNORE)]);
     // Held packets stay held: they are delivered when the VM is up again.
@@ -919,9 +1090,11 @@ function onLibvirtResult(c: Ctx, name: string, seq: number, error: string | unde
   }
   if (v.phase !== 'waking') return;
   if (error !== undefined) {
-    wakeAttemptFailed(c, name, error);
+    if (code === 'LIBVIRT_CONNECTION') wakeLostLibvirt(c, name, error, v.opGen);
+    else wakeAttemptFailed(c, name, error);
     return;
   }
+  if (v.libvirtLostAt !== undefined) c.patch(name, { libvirtLostAt: undefined });
   if (woke === 'booted' && s.depth !== 'shutdown') {
     // Kept for the whole wake: a retry finds the domain running and reports 'running'.
     c.patch(name, { coldBoot: true });
@@ -934,30 +1107,118 @@ function onLibvirtResult(c: Ctx, name: string, seq: number, error: string | unde
         : `booted cold (${how}): ready when it answers ARP; set gatewayPorts and park.probeIp so a held SYN waits for its service`,
     );
   }
-  c.out.push({ kind: 'set_timer', key: `deadline:${name}`, at: c.now + s.wakeTimeoutMs });
+  c.out.push({ kind: 'set_timer', key: { kind: 'deadline', vm: name }, at: c.now + s.wakeTimeoutMs });
   if (c.vm(name).portNo !== undefined) startProbe(c, name);
   else c.patch(name, { step: 'port' });
 }
 
-function onTimer(c: Ctx, key: string): void {
-  if (key === 'poll') {
+function onTimer(c: Ctx, key: TimerKey): void {
+  if (key.kind === 'poll') {
     const dpids = new Set<bigint>();
     for (const s of c.cfg.vms) {
       if (c.vm(s.name).phase === 'active' && c.sw(s.dpid)?.up) dpids.add(s.dpid);
     }
     for (const dpid of dpids) c.out.push({ kind: 'flow_stats', dpid });
-    c.out.push({ kind: 'set_timer', key: 'poll', at: c.now + c.cfg.pollIntervalMs });
+    c.out.push({ kind: 'set_timer', key: { kind: 'poll' }, at: c.now + c.cfg.pollIntervalMs });
     return;
   }
-  const colon = key.indexOf(':');
-  const what = key.slice(0, colon);
-  const name = key.slice(colon + 1);
+  const name = key.vm;
   if (!c.cfg.byName.has(name)) return;
   const v = c.vm(name);
   if (v.phase !== 'waking') return;
-  if (what === 'probe' && (v.step === 'probe' || v.step === 'service')) sendProbe(c, name);
-  else if (what === 'deadline' && (v.step === 'probe' || v.step === 'port' || v.step === 'service')) {
-    const why = v.step === 'port' ? 'tap port never appeared' : v.step === 'probe' ? 'no ARP answer' : `gateway port ${v.probePort} never answered a SYN`;
-    wakeAttemptFailed(c, name, `not ready ${spec(c, name).wakeTimeoutMs} ms after libvirt (${why})`);
-  } else if (what === 'retry' && v.step === 'backoff') requestOp(c, name);
+  switch (key.kind) {
+    case 'probe':
+      if (v.step === 'probe' || v.step === 'service') sendProbe(c, name);
+      return;
+    case 'deadline':
+      if (v.step === 'probe' || v.step === 'port' || v.step === 'service') {
+        const why = v.step === 'port' ? 'tap port never appeared' : v.step === 'probe' ? 'no ARP answer' : `gateway port ${v.probePort} never answered a SYN`;
+        wakeAttemptFailed(c, name, `not ready ${spec(c, name).wakeTimeoutMs} ms after libvirt (${why})`);
+      }
+      return;
+    case 'retry':
+      if (v.step === 'backoff') requestOp(c, name);
+      return;
+  }
+}
+
+/**
+ * The libvirt adapter for `uri` (re)connected. Whatever happened while it was
+ * away (libvirtd restarted, an operator paused a guest, the controller started
+ * without it) is read again: every VM of that URI that is UNKNOWN or at rest
+ * ACTIVE gets its domain state read (then onLibvirtState reconciles), and wakes
+ * that lost the connection are retried now instead of after their backoff.
+ */
+function onLibvirtUp(c: Ctx, uri: string): void {
+  c.bumpGen(uri);
+  for (const s of c.cfg.vms) {
+    if (s.libvirt.uri !== uri) continue;
+    const v = c.vm(s.name);
+    if (v.phase === 'waking' && v.step === 'backoff' && v.libvirtLostAt !== undefined) {
+      c.out.push({ kind: 'cancel_timer', key: { kind: 'retry', vm: s.name } });
+      c.log('info', s.name, 'libvirt is reachable again: retrying the wake now');
+      requestOp(c, s.name);
+    } else readState(c, s.name);
+  }
+}
+
+/** Asks the shell for the domain's state when it could change what the VM's traffic needs. */
+function readState(c: Ctx, name: string): void {
+  const v = c.vm(name);
+  if (v.phase === 'unknown' || (v.phase === 'active' && v.step === 'none')) c.out.push({ kind: 'read_state', vm: name, seq: v.opSeq });
+}
+
+function onLibvirtState(c: Ctx, name: string, seq: number, state: DomainRunState | undefined, error: string | undefined): void {
+  const v = c.vm(name);
+  // One of our own operations ran since the read was asked: its answer may predate it.
+  if (seq !== v.opSeq || v.opInFlight) return;
+  if (state === undefined) {
+    if (v.phase === 'unknown') c.log('warn', name, `domain state still unknown: ${error ?? 'libvirt did not answer'}; its traffic wakes it`);
+    return;
+  }
+  applyLibvirtState(c, name, state, `while the engine had it ${v.phase}`);
+}
+
+/**
+ * What libvirt reports for a VM that is UNKNOWN or at rest ACTIVE. Only a
+ * domain libvirt confirms running is routed to its port:
+ * - running: UNKNOWN -> ACTIVE (`confirmed-running`);
+ * - paused / shut off: -> PARKED (`reconciled`): park entries answer for it
+ *   and a packet starts it; as ACTIVE its traffic would go to a stopped guest;
+ * - crashed / other: ACTIVE -> UNKNOWN (`unconfirmed`) with the state as
+ *   lastError; a packet tries a wake, which reports why it cannot.
+ * In any other phase the engine itself is driving libvirt and ignores this.
+ */
+function applyLibvirtState(c: Ctx, name: string, state: DomainRunState, context: string): void {
+  const v = c.vm(name);
+  const s = spec(c, name);
+  if (v.phase !== 'unknown' && !(v.phase === 'active' && v.step === 'none')) return;
+  switch (state) {
+    case 'running': {
+      if (v.phase !== 'unknown') return;
+      transition(c, name, 'active', 'none', 'confirmed-running', { activeSince: c.now, lastChangeAt: c.now, lastCount: undefined, lastError: undefined });
+      const msgs: OfpMessage[] = v.portNo === undefined ? [] : activityFlows(s, v.portNo);
+      c.send(s.dpid, [...msgs, deleteKind(s.index, KIND.PARK), deleteKind(s.index, KIND.PROBE)]);
+      return;
+    }
+    case 'paused':
+    case 'shutoff': {
+      c.log('warn', name, `libvirt reports the domain ${state} ${context}: treated as parked`);
+      transition(c, name, 'parked', 'none', 'reconciled', state === 'shutoff' ? { portNo: undefined, lastError: undefined } : { lastError: undefined });
+      // Park entries first (they outrank the activity entries), then the activity entries go.
+      c.send(s.dpid, [...parkFlowsOf(c, name), deleteKind(s.index, KIND.ACTIVITY), deleteKind(s.index, KIND.ACTIVITY_IGNORE), deleteKind(s.index, KIND.PROBE)]);
+      persist(c, name, 'parked');
+      return;
+    }
+    case 'crashed':
+    case 'other': {
+      const error = `libvirt reports the domain ${state}`;
+      c.patch(name, { lastError: error, lastFailure: { error, at: c.now } });
+      if (v.phase === 'unknown') return;
+      c.log('error', name, `${error}: its traffic is no longer routed to it; a packet tries to wake it`);
+      transition(c, name, 'unknown', 'none', 'unconfirmed');
+      c.send(s.dpid, [...parkFlowsOf(c, name), deleteKind(s.index, KIND.ACTIVITY), deleteKind(s.index, KIND.ACTIVITY_IGNORE)]);
+      return;
+    }
+  }
 }

@@ -22,6 +22,7 @@ export function vmView(name: string, over: Partial<VmView> = {}): VmView {
     port: 10,
     held: 0,
     lastError: null,
+    lastFailure: null,
     wakes: 0,
     lastWakeMs: null,
     counters: COUNTERS,

@@ -208,3 +208,44 @@ test('URIs: local ones map to the daemon socket, remote transports are refused',
 test('virDomainState -> coarse run state', (t) => {
   t.deepEqual([0, 1, 2, 3, 4, 5, 6, 7].map(runStateOf), ['other', 'running', 'running', 'paused', 'other', 'shutoff', 'crashed', 'other']);
 });
+
+test('onConnection: told when a daemon that was down at subscription comes up, and on every reconnect, without a call', async (t) => {
+  const d = new FakeDaemon(); // not started: libvirtd unreachable
+  const h = new RemoteHypervisor('qemu:///system', { socketPath: d.socketPath });
+  t.teardown(async () => {
+    await h.close();
+    await d.dispose();
+  });
+  let ups = 0;
+  h.onConnection(() => ups++);
+  await sleep(300);
+  t.is(ups, 0);
+  await d.start();
+  t.true(await until(() => ups === 1, 3000), 'the background reconnect found the daemon');
+  await d.stop(); // libvirtd restarts
+  await sleep(100);
+  await d.start();
+  t.true(await until(() => ups === 2, 3000), 'told again after the restart');
+  t.deepEqual(await h.getState('vm1'), { state: 'running', hasManagedSave: false });
+  t.is(ups, 2, 'a call on the live connection does not count as a new one');
+});
+
+test('onConnection: not told for the connection already open when subscribing; a throwing listener is ignored', async (t) => {
+  const { d, h } = await setup(t);
+  await h.connect();
+  const seen: string[] = [];
+  h.onConnection(() => {
+    throw new Error('listener bug');
+  });
+  const off = h.onConnection(() => seen.push('up'));
+  await sleep(100);
+  t.deepEqual(seen, []);
+  await d.stop();
+  await d.start();
+  t.true(await until(() => seen.length === 1, 3000));
+  off();
+  await d.stop();
+  await d.start();
+  await sleep(1500);
+  t.deepEqual(seen, ['up'], 'unsubscribed');
+});

@@ -227,6 +227,12 @@ class SimHypervisor implements Hypervisor {
   destroy(d: string): Promise<void> {
     return this.op('destroy', d, () => this.fake.destroy(d));
   }
+  onLifecycle(cb: (domain: string, event: string, detail: string) => void): () => void {
+    return this.fake.onLifecycle(cb);
+  }
+  onConnection(cb: () => void): () => void {
+    return this.fake.onConnection(cb);
+  }
   async close(): Promise<void> {}
 
   private async op(name: string, domain: string, body: () => Promise<void>): Promise<void> {

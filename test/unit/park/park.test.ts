@@ -194,7 +194,8 @@ test('libvirt failure on wake: retries with exponential backoff, then succeeds',
   const w = new World(inventory(vmLine(1, 'pause')));
   await w.start();
   await parkIdle(w, 'vm1');
-  w.fake.failNext('resume', 'LIBVIRT_CONNECTION', { domain: 'd1', times: 2 });
+  // A real error of the operation (a lost connection is retried on reconnect instead, see below).
+  w.fake.failNext('resume', 'LIBVIRT_ERROR', { domain: 'd1', times: 2 });
   const p = syn(w, 'vm1');
   w.sw.inject(HOST.port, p);
   const t0 = w.clock.now();

@@ -14,6 +14,8 @@ function setup(n: number): { cfg: MachineConfig; parked: MachineState; arp: Park
   const cfg = configFromInventory(parseInventory(`park: { meterRate: 0 }\nswitches: [{ name: s1, dpid: 1 }]\nvms:\n${vms.join('\n')}\n`, 'cost.yaml'));
   const now = 1000;
   let s = initialState(cfg, 0);
+  // Start-up: libvirt reports every domain running (VMs start UNKNOWN until it does).
+  for (const v of cfg.vms) s = step(cfg, s, { type: 'restore', vm: v.name, record: undefined, libvirt: 'running' }, 0).state;
   s = step(cfg, s, { type: 'switch_up', dpid: 1n, ports: cfg.vms.map((v, i) => ({ portNo: 10 + i, name: v.port })), meters: false }, 0).state;
   const target = cfg.vms[Math.floor(n / 2)]!;
   const vm = () => s.vms.get(target.name)!;
