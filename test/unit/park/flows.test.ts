@@ -4,9 +4,13 @@
 import test from 'ava';
 import { OFPP_CONTROLLER } from '../../../controller/openflow/constants.js';
 import { buildArpRequest, buildArp, buildIcmpEchoRequest, buildTcpFrame } from '../../../controller/packet/index.js';
-import { activityCounts, activityFlows, cookieOf, deleteKind, KIND, meterAdds, meterIds, parkFlows, probeFlow, PRIO, serviceProbeFlows, staleVmDeletes, type FlowVm } from '../../../controller/park/flows.js';
+import { makeCookie } from '../../../controller/cookies.js';
+import { flowMod } from '../../../controller/openflow/build.js';
+import { fnv1a32 } from '../../../controller/park/ids.js';
+import { activityCounts, activityFlows, cookieOf, decodeCookie, deleteKind, KIND, meterAdds, meterIds, parkFlows, probeFlow, PRIO, serviceProbeFlows, staleVmDeletes, type FlowVm } from '../../../controller/park/flows.js';
 import type { FlowStats, OfpMessage } from '../../../controller/openflow/types.js';
 import { FakeFlowTable, fieldsOfFrame } from '../../support/fakeflowtable.js';
+import { HOST, World } from './harness.js';
 
 const VM: FlowVm = { id: 3, meterBase: 256, mac: '52:54:00:00:00:11', ip: '10.0.0.11', gatewayPorts: [80], ignore: [{ src: '10.0.0.250' }, { tcpDst: 9100 }] };
 const OTHER: FlowVm = { id: 4, meterBase: 259, mac: '52:54:00:00:00:12', ip: '10.0.0.12', gatewayPorts: [], ignore: [] };
@@ -117,4 +121,60 @@ test('staleVmDeletes: entries of a VM id not in the inventory are deleted, every
   t.like(where(ft, tcp(80)), { ports: [17] }, 'the active VM is not disturbed');
   t.like(where(ft, tcp(22, H1.ip, OTHER)), { ports: [OFPP_CONTROLLER] }, 'the other parked VM still wakes');
   t.deepEqual(staleVmDeletes(statsOf(parkFlows(OTHER, 3, false)), new Set([OTHER.id])), [], 'nothing to delete');
+});
+
+// --- the engine's entries on a simulated switch (harness.ts) ---
+
+function harnessInventory(): string {
+  return `
+park: { probeInterval: 15ms, probeIp: 10.0.0.253, pollInterval: 1s, meterRate: 100 }
+defaults: { idleTimeout: 10s, minActive: 5s, sink: k1, ignore: [{ src: 10.0.0.250 }], wakeTimeout: 5s }
+switches: [{ name: s1, dpid: 1 }]
+sinks: [{ name: k1, switch: s1, port: s1-eth3, mac: "00:00:00:00:00:fe", ip: 10.0.0.254 }]
+vms:
+  - { name: vm1, libvirt: { uri: "test:///default", domain: d1 }, mac: "52:54:00:00:00:11", ip: 10.0.0.11, switch: s1, port: vm1-tap, depth: pause }
+  - { name: vm2, libvirt: { uri: "test:///default", domain: d2 }, mac: "52:54:00:00:00:12", ip: 10.0.0.12, switch: s1, port: vm2-tap, depth: shutdown, gatewayPorts: [80] }
+`;
+}
+
+async function until(w: World, vm: string, phase: string, maxMs = 60_000): Promise<void> {
+  for (let t = 0; t < maxMs && w.status(vm).phase !== phase; t += 5) await w.clock.advance(5);
+  if (w.status(vm).phase !== phase) throw new Error(`${vm} is ${w.status(vm).phase}, wanted ${phase}`);
+}
+
+test('audit: every controller-bound entry the engine installs over boot check, park, wake and cold-boot probe names a meter', async (t) => {
+  const w = new World(harnessInventory());
+  const sent: OfpMessage[] = [];
+  const send = w.sw.send.bind(w.sw);
+  w.sw.send = (...msgs: OfpMessage[]) => {
+    sent.push(...msgs);
+    send(...msgs);
+  };
+  await w.start();
+  await until(w, 'vm1', 'parked');
+  await until(w, 'vm2', 'parked');
+  for (const vm of ['vm1', 'vm2']) {
+    const v = w.vm(vm);
+    w.sw.inject(HOST.port, buildTcpFrame({ ethSrc: HOST.mac, ethDst: v.mac, src: HOST.ip, dst: v.ip, srcPort: 40000, dstPort: 80, flags: 2, seq: 1 }));
+    await until(w, vm, 'active');
+  }
+  const up = controllerBound(sent);
+  const priorities = new Set(up.map((f) => f.priority));
+  for (const p of [PRIO.PARK_ANSWER, PRIO.PARK_GATEWAY, PRIO.PARK_CATCHALL, PRIO.PROBE]) t.true(priorities.has(p), `the run installed a controller-bound entry at priority ${p}`);
+  t.deepEqual(up.filter((f) => f.meter === undefined), [], 'controller-bound entries without a meter');
+});
+
+test('on connect, the park entries of a VM no longer in the inventory are deleted; current VMs and other apps keep theirs', async (t) => {
+  const w = new World(harnessInventory());
+  // Left on the switch by an earlier run whose inventory had "vm-gone".
+  const gone: FlowVm = { id: fnv1a32('vm-gone'), meterBase: 300, mac: '52:54:00:00:00:99', ip: '10.0.0.99', gatewayPorts: [], ignore: [] };
+  const l2 = flowMod({ cookie: makeCookie('l2', 0), priority: 0, instructions: [] });
+  w.sw.send(...parkFlows(gone, undefined, false), probeFlow(gone, PROBE_MAC, false), l2);
+  const goneFrame = buildTcpFrame({ ethSrc: HOST.mac, ethDst: gone.mac, src: HOST.ip, dst: gone.ip, srcPort: 1, dstPort: 80, flags: 2, seq: 1 });
+  t.like(w.sw.inject(HOST.port, goneFrame), { to: 'controller' }, 'before: the stale entry catches the traffic');
+  await w.start();
+  t.deepEqual(w.sw.table.filter((e) => decodeCookie(e.cookie)?.vmId === gone.id), [], 'stale entries deleted');
+  t.true(w.sw.table.some((e) => e.cookie === makeCookie('l2', 0)), "the L2 fabric's entry is kept");
+  t.true(w.sw.table.some((e) => decodeCookie(e.cookie)?.vmId === fnv1a32('vm1')), "vm1's entries are kept");
+  t.like(w.sw.inject(HOST.port, goneFrame), { to: 'drop' }, 'after: the L2 entry (no instructions) has the traffic');
 });
