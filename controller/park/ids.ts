@@ -10,7 +10,7 @@ export const VM_ID_BITS = 32;
  * Meter ids: the L2 fabric owns meter 1 (l2/learning.ts); the park engine's ids
  * start at PARK_METER_BASE, METERS_PER_VM consecutive ids per VM (wake, answer,
  * probe) in one of METER_SLOTS slots. The highest id, 256 + 3 * 16384 - 1 =
- * 49407, stays below the 65536 meters OVS's userspace datapath offers, so a
+ * 49407, stays below the 262144 meters OVS 3.1's userspace datapath offers (and 65536), so a
  * switch's OFPMP_METER_FEATURES max_meter check (§7.3.5.14) passes.
  */
 export const PARK_METER_BASE = 256;
