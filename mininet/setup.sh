@@ -32,7 +32,7 @@ fi
 # All without recommends: recommends pull in desktop/X bits and double the time.
 packages=(
   openvswitch-switch mininet python3-os-ken redis-server tshark
-  ethtool iproute2 iputils-ping curl tcpdump psmisc cpio xz-utils arping
+  ethtool iproute2 iputils-ping curl tcpdump psmisc cpio xz-utils arping hping3
   libvirt-daemon-system libvirt-daemon-driver-qemu qemu-system-x86 qemu-utils
   linux-image-amd64 busybox-static libvirt-clients
 )

@@ -21,7 +21,8 @@
  */
 import { appCookieMatch, isAppCookie, makeCookie, parseCookie } from '../cookies.js';
 import * as C from '../openflow/constants.js';
-import type { Action, Instruction, MessageOf, OfpMessage } from '../openflow/types.js';
+import { deleteByCookie, flowMod, meterMod, packetOut, toController, toPort } from '../openflow/build.js';
+import type { Action, MessageOf, OfpMessage } from '../openflow/types.js';
 import { readMac } from '../packet/addr.js';
 
 type PacketIn = MessageOf<'packet_in'>;
@@ -171,13 +172,12 @@ export class L2Switch {
       { ...this.deleteBase(), tableId: C.OFPTT_ALL },
     ];
     if (this.meterUsable) {
-      const bands = [{ type: 'drop' as const, rate: this.cfg.rate, burstSize: this.cfg.burst ?? 0 }];
-      const flags = C.OFPMF_PKTPS | C.OFPMF_STATS | (this.cfg.burst === undefined ? 0 : C.OFPMF_BURST);
+      const opts = this.cfg.burst === undefined ? { stats: true } : { stats: true, burst: this.cfg.burst };
       // Delete then add: OFPMC_ADD of an existing meter fails with OFPMMFC_METER_EXISTS
       // (§7.4.4), and deleting a missing meter is harmless. Deleting a meter also removes
       // the flows that use it (§7.3.4.5), here only our old table-miss.
-      out.push({ type: 'meter_mod', xid: 0, command: C.OFPMC_DELETE, flags: 0, meterId: this.cfg.meterId, bands: [] });
-      out.push({ type: 'meter_mod', xid: 0, command: C.OFPMC_ADD, flags, meterId: this.cfg.meterId, bands });
+      out.push(meterMod(C.OFPMC_DELETE, this.cfg.meterId, 0));
+      out.push(meterMod(C.OFPMC_ADD, this.cfg.meterId, this.cfg.rate, opts));
       out.push({ type: 'barrier_request', xid: 0 });
     }
     out.push(this.tableMiss());
@@ -186,27 +186,9 @@ export class L2Switch {
 
   /** The table-miss flow: meter (if usable), then the whole packet to the controller, unbuffered. */
   tableMiss(): FlowMod {
-    const instructions: Instruction[] = [];
-    if (this.meterUsable) instructions.push({ type: 'meter', meterId: this.cfg.meterId });
     // OFPCML_NO_BUFFER: "the complete packet must be sent to the controller" and not buffered (§7.2.5).
-    instructions.push({ type: 'apply_actions', actions: [{ type: 'output', port: C.OFPP_CONTROLLER, maxLen: C.OFPCML_NO_BUFFER }] });
-    return {
-      type: 'flow_mod',
-      xid: 0,
-      cookie: L2_COOKIE,
-      cookieMask: 0n,
-      tableId: this.cfg.tableId,
-      command: C.OFPFC_ADD,
-      idleTimeout: 0,
-      hardTimeout: 0,
-      priority: TABLE_MISS_PRIORITY,
-      bufferId: C.OFP_NO_BUFFER,
-      outPort: C.OFPP_ANY,
-      outGroup: C.OFPG_ANY,
-      flags: 0,
-      match: [],
-      instructions,
-    };
+    const instructions = toController(this.meterUsable ? this.cfg.meterId : undefined);
+    return flowMod({ cookie: L2_COOKIE, tableId: this.cfg.tableId, priority: TABLE_MISS_PRIORITY, instructions });
   }
 
   /** The hot path: learn the source, then forward (flow + packet-out) or flood. */
@@ -236,15 +218,13 @@ export class L2Switch {
     // on that segment, and sending it back out would duplicate it. Drop it.
     if (dst.port === inPort) return out;
     if (srcEntry !== undefined) out.push(this.forwardFlow(inPort, srcEntry.text, dst.text, dst.port));
-    out.push({
-      type: 'packet_out',
-      xid: 0,
+    out.push(packetOut({
       bufferId: msg.bufferId,
       inPort,
       actions: [{ type: 'output', port: dst.port, maxLen: 0 }],
       // §7.3.7: with a valid buffer_id the switch uses its buffered copy and data must be empty.
       data: msg.bufferId === C.OFP_NO_BUFFER ? d : NO_DATA,
-    });
+    }));
     return out;
   }
 
@@ -373,59 +353,32 @@ export class L2Switch {
   private flood(msg: PacketIn, inPort: number, out: OfpMessage[]): void {
     // OFPP_FLOOD: all ports except the ingress port and ports with OFPPC_NO_FLOOD
     // (OVS honours no-flood in OF1.3, which lets an operator prune a loop).
-    out.push({
-      type: 'packet_out',
-      xid: 0,
+    out.push(packetOut({
       bufferId: msg.bufferId,
       inPort,
       actions: this.floodActions,
       data: msg.bufferId === C.OFP_NO_BUFFER ? msg.data : NO_DATA,
-    });
+    }));
   }
 
   private forwardFlow(inPort: number, src: string, dst: string, port: number): FlowMod {
-    return {
-      type: 'flow_mod',
-      xid: 0,
+    return flowMod({
       cookie: L2_COOKIE,
-      cookieMask: 0n,
       tableId: this.cfg.tableId,
-      command: C.OFPFC_ADD,
       idleTimeout: this.cfg.idleTimeout,
-      hardTimeout: 0,
       priority: L2_FLOW_PRIORITY,
-      bufferId: C.OFP_NO_BUFFER,
-      outPort: C.OFPP_ANY,
-      outGroup: C.OFPG_ANY,
-      flags: 0,
       match: [
         { field: 'in_port', value: inPort },
         { field: 'eth_src', value: src },
         { field: 'eth_dst', value: dst },
       ],
-      instructions: [{ type: 'apply_actions', actions: [{ type: 'output', port, maxLen: 0 }] }],
-    };
+      instructions: [toPort(port)],
+    });
   }
 
   /** A non-strict delete of our flows in our table; callers add a match or out_port. */
   private deleteBase(): FlowMod {
-    return {
-      type: 'flow_mod',
-      xid: 0,
-      cookie: L2_COOKIES.cookie,
-      cookieMask: L2_COOKIES.cookieMask,
-      tableId: this.cfg.tableId,
-      command: C.OFPFC_DELETE,
-      idleTimeout: 0,
-      hardTimeout: 0,
-      priority: 0,
-      bufferId: C.OFP_NO_BUFFER,
-      outPort: C.OFPP_ANY,
-      outGroup: C.OFPG_ANY,
-      flags: 0,
-      match: [],
-      instructions: [],
-    };
+    return deleteByCookie(L2_COOKIES.cookie, L2_COOKIES.cookieMask, { tableId: this.cfg.tableId });
   }
 }
 

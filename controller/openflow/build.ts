@@ -34,6 +34,26 @@ export function gotoTable(tableId: number): Instruction {
   return { type: 'goto_table', tableId };
 }
 
+/** OFPIT_METER: the packet goes through meter `meterId` first (OF 1.3.5 §5.7, §7.2.5). */
+export function meter(meterId: number): Instruction {
+  return { type: 'meter', meterId };
+}
+
+/**
+ * The instructions that send a whole packet, unbuffered (OFPCML_NO_BUFFER, §7.2.5),
+ * to the controller, through `meterId` when given: every controller-bound entry
+ * should name a meter, or one flood at one address starves the rest (§5.7).
+ */
+export function toController(meterId?: number): Instruction[] {
+  const send = applyActions(output(C.OFPP_CONTROLLER, C.OFPCML_NO_BUFFER));
+  return meterId === undefined ? [send] : [meter(meterId), send];
+}
+
+/** Output to a switch port: max_len is only meaningful for OFPP_CONTROLLER, so it is 0 here. */
+export function toPort(port: number): Instruction {
+  return applyActions(output(port, 0));
+}
+
 export type FlowModInit = Partial<Omit<MessageOf<'flow_mod'>, 'type'>>;
 
 /**
@@ -63,6 +83,25 @@ export function flowMod(init: FlowModInit = {}): MessageOf<'flow_mod'> {
 /** A flow_mod deleting every flow matching `m` (non-strict) in table `tableId` (default: all tables). */
 export function flowDelete(init: FlowModInit = {}): MessageOf<'flow_mod'> {
   return flowMod({ tableId: C.OFPTT_ALL, ...init, command: init.command ?? C.OFPFC_DELETE });
+}
+
+/**
+ * A non-strict OFPFC_DELETE of every entry whose cookie matches `cookie` under
+ * `cookieMask` (§6.4, §7.3.4.1), in `tableId` (default: all tables), optionally
+ * narrowed by a match or an out_port.
+ */
+export function deleteByCookie(cookie: bigint, cookieMask: bigint, init: FlowModInit = {}): MessageOf<'flow_mod'> {
+  return flowMod({ tableId: C.OFPTT_ALL, ...init, cookie, cookieMask, command: C.OFPFC_DELETE, priority: 0 });
+}
+
+/**
+ * OFPT_METER_MOD with one drop band of `rate` packets/s (OFPMF_PKTPS, §7.3.4.5);
+ * `burst` sets OFPMF_BURST, `stats` OFPMF_STATS.
+ */
+export function meterMod(command: number, meterId: number, rate: number, opts: { burst?: number; stats?: boolean } = {}): MessageOf<'meter_mod'> {
+  if (command === C.OFPMC_DELETE) return { type: 'meter_mod', xid: 0, command, flags: 0, meterId, bands: [] };
+  const flags = C.OFPMF_PKTPS | (opts.burst === undefined ? 0 : C.OFPMF_BURST) | (opts.stats === true ? C.OFPMF_STATS : 0);
+  return { type: 'meter_mod', xid: 0, command, flags, meterId, bands: [{ type: 'drop', rate, burstSize: opts.burst ?? 0 }] };
 }
 
 export type PacketOutInit = Partial<Omit<MessageOf<'packet_out'>, 'type'>>;

@@ -8,8 +8,9 @@ import type { Logger } from '../log.js';
 import { OFPET_METER_MOD_FAILED, OFPMMFC_METER_EXISTS, OFPPR_ADD, OFPPR_DELETE } from '../openflow/constants.js';
 import type { OfpMessage } from '../openflow/types.js';
 import type { Clock, TimerHandle } from './clock.js';
-import { activityCounts, activityStatsRequest, decodeCookie } from './flows.js';
+import { activityCounts, activityStatsRequest, decodeCookie, parkStatsRequest, staleVmDeletes } from './flows.js';
 import { parkDomain, wakeDomain, type WakeKind } from './hypervisor.js';
+import { METERS_PER_VM } from './ids.js';
 import {
   configFromInventory,
   initialState,
@@ -80,6 +81,7 @@ export function createParkApp(opts: ParkAppOptions): ParkApp {
   const cfg: MachineConfig = configFromInventory(opts.inventory);
   const { clock, log } = opts;
   const timeoutMs = opts.requestTimeoutMs ?? 5000;
+  const vmById = new Map(cfg.vms.map((v) => [v.id, v]));
   const toEpoch = opts.toEpoch ?? ((t: number) => Date.now() - clock.now() + t);
   let state = initialState(cfg, clock.now());
   const dps = new Map<bigint, Datapath>();
@@ -95,6 +97,24 @@ export function createParkApp(opts: ParkAppOptions): ParkApp {
   let stopped = false;
   let dispatching = false;
   const pending: ParkEvent[] = [];
+
+  /**
+   * Deletes the park entries of VMs no longer in the inventory (their cookie names
+   * no current VM id): they would keep catching traffic for an address nobody
+   * serves. Entries of current VMs are left alone, so their traffic is not disturbed.
+   */
+  async function deleteStaleEntries(dp: Datapath): Promise<void> {
+    try {
+      const replies = await dp.request({ ...parkStatsRequest(), xid: dp.nextXid() } as OfpMessage, { timeoutMs });
+      const stats = replies.flatMap((r) => (r.type === 'multipart_reply' && r.body.mpType === 'flow' ? r.body.stats : []));
+      const deletes = staleVmDeletes(stats, new Set(vmById.keys()));
+      if (deletes.length === 0 || !dp.connected) return;
+      log.info('deleting park entries of VMs no longer in the inventory', { dpid: dp.idHex, vmIds: deletes.length });
+      dp.send(...deletes.map((m) => ({ ...m, xid: dp.nextXid() }) as OfpMessage));
+    } catch (e: unknown) {
+      log.warn('park entries of removed VMs not checked', { dpid: dp.idHex, err: e });
+    }
+  }
 
   function hv(uri: string): Hypervisor {
     let h = hypervisors.get(uri);
@@ -243,14 +263,14 @@ export function createParkApp(opts: ParkAppOptions): ParkApp {
         if (!dp?.connected) return;
         dp.request({ ...activityStatsRequest(), xid: dp.nextXid() } as OfpMessage, { timeoutMs }).then(
           (replies) => {
-            const byIndex = new Map<number, bigint>();
+            const byId = new Map<number, bigint>();
             for (const r of replies) {
               if (r.type !== 'multipart_reply' || r.body.mpType !== 'flow') continue;
-              for (const [i, n] of activityCounts(r.body.stats)) byIndex.set(i, (byIndex.get(i) ?? 0n) + n);
+              for (const [i, n] of activityCounts(r.body.stats)) byId.set(i, (byId.get(i) ?? 0n) + n);
             }
             const counts = new Map<string, bigint>();
-            for (const [i, n] of byIndex) {
-              const v = cfg.vms[i];
+            for (const [i, n] of byId) {
+              const v = vmById.get(i);
               if (v) counts.set(v.name, n);
             }
             dispatch({ type: 'flow_counts', dpid: o.dpid, counts });
@@ -372,6 +392,7 @@ export function createParkApp(opts: ParkAppOptions): ParkApp {
       const meters = await metersSupported(dp, cfg, timeoutMs);
       if (dps.get(dp.id) !== dp || !dp.connected) return; // replaced or gone meanwhile
       dispatch({ type: 'switch_up', dpid: dp.id, ports: [...dp.ports.values()].map((p) => ({ portNo: p.portNo, name: p.name })), meters });
+      await deleteStaleEntries(dp);
     },
 
     switchDown(dp: Datapath): void {
@@ -442,13 +463,18 @@ function errText(e: unknown): string {
   return String(e);
 }
 
+/** The highest meter id the park engine uses (ids.ts: METERS_PER_VM per VM from its meterBase). */
+function maxMeterId(cfg: MachineConfig): number {
+  return Math.max(0, ...cfg.vms.map((v) => v.meterBase + METERS_PER_VM - 1));
+}
+
 /** True when the switch has meters for all our ids (OFPMP_METER_FEATURES, OF 1.3.5 §7.3.5.14). */
 async function metersSupported(dp: Datapath, cfg: MachineConfig, timeoutMs: number): Promise<boolean> {
   if (cfg.park.meterRate === 0) return false;
   try {
     const replies = await dp.request({ type: 'multipart_request', xid: dp.nextXid(), flags: 0, body: { mpType: 'meter_features' } }, { timeoutMs });
     for (const r of replies) {
-      if (r.type === 'multipart_reply' && r.body.mpType === 'meter_features') return r.body.maxMeter >= 100 + cfg.vms.length;
+      if (r.type === 'multipart_reply' && r.body.mpType === 'meter_features') return r.body.maxMeter >= maxMeterId(cfg);
     }
   } catch {
     // No meter support: wake triggers are not rate limited (docs/parking.md).

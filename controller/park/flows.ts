@@ -2,19 +2,10 @@
 // Priorities sit above the L2 fabric's so that, on a VM's attachment switch,
 // our entries decide where traffic to the VM goes. See docs/parking.md.
 import type { FlowStats, Instruction, Match, OfpMessage } from '../openflow/types.js';
-import {
-  OFPCML_NO_BUFFER,
-  OFPFC_ADD,
-  OFPFC_DELETE,
-  OFPG_ANY,
-  OFPMC_ADD,
-  OFPMF_BURST,
-  OFPMF_PKTPS,
-  OFPP_ANY,
-  OFPP_CONTROLLER,
-  OFP_NO_BUFFER,
-} from '../openflow/constants.js';
+import { OFPG_ANY, OFPMC_ADD, OFPMC_MODIFY, OFPP_ANY } from '../openflow/constants.js';
+import { deleteByCookie, flowMod, meterMod, packetOut as buildPacketOut, toController, toPort } from '../openflow/build.js';
 import { appCookieMatch, isAppCookie, makeCookie } from '../cookies.js';
+import { VM_ID_BITS } from './ids.js';
 
 export const PARK_TABLE = 0;
 
@@ -40,20 +31,21 @@ export const PRIO = {
 export const KIND = { ACTIVITY: 1, ACTIVITY_IGNORE: 2, PARK: 3, PROBE: 4 } as const;
 export type FlowKind = (typeof KIND)[keyof typeof KIND];
 
-// The park app's 40-bit cookie id (controller/cookies.ts): VM index << 8 | kind.
+// The park app's 40-bit cookie id (controller/cookies.ts): VM id << 8 | kind, where
+// the VM id is a 32-bit hash of its name (./ids.ts), stable across inventory edits.
 const KIND_MASK = 0xffn;
-const VM_MASK = 0xffffffffn << 8n;
+const VM_MASK = ((1n << BigInt(VM_ID_BITS)) - 1n) << 8n;
 const APP = appCookieMatch('park');
 
-/** Cookie of VM number `vmIndex` (its position in the inventory) and flow kind. */
-export function cookieOf(vmIndex: number, kind: FlowKind): bigint {
-  return makeCookie('park', (BigInt(vmIndex) << 8n) | BigInt(kind));
+/** Cookie of the VM with cookie id `vmId` (ids.ts) and flow kind. */
+export function cookieOf(vmId: number, kind: FlowKind): bigint {
+  return makeCookie('park', (BigInt(vmId) << 8n) | BigInt(kind));
 }
 
-/** The VM index and kind in a park cookie, or undefined for another app's cookie. */
-export function decodeCookie(cookie: bigint): { vmIndex: number; kind: number } | undefined {
+/** The VM id and kind in a park cookie, or undefined for another app's cookie. */
+export function decodeCookie(cookie: bigint): { vmId: number; kind: number } | undefined {
   if (!isAppCookie(cookie, 'park')) return undefined;
-  return { vmIndex: Number((cookie & VM_MASK) >> 8n), kind: Number(cookie & KIND_MASK) };
+  return { vmId: Number((cookie & VM_MASK) >> 8n), kind: Number(cookie & KIND_MASK) };
 }
 
 /** Cookie and mask selecting one kind for every VM (flow stats of all activity entries of a switch). */
@@ -63,7 +55,10 @@ export function kindSelector(kind: FlowKind): { cookie: bigint; cookieMask: bigi
 
 /** What flows.ts needs to know about a VM. */
 export interface FlowVm {
-  readonly index: number;
+  /** Cookie id: a 32-bit hash of the VM's name (ids.ts). */
+  readonly id: number;
+  /** First of the VM's METERS_PER_VM meter ids (ids.ts): wake, answer, probe. */
+  readonly meterBase: number;
   readonly mac: string;
   readonly ip: string;
   readonly gatewayPorts: readonly number[];
@@ -71,49 +66,20 @@ export interface FlowVm {
 }
 
 function flowAdd(cookie: bigint, priority: number, match: Match, instructions: Instruction[]): OfpMessage {
-  return {
-    type: 'flow_mod',
-    xid: 0,
-    cookie,
-    cookieMask: 0n,
-    tableId: PARK_TABLE,
-    command: OFPFC_ADD,
-    idleTimeout: 0,
-    hardTimeout: 0,
-    priority,
-    bufferId: OFP_NO_BUFFER,
-    outPort: OFPP_ANY,
-    outGroup: OFPG_ANY,
-    flags: 0,
-    match,
-    instructions,
-  };
+  return flowMod({ cookie, tableId: PARK_TABLE, priority, match, instructions });
 }
 
 /** Deletes every entry of one VM and kind: OFPFC_DELETE restricted by cookie/cookie_mask (OF 1.3.5 §6.4, §7.3.4.1). */
-export function deleteKind(vmIndex: number, kind: FlowKind): OfpMessage {
-  return {
-    type: 'flow_mod',
-    xid: 0,
-    cookie: cookieOf(vmIndex, kind),
-    cookieMask: APP.cookieMask | VM_MASK | KIND_MASK,
-    tableId: PARK_TABLE,
-    command: OFPFC_DELETE,
-    idleTimeout: 0,
-    hardTimeout: 0,
-    priority: 0,
-    bufferId: OFP_NO_BUFFER,
-    outPort: OFPP_ANY,
-    outGroup: OFPG_ANY,
-    flags: 0,
-    match: [],
-    instructions: [],
-  };
+export function deleteKind(vmId: number, kind: FlowKind): OfpMessage {
+  return deleteByCookie(cookieOf(vmId, kind), APP.cookieMask | VM_MASK | KIND_MASK, { tableId: PARK_TABLE });
 }
 
-const output = (port: number): Instruction => ({ type: 'apply_actions', actions: [{ type: 'output', port, maxLen: 0 }] });
-/** To the controller, whole packet, unbuffered (OFPCML_NO_BUFFER, §7.2.5): we hold and re-inject the bytes. */
-const toController: Instruction = { type: 'apply_actions', actions: [{ type: 'output', port: OFPP_CONTROLLER, maxLen: OFPCML_NO_BUFFER }] };
+/** Deletes every entry of one VM, whatever its kind (a VM no longer in the inventory). */
+export function deleteVm(vmId: number): OfpMessage {
+  return deleteByCookie(cookieOf(vmId, 0 as FlowKind), APP.cookieMask | VM_MASK, { tableId: PARK_TABLE });
+}
+
+const output = toPort;
 
 function ignoreMatch(vm: FlowVm, r: FlowVm['ignore'][number]): Match {
   // OXM prerequisites (§7.2.3.6): ipv4_* needs eth_type 0x0800; tcp_dst needs ip_proto 6, udp_dst ip_proto 17.
@@ -131,48 +97,63 @@ function ignoreMatch(vm: FlowVm, r: FlowVm['ignore'][number]): Match {
 
 /** Entries of an ACTIVE VM: everything to its MAC goes to its current port; ignored traffic under a separate cookie. */
 export function activityFlows(vm: FlowVm, portNo: number): OfpMessage[] {
-  const out = [flowAdd(cookieOf(vm.index, KIND.ACTIVITY), PRIO.ACTIVITY, [{ field: 'eth_dst', value: vm.mac }], [output(portNo)])];
-  for (const r of vm.ignore) out.push(flowAdd(cookieOf(vm.index, KIND.ACTIVITY_IGNORE), PRIO.ACTIVITY_IGNORE, ignoreMatch(vm, r), [output(portNo)]));
+  const out = [flowAdd(cookieOf(vm.id, KIND.ACTIVITY), PRIO.ACTIVITY, [{ field: 'eth_dst', value: vm.mac }], [output(portNo)])];
+  for (const r of vm.ignore) out.push(flowAdd(cookieOf(vm.id, KIND.ACTIVITY_IGNORE), PRIO.ACTIVITY_IGNORE, ignoreMatch(vm, r), [output(portNo)]));
   return out;
 }
 
-/** Meter id of a VM's wake trigger. */
-export function meterIdOf(vmIndex: number): number {
-  return 100 + vmIndex;
+/**
+ * A VM's meters (ids from ids.ts; meter ids are per switch, §7.3.4.5). Each
+ * controller-bound entry goes through one, so a flood is dropped in the switch
+ * instead of queueing packet-ins in front of other VMs' wake SYNs:
+ *   wake    TCP/any traffic that wakes the VM (and is held)
+ *   answer  ARP requests and ICMP echoes the controller answers for a parked VM:
+ *           a ping flood must not use up the wake budget
+ *   probe   the VM's answers to the readiness probes while it wakes: a flood at
+ *           the VM must not drop the answer that ends its wake
+ */
+export function meterIds(vm: Pick<FlowVm, 'meterBase'>): { wake: number; answer: number; probe: number } {
+  return { wake: vm.meterBase, answer: vm.meterBase + 1, probe: vm.meterBase + 2 };
 }
 
-/** The per-VM meter limiting wake-trigger packet-ins to `rate` packets/s (OF 1.3.5 §7.3.4.5). */
-export function meterAdd(vmIndex: number, rate: number): OfpMessage {
-  return {
-    type: 'meter_mod',
-    xid: 0,
-    command: OFPMC_ADD,
-    flags: OFPMF_PKTPS | OFPMF_BURST,
-    meterId: meterIdOf(vmIndex),
-    bands: [{ type: 'drop', rate, burstSize: rate }],
-  };
+/**
+ * Installs (or updates) a VM's meters, `rate` packets/s each with a burst of
+ * `rate` (OF 1.3.5 §7.3.4.5). ADD then MODIFY: ADD of an existing meter fails
+ * with OFPMMFC_METER_EXISTS (§7.4.4; the shell ignores it) and MODIFY then sets
+ * the configured rate; deleting and re-adding would remove the flows using the
+ * meter (§7.3.4.5) and leave a gap in which a parked VM's traffic is not caught.
+ */
+export function meterAdds(vm: Pick<FlowVm, 'meterBase'>, rate: number): OfpMessage[] {
+  const ids = meterIds(vm);
+  return [ids.wake, ids.answer, ids.probe].flatMap((id) => [
+    meterMod(OFPMC_ADD, id, rate, { burst: rate }),
+    meterMod(OFPMC_MODIFY, id, rate, { burst: rate }),
+  ]);
 }
 
 /**
  * Entries of a parked (or parking/waking) VM. `sinkPort` undefined: ignored
- * traffic is dropped. `meter` undefined: wake packet-ins are not rate limited.
+ * traffic is dropped. `metered` false (the switch has no meters, or meterRate
+ * is 0): packet-ins are not rate limited.
  */
-export function parkFlows(vm: FlowVm, sinkPort: number | undefined, meter: number | undefined): OfpMessage[] {
-  const c = cookieOf(vm.index, KIND.PARK);
-  const wake: Instruction[] = meter === undefined ? [toController] : [{ type: 'meter', meterId: meter }, toController];
+export function parkFlows(vm: FlowVm, sinkPort: number | undefined, metered: boolean): OfpMessage[] {
+  const c = cookieOf(vm.id, KIND.PARK);
+  const m = metered ? meterIds(vm) : undefined;
+  const wake = toController(m?.wake);
+  const answer = toController(m?.answer);
   const out: OfpMessage[] = [
     flowAdd(c, PRIO.PARK_ANSWER, [
       { field: 'eth_type', value: 0x0806 },
       { field: 'arp_op', value: 1 },
       { field: 'arp_tpa', value: vm.ip },
-    ], [toController]),
+    ], answer),
     flowAdd(c, PRIO.PARK_ANSWER, [
       { field: 'eth_dst', value: vm.mac },
       { field: 'eth_type', value: 0x0800 },
       { field: 'ip_proto', value: 1 },
       { field: 'ipv4_dst', value: vm.ip },
       { field: 'icmpv4_type', value: 8 },
-    ], [toController]),
+    ], answer),
   ];
   for (const r of vm.ignore) out.push(flowAdd(c, PRIO.PARK_IGNORE, ignoreMatch(vm, r), sinkPort === undefined ? [] : [output(sinkPort)]));
   for (const p of vm.gatewayPorts) {
@@ -189,14 +170,14 @@ export function parkFlows(vm: FlowVm, sinkPort: number | undefined, meter: numbe
 }
 
 /** While waking: the VM's ARP replies to our probe come to the controller. */
-export function probeFlow(vm: FlowVm, probeMac: string): OfpMessage {
-  return flowAdd(cookieOf(vm.index, KIND.PROBE), PRIO.PROBE, [
+export function probeFlow(vm: FlowVm, probeMac: string, metered: boolean): OfpMessage {
+  return flowAdd(cookieOf(vm.id, KIND.PROBE), PRIO.PROBE, [
     { field: 'eth_dst', value: probeMac },
     { field: 'eth_src', value: vm.mac },
     { field: 'eth_type', value: 0x0806 },
     { field: 'arp_op', value: 2 },
     { field: 'arp_spa', value: vm.ip },
-  ], [toController]);
+  ], toController(metered ? meterIds(vm).probe : undefined));
 }
 
 /**
@@ -211,8 +192,9 @@ export const PROBE_TCP_ISN = 0x5ea15ea1;
  * While a cold-booted VM wakes: its TCP answers to our SYNs on `port`, and its
  * ARP requests for the probe address, come to the controller.
  */
-export function serviceProbeFlows(vm: FlowVm, probeIp: string, port: number): OfpMessage[] {
-  const c = cookieOf(vm.index, KIND.PROBE);
+export function serviceProbeFlows(vm: FlowVm, probeIp: string, port: number, metered: boolean): OfpMessage[] {
+  const c = cookieOf(vm.id, KIND.PROBE);
+  const up = toController(metered ? meterIds(vm).probe : undefined);
   return [
     flowAdd(c, PRIO.PROBE, [
       { field: 'eth_src', value: vm.mac },
@@ -221,24 +203,23 @@ export function serviceProbeFlows(vm: FlowVm, probeIp: string, port: number): Of
       { field: 'ipv4_dst', value: probeIp },
       { field: 'tcp_src', value: port },
       { field: 'tcp_dst', value: PROBE_TCP_PORT },
-    ], [toController]),
+    ], up),
     flowAdd(c, PRIO.PROBE, [
       { field: 'eth_src', value: vm.mac },
       { field: 'eth_type', value: 0x0806 },
       { field: 'arp_op', value: 1 },
       { field: 'arp_tpa', value: probeIp },
-    ], [toController]),
+    ], up),
   ];
 }
 
 /** A packet-out of `data` through `port`; in_port is OFPP_CONTROLLER (§7.3.7) since the frame is ours to send. */
 export function packetOut(port: number, data: Buffer): OfpMessage {
-  return { type: 'packet_out', xid: 0, bufferId: OFP_NO_BUFFER, inPort: OFPP_CONTROLLER, actions: [{ type: 'output', port, maxLen: 0 }], data };
+  return buildPacketOut({ actions: [{ type: 'output', port, maxLen: 0 }], data });
 }
 
-/** The flow stats request that reads every activity counter of a switch in one round trip (§7.3.5.2, cookie_mask filter). */
-export function activityStatsRequest(): OfpMessage {
-  const sel = kindSelector(KIND.ACTIVITY);
+/** A flow stats request (§7.3.5.2) for the park entries selected by cookie/cookie_mask. */
+function statsRequest(sel: { cookie: bigint; cookieMask: bigint }): OfpMessage {
   return {
     type: 'multipart_request',
     xid: 0,
@@ -247,13 +228,38 @@ export function activityStatsRequest(): OfpMessage {
   };
 }
 
-/** Sums activity packet counters per VM index from flow stats (other cookies are ignored). */
+/** The flow stats request that reads every activity counter of a switch in one round trip (§7.3.5.2, cookie_mask filter). */
+export function activityStatsRequest(): OfpMessage {
+  return statsRequest(kindSelector(KIND.ACTIVITY));
+}
+
+/** The flow stats request for every park entry of a switch, whatever VM and kind (the app's cookie mask). */
+export function parkStatsRequest(): OfpMessage {
+  return statsRequest(APP);
+}
+
+/**
+ * Deletes for the park entries of VMs that are no longer in the inventory: OpenFlow
+ * cannot delete "cookie not in a set", so the shell reads the switch's park entries
+ * (parkStatsRequest) and deletes each unknown VM id by cookie. Entries of known VMs
+ * are never touched.
+ */
+export function staleVmDeletes(stats: readonly FlowStats[], knownIds: ReadonlySet<number>): OfpMessage[] {
+  const stale = new Set<number>();
+  for (const s of stats) {
+    const d = decodeCookie(s.cookie);
+    if (d !== undefined && !knownIds.has(d.vmId)) stale.add(d.vmId);
+  }
+  return [...stale].sort((a, b) => a - b).map(deleteVm);
+}
+
+/** Sums activity packet counters per VM id from flow stats (other cookies are ignored). */
 export function activityCounts(stats: readonly FlowStats[]): Map<number, bigint> {
   const out = new Map<number, bigint>();
   for (const s of stats) {
     const d = decodeCookie(s.cookie);
     if (d?.kind !== KIND.ACTIVITY) continue;
-    out.set(d.vmIndex, (out.get(d.vmIndex) ?? 0n) + s.packetCount);
+    out.set(d.vmId, (out.get(d.vmId) ?? 0n) + s.packetCount);
   }
   return out;
 }

@@ -17,8 +17,7 @@ import {
   decodeCookie,
   deleteKind,
   KIND,
-  meterAdd,
-  meterIdOf,
+  meterAdds,
   packetOut,
   parkFlows,
   PROBE_TCP_ISN,
@@ -28,6 +27,7 @@ import {
   type FlowVm,
 } from './flows.js';
 import type { ParkRecord } from './store.js';
+import { assignVmIds } from './ids.js';
 
 /**
  * `unknown`: libvirt has not confirmed the domain's state since the controller
@@ -271,7 +271,9 @@ const ZERO_COUNTERS: VmCounters = { parks: 0, wakes: 0, parkFailures: 0, wakeFai
 
 /** Builds the machine's configuration from an inventory. */
 export function configFromInventory(inv: Inventory): MachineConfig {
-  const vms = inv.vms.map((v, index) => ({ ...v, index }));
+  // Cookie and meter ids from the VM's name (ids.ts), not its position; throws VmIdError on a collision.
+  const ids = assignVmIds(inv.vms);
+  const vms = inv.vms.map((v, i) => ({ ...v, ...ids[i]! }));
   const minIdle = Math.min(...vms.map((v) => v.idleTimeoutMs), 60_000);
   // A quarter of the smallest idle timeout, within [250 ms, 15 s]: idleness is
   // then detected at most 25 % late, and a large fleet is not polled too often.
@@ -509,13 +511,14 @@ function sinkPortOf(c: Ctx, vm: VmSpec): number | undefined {
   return typeof sink.port === 'number' ? sink.port : c.sw(vm.dpid)?.ports.get(sink.port);
 }
 
-function meterOf(c: Ctx, vm: VmSpec & FlowVm): number | undefined {
-  return c.sw(vm.dpid)?.meters && c.cfg.park.meterRate > 0 ? meterIdOf(vm.index) : undefined;
+/** Whether the VM's controller-bound entries go through its meters (flows.ts meterIds). */
+function metered(c: Ctx, vm: VmSpec): boolean {
+  return c.sw(vm.dpid)?.meters === true && c.cfg.park.meterRate > 0;
 }
 
 function parkFlowsOf(c: Ctx, name: string): OfpMessage[] {
   const s = spec(c, name);
-  return parkFlows(s, sinkPortOf(c, s), meterOf(c, s));
+  return parkFlows(s, sinkPortOf(c, s), metered(c, s));
 }
 
 /** Asks for a libvirt slot; the operation runs now or when a slot frees (FIFO). */
@@ -575,7 +578,7 @@ function unpark(c: Ctx, name: string, reason: ParkReason, error?: string): void 
   const msgs: OfpMessage[] = [];
   if (v.portNo !== undefined) for (const p of v.held) msgs.push(packetOut(v.portNo, p));
   else if (v.held.length > 0) c.count(name, 'heldDropped', v.held.length);
-  msgs.push(deleteKind(s.index, KIND.PARK));
+  msgs.push(deleteKind(s.id, KIND.PARK));
   const p: { -readonly [K in keyof VmState]?: VmState[K] } = { held: [], wakeRequested: false, activeSince: c.now, lastChangeAt: c.now, barrierSeq: v.barrierSeq + 1 };
   if (error !== undefined) {
     const failures = v.counters.parkFailures + 1;
@@ -599,7 +602,7 @@ function backoff(c: Ctx, attempt: number): number {
 function beginWake(c: Ctx, name: string, reason: ParkReason): void {
   const s = spec(c, name);
   transition(c, name, 'waking', 'queued', reason, { attempt: 0, wakeStartedAt: c.now, wakeRequested: false, lastError: undefined, coldBoot: undefined, libvirtLostAt: undefined });
-  c.send(s.dpid, [probeFlow(s, c.cfg.park.probeMac)]);
+  c.send(s.dpid, [probeFlow(s, c.cfg.park.probeMac, metered(c, s))]);
   requestOp(c, name);
 }
 
@@ -651,7 +654,7 @@ function startServiceProbe(c: Ctx, name: string): void {
   }
   c.out.push({ kind: 'cancel_timer', key: { kind: 'probe', vm: name } });
   c.patch(name, { step: 'service', probePort: port });
-  c.send(s.dpid, serviceProbeFlows(s, c.cfg.park.probeIp, port));
+  c.send(s.dpid, serviceProbeFlows(s, c.cfg.park.probeIp, port, metered(c, s)));
   // The entries must be in before the guest can answer the first SYN (§6.2).
   c.out.push({ kind: 'barrier', dpid: s.dpid });
   sendProbe(c, name);
@@ -670,7 +673,7 @@ function startSwitching(c: Ctx, name: string): void {
     // loudly and handled as a failed attempt, so the wake can neither hang nor black-hole.
     c.log('error', name, `cannot switch flows: tap ${s.port} has no known port number (wake step ${v.step})`);
     // A previous switching may have removed them: the retry needs the park and probe entries back.
-    c.send(s.dpid, [...parkFlowsOf(c, name), probeFlow(s, c.cfg.park.probeMac)]);
+    c.send(s.dpid, [...parkFlowsOf(c, name), probeFlow(s, c.cfg.park.probeMac, metered(c, s))]);
     wakeAttemptFailed(c, name, `tap ${s.port} has no known port number when switching flows`);
     return;
   }
@@ -680,7 +683,7 @@ function startSwitching(c: Ctx, name: string): void {
   c.send(s.dpid, activityFlows(s, v.portNo));
   c.out.push({ kind: 'barrier', dpid: s.dpid });
   c.send(s.dpid, v.held.map((p) => packetOut(v.portNo!, p)));
-  c.send(s.dpid, [deleteKind(s.index, KIND.PARK), deleteKind(s.index, KIND.PROBE)]);
+  c.send(s.dpid, [deleteKind(s.id, KIND.PARK), deleteKind(s.id, KIND.PROBE)]);
   c.out.push({ kind: 'barrier', dpid: s.dpid, vm: name, seq });
 }
 
@@ -720,7 +723,7 @@ function giveUpWake(c: Ctx, name: string, what: string, error: string, p: Partia
   transition(c, name, 'wake_failed', 'none', 'wake-gave-up', { ...p, held: [], lastError: error, lastFailure: { error, at: c.now }, libvirtLostAt: undefined });
   if (dropped > 0) c.count(name, 'heldDropped', dropped);
   c.log('error', name, `${what}, ${dropped} held packets dropped: ${error}`);
-  c.send(s.dpid, [deleteKind(s.index, KIND.PROBE)]);
+  c.send(s.dpid, [deleteKind(s.id, KIND.PROBE)]);
 }
 
 /**
@@ -790,7 +793,7 @@ function onSwitchUp(c: Ctx, dpid: bigint, ports: readonly { portNo: number; name
   c.setSw(dpid, { up: true, meters, ports: new Map(ports.map((p) => [p.name, p.portNo])) });
   const sw = c.sw(dpid)!;
   const vms = c.cfg.vms.filter((v) => v.dpid === dpid);
-  if (meters && c.cfg.park.meterRate > 0) c.send(dpid, vms.map((v) => meterAdd(v.index, c.cfg.park.meterRate)));
+  if (meters && c.cfg.park.meterRate > 0) c.send(dpid, vms.flatMap((v) => meterAdds(v, c.cfg.park.meterRate)));
   for (const s of vms) {
     const portNo = sw.ports.get(s.port);
     const v = c.patch(s.name, portNo === undefined ? { portNo: undefined } : { portNo });
@@ -799,7 +802,7 @@ function onSwitchUp(c: Ctx, dpid: bigint, ports: readonly { portNo: number; name
       case 'active':
         c.patch(s.name, { lastChangeAt: c.now }); // no counters were seen while the switch was away
         if (portNo !== undefined) c.send(dpid, activityFlows(s, portNo));
-        c.send(dpid, [deleteKind(s.index, KIND.PARK), deleteKind(s.index, KIND.PROBE)]);
+        c.send(dpid, [deleteKind(s.id, KIND.PARK), deleteKind(s.id, KIND.PROBE)]);
         break;
       case 'parking':
         if (v.step === 'flows') {
@@ -812,13 +815,13 @@ function onSwitchUp(c: Ctx, dpid: bigint, ports: readonly { portNo: number; name
       case 'parked':
       case 'wake_failed':
       case 'unknown':
-        c.send(dpid, [...parkFlowsOf(c, s.name), deleteKind(s.index, KIND.ACTIVITY), deleteKind(s.index, KIND.ACTIVITY_IGNORE), deleteKind(s.index, KIND.PROBE)]);
+        c.send(dpid, [...parkFlowsOf(c, s.name), deleteKind(s.id, KIND.ACTIVITY), deleteKind(s.id, KIND.ACTIVITY_IGNORE), deleteKind(s.id, KIND.PROBE)]);
         break;
       case 'waking':
         if (v.step === 'switching') {
           startSwitching(c, s.name);
         } else {
-          c.send(dpid, [...parkFlowsOf(c, s.name), probeFlow(s, c.cfg.park.probeMac)]);
+          c.send(dpid, [...parkFlowsOf(c, s.name), probeFlow(s, c.cfg.park.probeMac, metered(c, s))]);
           if (v.step === 'port' && portNo !== undefined) startProbe(c, s.name);
         }
         break;
@@ -886,7 +889,7 @@ function bootCheck(c: Ctx, name: string): void {
   const s = spec(c, name);
   const v = c.vm(name);
   if (v.portNo === undefined) return;
-  c.send(s.dpid, [probeFlow(s, c.cfg.park.probeMac), packetOut(v.portNo, buildArpRequest(c.cfg.park.probeMac, c.cfg.park.probeIp, s.ip, s.mac))]);
+  c.send(s.dpid, [probeFlow(s, c.cfg.park.probeMac, metered(c, s)), packetOut(v.portNo, buildArpRequest(c.cfg.park.probeMac, c.cfg.park.probeIp, s.ip, s.mac))]);
 }
 
 function matchesIgnore(s: VmSpec, f: ParsedFrame): boolean {
@@ -921,7 +924,7 @@ function onPacketIn(c: Ctx, dpid: bigint, inPort: number, cookie: bigint, data: 
           else startSwitching(c, s.name);
         } else if (v.phase === 'active' && !v.seenUp) {
           c.patch(s.name, { seenUp: true });
-          c.send(dpid, [deleteKind(s.index, KIND.PROBE)]);
+          c.send(dpid, [deleteKind(s.id, KIND.PROBE)]);
           c.log('info', s.name, 'answered the readiness probe: parked when idle from now on');
         }
       }
@@ -1083,7 +1086,7 @@ function onLibvirtResult(c: Ctx, name: string, seq: number, error: string | unde
     // save/shutdown: the tap is gone; it comes back under a new number. An old error is over.
     transition(c, name, 'parked', 'none', 'parked', s.depth === 'pause' ? { lastError: undefined } : { portNo: undefined, lastError: undefined });
     c.count(name, 'parks');
-    c.send(s.dpid, [deleteKind(s.index, KIND.ACTIVITY), deleteKind(s.index, KIND.ACTIVITY_IGNORE)]);
+    c.send(s.dpid, [deleteKind(s.id, KIND.ACTIVITY), deleteKind(s.id, KIND.ACTIVITY_IGNORE)]);
     // Held packets stay held: they are delivered when the VM is up again.
     if (v.wakeRequested || v.held.length > 0) beginWake(c, name, 'packet-during-parking');
     return;
@@ -1198,7 +1201,7 @@ function applyLibvirtState(c: Ctx, name: string, state: DomainRunState, context:
       if (v.phase !== 'unknown') return;
       transition(c, name, 'active', 'none', 'confirmed-running', { activeSince: c.now, lastChangeAt: c.now, lastCount: undefined, lastError: undefined });
       const msgs: OfpMessage[] = v.portNo === undefined ? [] : activityFlows(s, v.portNo);
-      c.send(s.dpid, [...msgs, deleteKind(s.index, KIND.PARK), deleteKind(s.index, KIND.PROBE)]);
+      c.send(s.dpid, [...msgs, deleteKind(s.id, KIND.PARK), deleteKind(s.id, KIND.PROBE)]);
       return;
     }
     case 'paused':
@@ -1206,7 +1209,7 @@ function applyLibvirtState(c: Ctx, name: string, state: DomainRunState, context:
       c.log('warn', name, `libvirt reports the domain ${state} ${context}: treated as parked`);
       transition(c, name, 'parked', 'none', 'reconciled', state === 'shutoff' ? { portNo: undefined, lastError: undefined } : { lastError: undefined });
       // Park entries first (they outrank the activity entries), then the activity entries go.
-      c.send(s.dpid, [...parkFlowsOf(c, name), deleteKind(s.index, KIND.ACTIVITY), deleteKind(s.index, KIND.ACTIVITY_IGNORE), deleteKind(s.index, KIND.PROBE)]);
+      c.send(s.dpid, [...parkFlowsOf(c, name), deleteKind(s.id, KIND.ACTIVITY), deleteKind(s.id, KIND.ACTIVITY_IGNORE), deleteKind(s.id, KIND.PROBE)]);
       persist(c, name, 'parked');
       return;
     }
@@ -1217,7 +1220,7 @@ function applyLibvirtState(c: Ctx, name: string, state: DomainRunState, context:
       if (v.phase === 'unknown') return;
       c.log('error', name, `${error}: its traffic is no longer routed to it; a packet tries to wake it`);
       transition(c, name, 'unknown', 'none', 'unconfirmed');
-      c.send(s.dpid, [...parkFlowsOf(c, name), deleteKind(s.index, KIND.ACTIVITY), deleteKind(s.index, KIND.ACTIVITY_IGNORE)]);
+      c.send(s.dpid, [...parkFlowsOf(c, name), deleteKind(s.id, KIND.ACTIVITY), deleteKind(s.id, KIND.ACTIVITY_IGNORE)]);
       return;
     }
   }

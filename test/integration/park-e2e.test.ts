@@ -16,11 +16,13 @@ import { parse, stringify } from 'yaml';
 import { loadInventory } from '../../controller/inventory/index.js';
 import type { Inventory } from '../../controller/inventory/types.js';
 import { KIND, PRIO, cookieOf, type FlowKind } from '../../controller/park/flows.js';
+import { fnv1a32 } from '../../controller/park/ids.js';
+import { makeCookie } from '../../controller/cookies.js';
 import { CommandError } from '../support/exec.js';
 import { virsh } from '../support/guest.js';
 import { atExit } from '../support/exec.js';
 import { freePort } from '../support/mininet.js';
-import { startTestbed, waitFor, type Testbed } from '../support/testbed.js';
+import { run, startTestbed, waitFor, type Testbed } from '../support/testbed.js';
 
 const REPO = fileURLToPath(new URL('../../', import.meta.url));
 const MAIN = path.join(REPO, 'controller/cli/main.ts');
@@ -141,9 +143,17 @@ test.before(async (t) => {
       guestArgs: { vm2: `seamless.service_delay=${SERVICE_DELAY_S}`, vm3: `seamless.service_delay=${SERVICE_DELAY_S}` },
     },
   );
+  // Left by an earlier inventory: a park entry of a VM that is gone, and another controller's entry.
+  await run('ovs-ofctl', ['-O', 'OpenFlow13', 'add-flow', tb.switchName, `cookie=0x${STALE_COOKIE.toString(16)},priority=${PRIO.PARK_CATCHALL},dl_dst=52:54:00:00:00:99,actions=drop`]);
+  await run('ovs-ofctl', ['-O', 'OpenFlow13', 'add-flow', tb.switchName, `cookie=0x${FOREIGN_COOKIE.toString(16)},priority=5,dl_dst=52:54:00:00:00:98,actions=drop`]);
   const { child } = await startController(config, port, c);
   ctx = { inv, tb, ctl: child, ...c };
 });
+
+/** A park cookie (kind PARK) of "vm-removed", a VM that is not in the inventory. */
+const STALE_COOKIE = cookieOf(fnv1a32('vm-removed'), KIND.PARK);
+/** Not a seamless cookie: never ours to delete. */
+const FOREIGN_COOKIE = 0x1234n;
 
 test.after.always(async () => {
   // Testbed first (VMs, Mininet), then the controller, then files.
@@ -166,8 +176,7 @@ function waitTransition(c: Ctx, vm: string, to: string, after: number, timeoutMs
 }
 
 function vmFlows(c: Ctx, vm: string, kind: FlowKind) {
-  const idx = c.inv.vms.findIndex((v) => v.name === vm);
-  const cookie = cookieOf(idx, kind);
+  const cookie = cookieOf(fnv1a32(vm), kind);
   return c.tb.flows().then((fs) => fs.filter((f) => f.cookie === cookie));
 }
 
@@ -224,7 +233,7 @@ async function monitorDoesNotWake(t: ExecutionContext, c: Ctx, vm: string): Prom
   t.deepEqual(c.transitions.slice(before).filter((tr) => tr.vm === vm), [], `${vm}: no transition from monitor traffic`);
 }
 
-/** h1 curls the VM: it wakes, answers with its name, and the first SYN was enough (connect < 1 s). */
+/** h1 curls the VM: it wakes, answers with its name, and the first SYN was enough (h1 sent exactly one SYN). */
 async function curlWakes(t: ExecutionContext, c: Ctx, vm: string): Promise<void> {
   const spec = c.inv.vms.find((v) => v.name === vm)!;
   const before = c.transitions.length;
@@ -259,8 +268,8 @@ async function curlWakes(t: ExecutionContext, c: Ctx, vm: string): Promise<void>
   t.log(`${vm} (${spec.depth}): curl connect ${(connect * 1000).toFixed(0)} ms, total ${(total * 1000).toFixed(0)} ms; engine wake ${woken.durationMs?.toFixed(0) ?? '?'} ms (${woken.reason})`);
   t.is(body, `hello from ${vm}\n`, `${vm}: the body names the VM`);
   t.is(await syns.count(), 1, `${vm}: h1 sent exactly one SYN (no retransmission)`);
-  // Linux retransmits an unanswered SYN after 1 s: a connect under 1 s means the first SYN was held and delivered.
-  t.true(connect < 1.0, `${vm}: connect took ${connect} s (>= 1 s means the first SYN was lost)`);
+  // The invariant is "the first SYN was held and delivered" (one SYN above); the connect time is
+  // logged, not asserted: a wall-clock bound flakes on a loaded machine (bench/wake.ts measures it).
   t.is((await c.tb.domState(vm)).state, 'running', `${vm}: libvirt reports running after the wake`);
   const activity = await vmFlows(c, vm, KIND.ACTIVITY);
   t.true(
@@ -316,6 +325,14 @@ test.serial('all three VMs go idle and are parked at their depth (libvirt state,
   }
 });
 
+test.serial('on connect, the park entry of a VM no longer in the inventory is deleted; another controller\'s entry stays', async (t) => {
+  const c = need();
+  t.true(STALE_COOKIE !== makeCookie('l2', 0));
+  await waitFor('stale park entry deleted', async () => ((await c.tb.flows()).some((f) => f.cookie === STALE_COOKIE) ? undefined : true), 15_000, 200);
+  t.true((await c.tb.flows()).some((f) => f.cookie === FOREIGN_COOKIE), 'the foreign entry is still there');
+  t.true(c.logLines.some((l) => l.includes('deleting park entries of VMs no longer in the inventory')), 'the deletion is logged');
+});
+
 for (const vm of ['vm1', 'vm2']) {
   test.serial(`${vm}: ARP resolves while parked, monitor traffic does not wake it, h1's curl wakes it`, async (t) => {
     t.timeout(240_000);
@@ -338,6 +355,66 @@ test.serial('a woken VM parks again when idle, and wakes again (second cycle)', 
     await waitParked(t, c, vm, lastWake + 1);
     await curlWakes(t, c, vm);
   }
+});
+
+/** h1 curls a parked VM; resolves with curl's total time in ms once the VM is active again. */
+async function timedWake(t: ExecutionContext, c: Ctx, vm: string): Promise<number> {
+  const spec = c.inv.vms.find((v) => v.name === vm)!;
+  await parkedNow(t, c, vm);
+  const before = c.transitions.length;
+  const mark = '\n--SEAMLESS-TIMING ';
+  const out = await c.tb.exec('h1', 'curl', ['-sS', '--max-time', '20', '-w', `${mark}%{time_total}`, `http://${spec.ip}/`], 30_000);
+  const at = out.lastIndexOf(mark);
+  t.is(out.slice(0, at), `hello from ${vm}\n`, `${vm}: served`);
+  await waitTransition(c, vm, 'active', before, 10_000);
+  return Number(out.slice(at + mark.length).trim()) * 1000;
+}
+
+function median(xs: readonly number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)]!;
+}
+
+/**
+ * Floor of the flood test's bound, ms: a pause wake takes tens of ms, so 2x alone would
+ * flake on 10-vs-25 ms jitter; 1 s is also Linux's first SYN retransmission, the
+ * signature of a wake SYN lost in a full packet-in queue (what the flood caused).
+ */
+const FLOOD_FLOOR_MS = 1000;
+const WAKES_PER_PHASE = 3;
+
+test.serial('an ICMP flood at parked vm2 does not slow vm1\'s wake beyond 2x its unloaded time (median of 3, floor 1 s)', async (t) => {
+  t.timeout(300_000);
+  const c = need();
+  const unloaded: number[] = [];
+  for (let i = 0; i < WAKES_PER_PHASE; i++) unloaded.push(await timedWake(t, c, 'vm1'));
+  await parkedNow(t, c, 'vm2');
+  const vm2 = c.inv.vms.find((v) => v.name === 'vm2')!;
+  // From the monitor host, not h1: h1's own link full of flood would delay its SYNs
+  // before they reach the switch, which is not what this test is about. Bounded by timeout(1).
+  const [cmd, ...prefix] = c.tb.prefix('mon');
+  const flood = spawn(cmd!, [...prefix, 'timeout', '120', 'hping3', '--flood', '--icmp', '-q', vm2.ip], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const unregister = atExit(() => flood.kill('SIGKILL'));
+  let floodErr = '';
+  flood.stderr!.on('data', (d: Buffer) => (floodErr += d.toString()));
+  const loaded: number[] = [];
+  try {
+    await new Promise((r) => setTimeout(r, 2000)); // the flood is under way
+    t.is(flood.exitCode, null, `hping3 is flooding: ${floodErr}`);
+    for (let i = 0; i < WAKES_PER_PHASE; i++) loaded.push(await timedWake(t, c, 'vm1'));
+  } finally {
+    if (flood.exitCode === null && flood.signalCode === null) {
+      const closed = new Promise((r) => flood.once('close', r));
+      flood.kill('SIGINT');
+      await closed;
+    }
+    unregister();
+  }
+  const base = median(unloaded);
+  const bound = Math.max(2 * base, FLOOD_FLOOR_MS);
+  t.log(`vm1 wake (curl total, ms): unloaded ${unloaded.map((x) => x.toFixed(0)).join(', ')}; during the flood at vm2 ${loaded.map((x) => x.toFixed(0)).join(', ')}; bound ${bound.toFixed(0)}`);
+  t.true(median(loaded) <= bound, `vm1's median wake during the flood, ${median(loaded).toFixed(0)} ms, exceeds max(2 x ${base.toFixed(0)} ms, ${FLOOD_FLOOR_MS} ms)`);
+  t.deepEqual(await c.tb.domState('vm2'), expectedState(vm2.depth), 'the ICMP flood did not wake vm2');
 });
 
 /** The guest's console: how many times its services came up (a cold boot adds one; a restore does not). */

@@ -150,7 +150,7 @@ export class SimSwitch implements Datapath {
     if (msg.type !== 'multipart_request') throw new Error(`unexpected request ${msg.type}`);
     const b = msg.body;
     if (b.mpType === 'meter_features') {
-      return [{ type: 'multipart_reply', xid: msg.xid, flags: 0, body: { mpType: 'meter_features', maxMeter: 1000, bandTypes: 1, capabilities: 0, maxBands: 1, maxColor: 0 } }];
+      return [{ type: 'multipart_reply', xid: msg.xid, flags: 0, body: { mpType: 'meter_features', maxMeter: 262144, bandTypes: 1, capabilities: 0, maxBands: 1, maxColor: 0 } }];
     }
     if (b.mpType !== 'flow') throw new Error(`unexpected multipart ${b.mpType}`);
     const stats: FlowStats[] = this.table

@@ -8,6 +8,7 @@ import { readFileSync } from 'node:fs';
 import { parseInventory } from '../../../controller/inventory/index.js';
 import { buildArpRequest, buildIcmpEchoRequest, buildTcpFrame, parseFrame } from '../../../controller/packet/index.js';
 import { decodeCookie, KIND } from '../../../controller/park/flows.js';
+import { fnv1a32 } from '../../../controller/park/ids.js';
 import { configFromInventory, initialState, PARK_REASONS, step, timerId, type Output } from '../../../controller/park/machine.js';
 import { HOST, World } from './harness.js';
 
@@ -60,8 +61,10 @@ async function until(w: World, vm: string, phase: string, maxMs = 20_000): Promi
   if (w.status(vm).phase !== phase) throw new Error(`${vm} is ${w.status(vm).phase}, wanted ${phase}`);
 }
 
-function kinds(w: World, vmIndex: number): number[] {
-  return w.sw.table.map((e) => decodeCookie(e.cookie)).filter((d) => d?.vmIndex === vmIndex).map((d) => d!.kind);
+/** Kinds of the park entries of `vm` in the switch (cookie ids are the hash of the VM's name). */
+function kinds(w: World, vm: string): number[] {
+  const id = fnv1a32(vm);
+  return w.sw.table.map((e) => decodeCookie(e.cookie)).filter((d) => d?.vmId === id).map((d) => d!.kind);
 }
 
 // ---- item 2: libvirt unreachable at start-up ----
@@ -73,8 +76,8 @@ test('libvirt unreachable at start-up: VMs are UNKNOWN and not routed to their p
   w.fake.setConnected(false); // memory store, empty: only libvirt knows
   await w.start();
   for (const vm of ['vm1', 'vm2', 'vm3']) t.is(w.status(vm).phase, 'unknown', vm);
-  t.false(kinds(w, 0).includes(KIND.ACTIVITY), 'no activity entry to a paused guest');
-  t.false(kinds(w, 2).includes(KIND.ACTIVITY), 'nor to a guest nobody confirmed running');
+  t.false(kinds(w, 'vm1').includes(KIND.ACTIVITY), 'no activity entry to a paused guest');
+  t.false(kinds(w, 'vm3').includes(KIND.ACTIVITY), 'nor to a guest nobody confirmed running');
   // ARP is still answered for it, so clients keep sending to its MAC (and wake it).
   t.like(w.sw.inject(HOST.port, buildArpRequest(HOST.mac, HOST.ip, '10.0.0.11')), { to: 'controller', consumed: true });
   await w.clock.advance(3000);
@@ -117,7 +120,7 @@ test('a guest paused behind the engine\'s back (lifecycle event) is reconciled P
   await w.fake.suspend('d1'); // an operator's `virsh suspend`
   await w.clock.advance(10);
   t.is(w.status('vm1').phase, 'parked');
-  t.false(kinds(w, 0).includes(KIND.ACTIVITY));
+  t.false(kinds(w, 'vm1').includes(KIND.ACTIVITY));
   const p = syn(w, 'vm1');
   t.like(w.sw.inject(HOST.port, p), { to: 'controller', consumed: true });
   await until(w, 'vm1', 'active');

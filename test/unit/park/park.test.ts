@@ -4,6 +4,7 @@
 import test from 'ava';
 import { buildArpRequest, buildIcmpEchoRequest, buildTcpFrame, parseFrame } from '../../../controller/packet/index.js';
 import { decodeCookie, KIND } from '../../../controller/park/flows.js';
+import { fnv1a32 } from '../../../controller/park/ids.js';
 import { MemoryStateStore, type ParkRecord } from '../../../controller/park/store.js';
 import { HOST, MONITOR, World } from './harness.js';
 
@@ -32,8 +33,8 @@ function tcpSeqs(frames: Buffer[]): number[] {
   return frames.filter((f) => parseFrame(f)?.tcp).map((f) => f.readUInt32BE(38));
 }
 
-function kinds(w: World, vmIndex: number): number[] {
-  return w.sw.table.map((e) => decodeCookie(e.cookie)).filter((d) => d?.vmIndex === vmIndex).map((d) => d!.kind);
+function kinds(w: World, vm: string): number[] {
+  return w.sw.table.map((e) => decodeCookie(e.cookie)).filter((d) => d?.vmId === fnv1a32(vm)).map((d) => d!.kind);
 }
 
 async function parkIdle(w: World, vm: string): Promise<void> {
@@ -63,7 +64,7 @@ for (const depth of ['pause', 'save', 'shutdown'] as const) {
     t.is(dom.state, depth === 'pause' ? 'paused' : 'shutoff');
     t.is(dom.hasManagedSave, depth === 'save');
     t.is(w.portOf('vm1') === undefined, depth !== 'pause', 'the tap is gone unless paused');
-    t.false(kinds(w, 0).includes(KIND.ACTIVITY), 'activity entries removed once parked');
+    t.false(kinds(w, 'vm1').includes(KIND.ACTIVITY), 'activity entries removed once parked');
 
     // ARP for the parked VM is answered by the controller, with the VM's MAC.
     const outs = w.sw.packetOuts.length;
@@ -90,7 +91,7 @@ for (const depth of ['pause', 'save', 'shutdown'] as const) {
     else t.not(newPort, oldPort, 'restored tap has a new port number');
     t.deepEqual(tcpSeqs(w.receivedBy('vm1')).slice(-1), [trigger.readUInt32BE(38)]);
     t.like(w.sw.inject(HOST.port, syn(w, 'vm1')), { to: 'port', port: newPort });
-    t.deepEqual(kinds(w, 0).filter((k) => k === KIND.PARK || k === KIND.PROBE), [], 'park and probe entries removed');
+    t.deepEqual(kinds(w, 'vm1').filter((k) => k === KIND.PARK || k === KIND.PROBE), [], 'park and probe entries removed');
     t.like(w.status('vm1').counters, { wakes: 1, parks: 1 });
     t.is((await w.store.get('vm1'))?.state, 'active');
   });
@@ -184,7 +185,7 @@ test('libvirt failure on park: park entries removed, VM reachable, no immediate 
   await w.clock.advance(10);
   t.is(w.status('vm1').phase, 'active');
   t.regex(w.status('vm1').lastError ?? '', /LIBVIRT_ERROR/);
-  t.deepEqual(kinds(w, 0).filter((k) => k === KIND.PARK), []);
+  t.deepEqual(kinds(w, 'vm1').filter((k) => k === KIND.PARK), []);
   t.like(w.sw.inject(HOST.port, syn(w, 'vm1')), { to: 'port', port: w.portOf('vm1') });
   t.is((await w.store.get('vm1'))?.state, 'active');
   t.true(w.logs.some((l) => l.includes('park failed')));
@@ -495,7 +496,7 @@ test('shutdown: the held SYN waits until the gateway port listens (RST = not yet
   t.deepEqual(fromClient(w, 'vm1'), [trigger.readUInt32BE(38)], 'the held SYN, exactly once');
   const rst = probeTcp(w, 'vm1').filter((p) => p.tcp!.flags === 0x04);
   t.is(rst.length, 1, 'the half-open probe connection is reset');
-  t.deepEqual(kinds(w, 0).filter((k) => k === KIND.PARK || k === KIND.PROBE), [], 'park and probe entries removed');
+  t.deepEqual(kinds(w, 'vm1').filter((k) => k === KIND.PARK || k === KIND.PROBE), [], 'park and probe entries removed');
   t.true(w.logs.some((l) => l.includes('gateway port 80 answered the TCP readiness probe')));
 });
 
@@ -526,8 +527,8 @@ test('shutdown: a gateway port that never listens fails the wake attempt after w
   await w.clock.advance(6000);
   t.is(w.status('vm1').phase, 'wake_failed');
   t.regex(w.status('vm1').lastError ?? '', /gateway port 80 never answered a SYN/);
-  t.deepEqual(kinds(w, 0).filter((k) => k === KIND.PROBE), [], 'probe entries removed');
-  t.true(kinds(w, 0).includes(KIND.PARK), 'still answered for (ARP, ICMP) while failed');
+  t.deepEqual(kinds(w, 'vm1').filter((k) => k === KIND.PROBE), [], 'probe entries removed');
+  t.true(kinds(w, 'vm1').includes(KIND.PARK), 'still answered for (ARP, ICMP) while failed');
 });
 
 test('shutdown: the guest resolving the probe address gets the probe MAC from the controller', async (t) => {
