@@ -24,6 +24,8 @@ export function vmView(name: string, over: Partial<VmView> = {}): VmView {
     lastError: null,
     wakes: 0,
     lastWakeMs: null,
+    lastTransition: null,
+    lastProblem: null,
     counters: COUNTERS,
     ...over,
   };
