@@ -8,6 +8,8 @@
  *
  * Malformed input: `seamless: ofp decode: FILE: offset N: what` (encode: `line N` or
  * `element N`) on stderr, exit status 1, no stack trace. Usage errors exit 2.
+ * A reader that closes the pipe early (`| head -1`) ends the command quietly with
+ * status 0, as for any Unix filter (docs/decisions.md says why not 141).
  */
 import { createReadStream } from 'node:fs';
 import { decode, encode, fromJSON, OfpDecodeError, OfpEncodeError, toJSON } from '../openflow/index.js';
