@@ -21,7 +21,7 @@ function runController(args: string[], stopAfterListen: boolean): Promise<{ code
     let out = '';
     let err = '';
     // Bounded: a process that does not exit after SIGTERM is a failure (code null).
-    const kill = setTimeout(() => child.kill('SIGKILL'), 30_000);
+    const kill = setTimeout(() => child.kill('SIGKILL'), 60_000);
     child.stdout.on('data', (d: Buffer) => {
       out += d.toString();
       if (stopAfterListen && out.includes('listening on')) child.kill('SIGTERM');
