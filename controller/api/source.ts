@@ -50,11 +50,12 @@ export class WakeTimes {
   }
 
   /** A logger that writes through `log` and remembers warnings and errors that carry a `vm` field. */
-  watchLog(log: Logger): Logger {
-    const note = (msg: string, fields: LogFields | undefined): void => {
-      const vm = fields?.['vm'];
+  watchLog(log: Logger, inherited: LogFields = {}): Logger {
+    const note = (msg: string, own: LogFields | undefined): void => {
+      const fields = { ...inherited, ...own };
+      const vm = fields['vm'];
       if (typeof vm !== 'string') return;
-      const err = fields?.['err'];
+      const err = fields['err'];
       const detail = err instanceof Error ? err.message : typeof err === 'string' ? err : undefined;
       this.#problems.set(vm, { message: detail === undefined ? msg : `${msg}: ${detail}`, at: this.#now() });
     };
@@ -73,7 +74,7 @@ export class WakeTimes {
         note(msg, fields);
         log.error(msg, fields);
       },
-      child: (fields) => this.watchLog(log.child(fields)),
+      child: (fields) => this.watchLog(log.child(fields), { ...inherited, ...fields }),
     };
   }
 }

@@ -33,7 +33,7 @@ export function parseDuration(v: number | string): number {
     if (!m) throw new DurationError(`"${v}" is not a duration (use seconds, or a number with ms/s/m/h, e.g. "30s", "2m")`);
     ms = Math.round(Number(m[1]) * UNIT_MS[m[2]!]!);
   }
-  if (!(ms < MAX_TIMER_MS)) throw new DurationError(`${JSON.stringify(v)} is too long (durations must stay below ${formatDuration(MAX_TIMER_MS)})`);
+  if (!(ms < MAX_TIMER_MS)) throw new DurationError(`${JSON.stringify(v)} is too long (durations must stay below ${MAX_TIMER_MS}ms, about 596h)`);
   return ms;
 }
 

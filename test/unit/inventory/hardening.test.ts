@@ -55,7 +55,7 @@ test('an empty file, or one that is not a map, says so', (t) => {
 // Item 12: 0 and overflowing durations were accepted; > 2^31-1 ms becomes a 1 ms Node timer.
 test('durations: per-field ranges; nothing reaches the timer overflow', (t) => {
   t.deepEqual(issuesOf(park('pollInterval: 0')), ['park.pollInterval: 0ms is out of range (100ms..1h)']);
-  t.deepEqual(issuesOf(park('pollInterval: 1000h')), ['park.pollInterval: "1000h" is too long (durations must stay below 2147483647ms)']);
+  t.deepEqual(issuesOf(park('pollInterval: 1000h')), ['park.pollInterval: "1000h" is too long (durations must stay below 2147483647ms, about 596h)']);
   t.deepEqual(issuesOf(park('pollInterval: 2h')), ['park.pollInterval: 2h is out of range (100ms..1h)']);
   t.deepEqual(issuesOf(park('probeInterval: 0')), ['park.probeInterval: 0ms is out of range (1ms..10s)']);
   t.deepEqual(issuesOf(park('retryBackoff: 0')), ['park.retryBackoff: 0ms is out of range (10ms..1h)']);
