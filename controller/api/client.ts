@@ -66,7 +66,13 @@ export class ApiClient {
       });
       req.on('timeout', () => req.destroy(Object.assign(new Error(`no answer within ${this.timeoutMs} ms`), { code: 'ETIMEDOUT' })));
       req.on('error', (e: NodeJS.ErrnoException) => {
-        reject(e.code !== undefined && UNREACHABLE.has(e.code) ? new ApiUnreachableError(formatApiAddress(this.address), e) : e);
+        const where = formatApiAddress(this.address);
+        if (e.code !== undefined && UNREACHABLE.has(e.code)) return reject(new ApiUnreachableError(where, e));
+        // llhttp's parse errors (code HPE_*): something answers there, but not in HTTP.
+        if (e.code?.startsWith('HPE_') === true) {
+          return reject(new ApiRequestError(0, 'BAD_RESPONSE', `${where} does not speak the seamless control API (${e.message}); is it the controller's --api address?`));
+        }
+        reject(new ApiRequestError(0, e.code ?? 'REQUEST_FAILED', `request to the controller at ${where} failed: ${e.message}`));
       });
       req.end();
     });

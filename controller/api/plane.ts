@@ -73,6 +73,11 @@ export class ControlPlane {
     };
   }
 
+  /** The park engine's logger, watched so the API can show the last problem logged for each VM. */
+  parkLog(log: Logger): Logger {
+    return this.wakeTimes.watchLog(log);
+  }
+
   /** Tells the plane which park engine (and inventory) the API serves. */
   attachPark(app: ParkApp, inventory: Inventory): void {
     this.#park = { app, inventory };

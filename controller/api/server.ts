@@ -11,7 +11,7 @@
  *
  * Errors are `{"error":{"code","message"}}` with a stable code.
  */
-import { mkdir, chmod, unlink } from 'node:fs/promises';
+import { chmod, lstat, mkdir, stat, unlink } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { connect } from 'node:net';
 import { dirname } from 'node:path';
@@ -135,6 +135,53 @@ function socketInUse(path: string): Promise<boolean> {
   });
 }
 
+/**
+ * Creates the socket's missing parent directories one by one (mode 0755). Not
+ * mkdir({recursive}): Node's recursive mkdir loops forever where a parent exists
+ * but refuses new entries with ENOENT (/proc/nope/x.sock spun a core).
+ */
+async function ensureSocketDir(socketPath: string): Promise<void> {
+  const missing: string[] = [];
+  for (let d = dirname(socketPath); ; d = dirname(d)) {
+    try {
+      if ((await stat(d)).isDirectory()) break;
+      throw new ApiConfigError(`${socketPath}: ${d} is not a directory`);
+    } catch (e) {
+      if (e instanceof ApiConfigError) throw e;
+      const err = e as NodeJS.ErrnoException;
+      if (err.code !== 'ENOENT') throw new ApiConfigError(`${socketPath}: cannot use the directory ${d}: ${err.message}`);
+      missing.push(d);
+      if (dirname(d) === d) break;
+    }
+  }
+  for (const d of missing.reverse()) {
+    await mkdir(d, { mode: 0o755 }).catch((e: NodeJS.ErrnoException) => {
+      if (e.code !== 'EEXIST') throw new ApiConfigError(`${socketPath}: cannot create the directory ${d}: ${e.message}`);
+    });
+  }
+}
+
+/**
+ * Makes room for the socket: nothing there is fine; a socket nobody answers on
+ * (left by a crash) is removed; a live socket, or anything that is not a socket
+ * (an operator's file given to --api by mistake), is an error and left alone.
+ */
+async function clearStaleSocket(path: string): Promise<void> {
+  let st;
+  try {
+    st = await lstat(path);
+  } catch (e) {
+    const err = e as NodeJS.ErrnoException;
+    if (err.code === 'ENOENT') return;
+    throw new ApiConfigError(`${path}: cannot check the API socket path: ${err.message}`);
+  }
+  if (!st.isSocket()) throw new ApiConfigError(`${path}: exists and is not a socket; refusing to replace it (remove it or choose another API path)`);
+  if (await socketInUse(path)) throw new ApiConfigError(`${path}: another controller is already serving the API there`);
+  await unlink(path).catch((e: NodeJS.ErrnoException) => {
+    if (e.code !== 'ENOENT') throw new ApiConfigError(`${path}: cannot remove the stale socket: ${e.message}`);
+  });
+}
+
 function listen(server: Server, address: ApiAddress): Promise<void> {
   return new Promise((resolve, reject) => {
     server.once('error', reject);
@@ -148,8 +195,9 @@ function listen(server: Server, address: ApiAddress): Promise<void> {
 }
 
 /**
- * Starts the API server. A stale socket file (left by a crash) is replaced; a
- * socket another live daemon answers on is an ApiConfigError, as is a taken port.
+ * Starts the API server. A stale socket (left by a crash) is replaced; a socket
+ * another live daemon answers on, a path that is not a socket, a directory that
+ * cannot be created and a taken port are ApiConfigErrors naming the address.
  */
 export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer> {
   const { source, log } = opts;
@@ -157,12 +205,8 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
   server.keepAliveTimeout = 5000;
   let address = opts.address;
   if (address.kind === 'unix') {
-    const path = address.path;
-    await mkdir(dirname(path), { recursive: true, mode: 0o755 });
-    if (await socketInUse(path)) throw new ApiConfigError(`${path}: another controller is already serving the API there`);
-    await unlink(path).catch((e: NodeJS.ErrnoException) => {
-      if (e.code !== 'ENOENT') throw new ApiConfigError(`${path}: cannot remove the stale socket: ${e.message}`);
-    });
+    await ensureSocketDir(address.path);
+    await clearStaleSocket(address.path);
   }
   try {
     await listen(server, address);

@@ -5,26 +5,77 @@
 import type { PortInfo } from '../app.js';
 import type { Inventory } from '../inventory/types.js';
 import type { ParkApp, VmStatus } from '../park/app.js';
+import type { LogFields, Logger } from '../log.js';
 import type { Output } from '../park/machine.js';
 import { VmBusyError, VmNotFoundError } from './errors.js';
-import type { CommandView, ControlSource, DaemonView, SwitchView, VmView } from './types.js';
+import type { CommandView, ControlSource, DaemonView, ProblemView, SwitchView, TransitionView, VmView } from './types.js';
 
 type Transition = Extract<Output, { kind: 'transition' }>;
 
 /**
- * Remembers each VM's last wake duration from the engine's transitions. Pass
- * `onTransition` to createParkApp (chain it if something else listens too).
+ * Remembers, per VM, what the engine last did and said: the last wake's
+ * duration, the last transition (its named reason) and the last warning or
+ * error it logged about the VM. The engine's VM record keeps `lastError` only
+ * for libvirt failures; an aborted park (barrier failed: switch not connected)
+ * is only a transition reason and a log line, and the CLI must show that cause.
+ * Pass `onTransition` to createParkApp and the engine's logger through `watchLog`.
  */
 export class WakeTimes {
   readonly #last = new Map<string, number>();
+  readonly #transitions = new Map<string, TransitionView>();
+  readonly #problems = new Map<string, ProblemView>();
+  readonly #now: () => number;
+
+  /** `now`: epoch ms for `at` (default Date.now). */
+  constructor(now: () => number = Date.now) {
+    this.#now = now;
+  }
 
   /** Feed every transition here. */
   readonly onTransition = (t: Transition): void => {
     if (t.from === 'waking' && t.to === 'active' && t.durationMs !== undefined) this.#last.set(t.vm, t.durationMs);
+    this.#transitions.set(t.vm, { from: t.from, to: t.to, reason: t.reason, at: this.#now() });
   };
 
   lastWakeMs(vm: string): number | undefined {
     return this.#last.get(vm);
+  }
+
+  lastTransition(vm: string): TransitionView | undefined {
+    return this.#transitions.get(vm);
+  }
+
+  lastProblem(vm: string): ProblemView | undefined {
+    return this.#problems.get(vm);
+  }
+
+  /** A logger that writes through `log` and remembers warnings and errors that carry a `vm` field. */
+  watchLog(log: Logger, inherited: LogFields = {}): Logger {
+    const note = (msg: string, own: LogFields | undefined): void => {
+      const fields = { ...inherited, ...own };
+      const vm = fields['vm'];
+      if (typeof vm !== 'string') return;
+      const err = fields['err'];
+      const detail = err instanceof Error ? err.message : typeof err === 'string' ? err : undefined;
+      this.#problems.set(vm, { message: detail === undefined ? msg : `${msg}: ${detail}`, at: this.#now() });
+    };
+    return {
+      get level() {
+        return log.level;
+      },
+      enabled: (level) => log.enabled(level),
+      debug: (msg, fields) => log.debug(msg, fields),
+      info: (msg, fields) => log.info(msg, fields),
+      warn: (msg, fields) => {
+        note(msg, fields);
+        log.warn(msg, fields);
+      },
+      error: (msg, fields) => {
+        note(msg, fields);
+        log.error(msg, fields);
+      },
+      child: (fields) => this.watchLog(log.child(fields), { ...inherited, ...fields }),
+    };
   }
 }
 
@@ -85,6 +136,8 @@ export function createControlSource(opts: ControlSourceOptions): ControlSource {
       lastFailure: s.lastFailure === undefined ? null : { error: s.lastFailure.error, at: Math.round(toEpoch(s.lastFailure.at)) },
       wakes: s.counters.wakes,
       lastWakeMs: opts.park?.wakeTimes?.lastWakeMs(s.name) ?? null,
+      lastTransition: opts.park?.wakeTimes?.lastTransition(s.name) ?? null,
+      lastProblem: opts.park?.wakeTimes?.lastProblem(s.name) ?? null,
       counters: s.counters,
     };
   }

@@ -28,7 +28,25 @@ export interface VmView {
   readonly wakes: number;
   /** Duration of the last completed wake (first packet to VM reachable), ms; null before the first. */
   readonly lastWakeMs: number | null;
+  /** The last state change and its named reason (e.g. park-barrier-failed); null before the first. */
+  readonly lastTransition: TransitionView | null;
+  /** The last warning or error the engine logged about this VM; null if none. */
+  readonly lastProblem: ProblemView | null;
   readonly counters: VmCounters;
+}
+
+export interface TransitionView {
+  readonly from: Phase;
+  readonly to: Phase;
+  readonly reason: string;
+  /** Epoch ms. */
+  readonly at: number;
+}
+
+export interface ProblemView {
+  readonly message: string;
+  /** Epoch ms. */
+  readonly at: number;
 }
 
 export interface PortView {

@@ -157,7 +157,7 @@ async function configApps(inventory: Inventory | undefined, log: Logger, plane: 
     hypervisors: (uri) => hypervisors.get(uri) ?? new RemoteHypervisor(uri),
     clock: systemClock(),
     ...plane.parkOptions(), // parked-state store (Redis or memory) + wake times for the API
-    log: log.child({ app: 'park' }),
+    log: plane.parkLog(log.child({ app: 'park' })), // its warnings become each VM's lastProblem in the API
   });
   plane.attachPark(park, inventory);
   log.info('parking engine loaded', { config: inventory.file, vms: inventory.vms.length });

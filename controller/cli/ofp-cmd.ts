@@ -8,8 +8,10 @@
  *
  * Malformed input: `seamless: ofp decode: FILE: offset N: what` (encode: `line N` or
  * `element N`) on stderr, exit status 1, no stack trace. Usage errors exit 2.
+ * A reader that closes the pipe early (`| head -1`) ends the command quietly with
+ * status 0, as for any Unix filter (docs/decisions.md says why not 141).
  */
-import { readFile } from 'node:fs/promises';
+import { createReadStream } from 'node:fs';
 import { decode, encode, fromJSON, OfpDecodeError, OfpEncodeError, toJSON } from '../openflow/index.js';
 import type { Command } from './dispatch.js';
 
@@ -33,35 +35,106 @@ export class OfpInputError extends Error {
   }
 }
 
+function inputStream(file: string): NodeJS.ReadableStream {
+  return file === '-' ? process.stdin : createReadStream(file);
+}
+
 async function readInput(file: string): Promise<Buffer> {
-  if (file !== '-') return readFile(file);
   const chunks: Buffer[] = [];
-  for await (const c of process.stdin) chunks.push(c as Buffer);
+  for await (const c of inputStream(file)) chunks.push(c as Buffer);
   return Buffer.concat(chunks);
 }
 
-async function write(data: string | Buffer): Promise<void> {
-  if (data.length === 0) return;
-  await new Promise<void>((resolve, reject) => process.stdout.write(data, (e) => (e ? reject(e) : resolve())));
+/**
+ * Standard output with backpressure, for a Unix filter: write() waits for
+ * 'drain' when the stream's buffer is full, and a reader that went away
+ * (EPIPE: `| head -1`) ends the command quietly instead of an unhandled
+ * 'error' event and a stack trace. `closed` tells the producer to stop.
+ */
+export class FilterOutput {
+  #closed = false;
+  #error: Error | undefined;
+  readonly #wake = new Set<() => void>();
+
+  constructor(private readonly out: NodeJS.WritableStream) {
+    out.on('error', (e: NodeJS.ErrnoException) => {
+      // EPIPE: the reader closed the pipe. Anything else is a real failure, reported once.
+      if (e.code !== 'EPIPE') this.#error ??= e;
+      this.#closed = true;
+      for (const w of this.#wake) w();
+    });
+  }
+
+  /** True once the reader is gone (or output failed): stop producing. */
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /** The write error other than EPIPE, if one happened. */
+  get error(): Error | undefined {
+    return this.#error;
+  }
+
+  async write(data: string | Buffer): Promise<void> {
+    if (this.#closed || data.length === 0) return;
+    if (this.out.write(data)) return;
+    await new Promise<void>((resolve) => {
+      const done = () => {
+        this.out.off('drain', done);
+        this.#wake.delete(done);
+        resolve();
+      };
+      this.out.once('drain', done);
+      this.#wake.add(done);
+    });
+  }
 }
 
 /**
- * Decodes every message of `input` (a whole stream), passing each one's JSON line to
- * `onLine`. Throws OfpInputError at the first malformed message, after the ones before it.
- * The stream is walked by ofp_header.length (OF 1.3.5 §7.1) rather than through Framer,
- * because a file is already whole and each error needs its absolute offset.
+ * Decodes a binary stream chunk by chunk, yielding the JSON lines of the
+ * messages each chunk completes (a read chunk is at most 64 KiB, so a batch is
+ * bounded); at most one partial frame (< 64 KiB, the
+ * ofp_header.length limit) is carried between chunks, so memory does not grow
+ * with the input. Frames are walked by ofp_header.length (OF 1.3.5 §7.1), with
+ * absolute offsets for errors; throws OfpInputError at the first malformed
+ * message, after yielding the ones before it.
  */
-export function decodeStream(input: Buffer, onLine: (line: string) => void): number {
-  let o = 0;
+export async function* decodeChunks(chunks: AsyncIterable<Buffer | string>): AsyncGenerator<string[]> {
+  let carry: Buffer = Buffer.alloc(0);
+  let base = 0; // stream offset of carry[0]
+  for await (const c of chunks) {
+    const chunk = typeof c === 'string' ? Buffer.from(c) : c;
+    const buf = carry.length === 0 ? chunk : Buffer.concat([carry, chunk]);
+    let o = 0;
+    const lines: string[] = [];
+    try {
+      while (buf.length - o >= 8) {
+        const len = buf.readUInt16BE(o + 2);
+        if (len < 8) throw new OfpInputError(`offset ${base + o + 2}`, `ofp_header.length ${len} < 8`);
+        if (buf.length - o < len) break;
+        lines.push(JSON.stringify(toJSON(decodeAt(buf.subarray(o, o + len), base + o))));
+        o += len;
+      }
+    } catch (e) {
+      // The messages before a bad one are valid output: hand them over, then fail.
+      if (lines.length > 0) yield lines;
+      throw e;
+    }
+    if (lines.length > 0) yield lines;
+    // Copy the tail: a view would pin the whole chunk until the frame completes.
+    carry = Buffer.from(buf.subarray(o));
+    base += o;
+  }
+  if (carry.length > 0 && carry.length < 8) throw new OfpInputError(`offset ${base}`, `truncated ofp_header: ${carry.length} of 8 bytes`);
+  if (carry.length > 0) throw new OfpInputError(`offset ${base}`, `truncated message: ${carry.length} of ${carry.readUInt16BE(2)} bytes`);
+}
+
+/** Decodes every message of a whole buffer (tests, small inputs); see decodeChunks. */
+export async function decodeStream(input: Buffer, onLine: (line: string) => void): Promise<number> {
   let count = 0;
-  while (o < input.length) {
-    if (input.length - o < 8) throw new OfpInputError(`offset ${o}`, `truncated ofp_header: ${input.length - o} of 8 bytes`);
-    const len = input.readUInt16BE(o + 2);
-    if (len < 8) throw new OfpInputError(`offset ${o + 2}`, `ofp_header.length ${len} < 8`);
-    if (o + len > input.length) throw new OfpInputError(`offset ${o}`, `truncated message: ${input.length - o} of ${len} bytes`);
-    onLine(JSON.stringify(toJSON(decodeAt(input.subarray(o, o + len), o))));
-    o += len;
-    count++;
+  for await (const batch of decodeChunks([input] as unknown as AsyncIterable<Buffer>)) {
+    for (const line of batch) onLine(line);
+    count += batch.length;
   }
   return count;
 }
@@ -75,8 +148,13 @@ function decodeAt(frame: Buffer, offset: number) {
   }
 }
 
-/** Parses JSON lines or a JSON array into encoded messages. Throws OfpInputError. */
+/** Parses JSON lines or a JSON array into one binary stream. Throws OfpInputError. */
 export function encodeText(text: string): Buffer {
+  return Buffer.concat([...encodeMessages(text)]);
+}
+
+/** Parses JSON lines or a JSON array, yielding each encoded message in order. Throws OfpInputError. */
+export function* encodeMessages(text: string): Generator<Buffer> {
   const items: { where: string; value: unknown }[] = [];
   const t = text.trim();
   if (t.startsWith('[')) {
@@ -98,18 +176,18 @@ export function encodeText(text: string): Buffer {
       }
     });
   }
-  return Buffer.concat(
-    items.map(({ where, value }) => {
-      try {
-        return encode(fromJSON(value));
-      } catch (e) {
-        if (e instanceof OfpEncodeError) throw new OfpInputError(where, `${e.message} (${e.code})`);
-        // encode() met a shape fromJSON does not check (e.g. a missing list): still the input's fault.
-        if (e instanceof TypeError || e instanceof RangeError) throw new OfpInputError(where, `not a valid message: ${e.message}`);
-        throw e;
-      }
-    }),
-  );
+  for (const { where, value } of items) yield encodeOne(where, value);
+}
+
+function encodeOne(where: string, value: unknown): Buffer {
+  try {
+    return encode(fromJSON(value));
+  } catch (e) {
+    if (e instanceof OfpEncodeError) throw new OfpInputError(where, `${e.message} (${e.code})`);
+    // encode() met a shape fromJSON does not check (e.g. a missing list): still the input's fault.
+    if (e instanceof TypeError || e instanceof RangeError) throw new OfpInputError(where, `not a valid message: ${e.message}`);
+    throw e;
+  }
 }
 
 const ofp: Command = async (argv) => {
@@ -128,31 +206,34 @@ const ofp: Command = async (argv) => {
     process.stderr.write(`seamless: ofp ${sub}: ${name}: ${msg}\n`);
     return 1;
   };
-  let input: Buffer;
-  try {
-    input = await readInput(file);
-  } catch (e) {
-    return fail((e as Error).message);
-  }
+  const out = new FilterOutput(process.stdout);
   try {
     if (sub === 'decode') {
-      const lines: string[] = [];
-      let err: unknown = null;
-      try {
-        decodeStream(input, (l) => lines.push(l));
-      } catch (e) {
-        err = e;
+      // One write per input chunk: output keeps pace with input, and waits for a slow reader.
+      for await (const batch of decodeChunks(inputStream(file) as AsyncIterable<Buffer>)) {
+        await out.write(`${batch.join('\n')}\n`);
+        if (out.closed) break; // the reader is gone: stop reading (leaving the loop destroys the input stream)
       }
-      // Messages before a bad one are still printed: they are valid output.
-      await write(lines.length === 0 ? '' : `${lines.join('\n')}\n`);
-      if (err !== null) throw err;
     } else {
-      await write(encodeText(input.toString('utf8')));
+      const input = await readInput(file);
+      // All messages are encoded before any is written: a bad line leaves no partial binary stream.
+      for (const msg of [...encodeMessages(input.toString('utf8'))]) {
+        await out.write(msg);
+        if (out.closed) break;
+      }
     }
   } catch (e) {
     if (e instanceof OfpInputError) return fail(`${e.where}: ${e.message}`);
+    const err = e as NodeJS.ErrnoException;
+    // Unreadable input (missing file, a directory): one line naming it.
+    if (typeof err.code === 'string' && err.syscall !== undefined) return fail(err.message);
     throw e;
   }
+  if (out.error !== undefined) {
+    process.stderr.write(`seamless: ofp ${sub}: cannot write the output: ${out.error.message}\n`);
+    return 1;
+  }
+  // A reader that closed early (EPIPE) is a normal end for a filter: status 0.
   return 0;
 };
 

@@ -114,6 +114,8 @@ export function vmInfo(v: VmView): string {
     ['Port', v.port === null ? '-' : String(v.port)],
     ['Held packets', String(v.held)],
     ['Last error', v.lastError ?? '-'],
+    ['Last change', transitionText(v)],
+    ['Last problem', v.lastProblem === null ? '-' : `${v.lastProblem.message} (${formatTime(v.lastProblem.at)})`],
     ['Wakes', String(v.wakes)],
     ['Last wake', formatMs(v.lastWakeMs)],
     ['Parks', String(v.counters.parks)],
@@ -149,6 +151,25 @@ function print(s: string): void {
 
 function json(v: unknown): void {
   print(`${JSON.stringify(v, null, 2)}\n`);
+}
+
+/**
+ * Why a park this command started ended with the VM active again: the engine's
+ * transition reason, and what it logged about the VM since the command began
+ * (or its lastError). Never a guess: an unknown cause says where to look.
+ */
+export function parkFailure(name: string, v: VmView, startedAt: number): string {
+  const reason = v.lastTransition?.reason;
+  // Same host, same wall clock; a second of slack for a problem logged just as the request arrived.
+  const problem = v.lastProblem !== null && v.lastProblem.at >= startedAt - 1000 ? v.lastProblem.message : undefined;
+  const detail = problem ?? v.lastError ?? undefined;
+  if (reason === 'park-aborted-by-traffic' && detail === undefined) return `${name}: park aborted: traffic for the VM arrived while it was being parked (${reason})`;
+  return `${name}: park failed${reason === undefined ? '' : ` (${reason})`}${detail === undefined ? ', see the controller log' : `: ${detail}`}`;
+}
+
+function transitionText(v: VmView): string {
+  const t = v.lastTransition;
+  return t === null ? '-' : `${t.from} -> ${t.to}: ${t.reason} (${formatTime(t.at)})`;
 }
 
 /**
@@ -205,7 +226,7 @@ async function runVm(args: Args): Promise<number> {
               c,
               name,
               (x) => x.state === 'parked',
-              (x) => (x.state === 'active' ? `${name}: park failed${x.lastError === null ? ' (traffic aborted it, or see the controller log)' : `: ${x.lastError}`}` : undefined),
+              (x) => (x.state === 'active' ? parkFailure(name, x, t0) : undefined),
               args.timeoutMs,
             );
       const ms = Date.now() - t0;

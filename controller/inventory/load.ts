@@ -1,6 +1,7 @@
 // Loads and validates an inventory file (YAML or JSON). Every error names the
 // file and the field: `topologies/x.yaml: vms[1].mac: "52:54:zz" is not a MAC address`.
-import { readFile } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { open } from 'node:fs/promises';
 import { parseDocument } from 'yaml';
 import type { z } from 'zod';
 import { inventorySchema, type RawInventory } from './schema.js';
@@ -40,15 +41,69 @@ export const BUILTIN_PARK: ParkSettings = {
   meterRate: 100,
 };
 
+/**
+ * Largest inventory file read (bytes). A VM entry takes about 250 bytes, so this
+ * holds some 16,000 VMs; anything bigger is a wrong path (a disk image, a log),
+ * and reading it whole would only waste memory before failing to parse.
+ */
+export const MAX_INVENTORY_BYTES = 4 * 1024 * 1024;
+
+/**
+ * YAML aliases expanded while converting the document (the `yaml` package's
+ * maxAliasCount, its default made explicit): a "billion laughs" file expands
+ * exponentially, a real inventory needs a handful (one `&defaults` per section).
+ */
+export const MAX_YAML_ALIASES = 100;
+
 /** Reads and validates an inventory file; `.json` is parsed as JSON, anything else as YAML. */
 export async function loadInventory(file: string): Promise<Inventory> {
-  let text: string;
+  return parseInventory(await readInventoryText(file), file);
+}
+
+/**
+ * Reads a regular file of at most MAX_INVENTORY_BYTES. O_NONBLOCK makes open()
+ * return at once on a FIFO (a blocking open waits for a writer forever); the
+ * file type is then checked on the open descriptor, so what is read is what was checked.
+ */
+async function readInventoryText(file: string): Promise<string> {
+  const fail = (why: string): never => {
+    throw new InventoryError(file, [`cannot read: ${why}`]);
+  };
+  let fh;
   try {
-    text = await readFile(file, 'utf8');
+    fh = await open(file, constants.O_RDONLY | constants.O_NONBLOCK);
   } catch (e) {
-    throw new InventoryError(file, [`cannot read: ${(e as Error).message}`]);
+    return fail((e as Error).message);
   }
-  return parseInventory(text, file);
+  try {
+    const st = await fh.stat();
+    if (!st.isFile()) fail(`not a regular file (${fileKind(st)}); an inventory is a YAML or JSON file`);
+    if (st.size > MAX_INVENTORY_BYTES) fail(`${st.size} bytes is more than the ${MAX_INVENTORY_BYTES}-byte limit for an inventory`);
+    // Read one byte past the cap: the file may have grown since fstat.
+    const buf = Buffer.alloc(MAX_INVENTORY_BYTES + 1);
+    let n = 0;
+    for (;;) {
+      const { bytesRead } = await fh.read(buf, n, buf.length - n, null);
+      if (bytesRead === 0) break;
+      n += bytesRead;
+      if (n > MAX_INVENTORY_BYTES) fail(`more than the ${MAX_INVENTORY_BYTES}-byte limit for an inventory`);
+    }
+    return buf.toString('utf8', 0, n);
+  } catch (e) {
+    if (e instanceof InventoryError) throw e;
+    return fail((e as Error).message);
+  } finally {
+    await fh.close();
+  }
+}
+
+function fileKind(st: { isDirectory(): boolean; isFIFO(): boolean; isSocket(): boolean; isCharacterDevice(): boolean; isBlockDevice(): boolean }): string {
+  if (st.isDirectory()) return 'a directory';
+  if (st.isFIFO()) return 'a FIFO';
+  if (st.isSocket()) return 'a socket';
+  if (st.isCharacterDevice()) return 'a character device';
+  if (st.isBlockDevice()) return 'a block device';
+  return 'not a regular file';
 }
 
 /** Validates inventory text; `file` is used in error messages and to choose JSON (`.json`) or YAML. */
@@ -63,9 +118,16 @@ export function parseInventory(text: string, file: string): Inventory {
   } else {
     const doc = parseDocument(text, { prettyErrors: true });
     if (doc.errors.length > 0) throw new InventoryError(file, doc.errors.map((e) => `invalid YAML: ${e.message}`));
-    data = doc.toJS();
+    try {
+      data = doc.toJS({ maxAliasCount: MAX_YAML_ALIASES });
+    } catch (e) {
+      // The yaml package throws a ReferenceError for too many alias expansions.
+      throw new InventoryError(file, [`invalid YAML: ${(e as Error).message} (at most ${MAX_YAML_ALIASES} alias expansions)`]);
+    }
   }
-  const parsed = inventorySchema.safeParse(data);
+  if (data === null || data === undefined) throw new InventoryError(file, ['the file is empty (expected a map with "switches" and "vms")']);
+  // reportInput: the issues keep the offending value, so a wrong type is told apart from a missing key.
+  const parsed = inventorySchema.safeParse(data, { reportInput: true });
   if (!parsed.success) throw new InventoryError(file, parsed.error.issues.map(formatIssue));
   return resolve(parsed.data, file);
 }
@@ -76,12 +138,50 @@ function formatPath(path: readonly PropertyKey[]): string {
   return out === '' ? '(top level)' : out;
 }
 
+const EXPECTED: Readonly<Record<string, string>> = {
+  object: 'a map',
+  array: 'a list',
+  string: 'a string',
+  number: 'a number',
+  int: 'an integer',
+  boolean: 'true or false',
+};
+
+/** How a found value is named in a message: its type, and the value when it is short. */
+export function describeValue(v: unknown): string {
+  if (v === undefined) return 'nothing';
+  if (v === null) return 'an empty value';
+  if (Array.isArray(v)) return 'a list';
+  if (typeof v === 'object') return 'a map';
+  if (typeof v === 'string') return `the string ${JSON.stringify(v.length > 40 ? `${v.slice(0, 40)}...` : v)}`;
+  if (typeof v === 'number' || typeof v === 'bigint') return `the number ${String(v)}`;
+  if (typeof v === 'boolean') return `${v} (a boolean)`;
+  return typeof v;
+}
+
+/** One zod issue as "path: what was expected, what was found" (zod's own texts omit the value). */
 function formatIssue(issue: z.core.$ZodIssue): string {
-  if (issue.code === 'unrecognized_keys') {
-    return issue.keys.map((k) => `${formatPath([...issue.path, k])}: unknown key`).join('; ');
+  const where = formatPath(issue.path);
+  switch (issue.code) {
+    case 'unrecognized_keys':
+      return issue.keys.map((k) => `${formatPath([...issue.path, k])}: unknown key`).join('; ');
+    case 'invalid_type': {
+      if (issue.input === undefined) return `${where}: required`;
+      return `${where}: expected ${EXPECTED[issue.expected] ?? issue.expected}, got ${describeValue(issue.input)}`;
+    }
+    case 'invalid_union': {
+      // A branch that accepted the type but not the value says more than "wrong type".
+      const deeper = issue.errors.flat().find((i) => i.code !== 'invalid_type' || i.path.length > 0);
+      if (deeper !== undefined) return formatIssue({ ...deeper, path: [...issue.path, ...deeper.path], input: deeper.input ?? issue.input } as z.core.$ZodIssue);
+      const types = [...new Set(issue.errors.flat().map((i) => (i.code === 'invalid_type' ? (EXPECTED[i.expected] ?? i.expected) : '')))].filter((x) => x !== '');
+      return `${where}: expected ${types.join(' or ')}, got ${describeValue(issue.input)}`;
+    }
+    case 'custom':
+      // Our own messages already quote the value.
+      return `${where}: ${issue.message}`;
+    default:
+      return issue.input === undefined ? `${where}: ${issue.message}` : `${where}: ${issue.message}, got ${describeValue(issue.input)}`;
   }
-  if (issue.code === 'invalid_type' && issue.input === undefined) return `${formatPath(issue.path)}: required`;
-  return `${formatPath(issue.path)}: ${issue.message}`;
 }
 
 function resolve(raw: RawInventory, file: string): Inventory {
@@ -99,7 +199,10 @@ function resolve(raw: RawInventory, file: string): Inventory {
     meterRate: p.meterRate ?? BUILTIN_PARK.meterRate,
     ...(p.pollInterval !== undefined ? { pollIntervalMs: p.pollInterval } : {}),
   };
-  if (park.probeIntervalMs < 1) issues.push('park.probeInterval: must be at least 1ms');
+  // The machine's backoff is min(max, base * 2^n): a max below the base would make every retry wait less than the first.
+  if (park.retryBackoffMaxMs < park.retryBackoffMs) {
+    issues.push(`park.retryBackoffMax: ${park.retryBackoffMaxMs}ms is less than park.retryBackoff (${park.retryBackoffMs}ms)`);
+  }
 
   const hosts = raw.hosts ?? [];
   const sinks = raw.sinks ?? [];
@@ -181,9 +284,13 @@ function resolve(raw: RawInventory, file: string): Inventory {
       wakeTimeoutMs: v.wakeTimeout ?? d.wakeTimeout ?? BUILTIN_DEFAULTS.wakeTimeoutMs,
     };
   });
+  // The probe source is the controller's own identity on the VMs' network: if a
+  // VM, sink or host owned it, the answer to a readiness probe would go to them.
+  const probeIpOwner = ips.get(park.probeIp);
+  if (probeIpOwner !== undefined) issues.push(`park.probeIp: ${park.probeIp} is also ${probeIpOwner}; the probe address must be free`);
+  const probeMacOwner = macs.get(park.probeMac);
+  if (probeMacOwner !== undefined) issues.push(`park.probeMac: ${park.probeMac} is also ${probeMacOwner}; the probe MAC must be the controller's own`);
   vms.forEach((v, i) => {
-    if (v.idleTimeoutMs < 1000) issues.push(`vms[${i}].idleTimeout: must be at least 1s (got ${v.idleTimeoutMs}ms)`);
-    if (v.wakeTimeoutMs < 1) issues.push(`vms[${i}].wakeTimeout: must be positive`);
     // A cold-booted guest answers ARP before its services listen: its wake waits for a TCP
     // answer on a gateway port, sent from the probe address (docs/parking.md, "Readiness").
     if (v.depth === 'shutdown' && v.gatewayPorts.length > 0 && park.probeIp === '0.0.0.0') {

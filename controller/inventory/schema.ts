@@ -2,24 +2,69 @@
 // per-field formats. Cross-references and uniqueness are checked in load.ts.
 import { z } from 'zod';
 import { isIpv4, isMac } from '../packet/addr.js';
-import { parseDuration } from './duration.js';
+import { durationRangeIssue, parseDuration, type DurationField } from './duration.js';
 
 const mac = z.string().superRefine((v, ctx) => {
   if (!isMac(v)) ctx.addIssue({ code: 'custom', message: `"${v}" is not a MAC address` });
 }).transform((v) => v.toLowerCase());
 
+/**
+ * A MAC a station can own: not zero and not a group address (I/G bit, the low bit
+ * of the first octet, set for multicast and broadcast; IEEE 802-2014 §8.2). The
+ * park flows match eth_dst on it and the controller answers ARP with it.
+ */
+const unicastMac = mac.superRefine((v, ctx) => {
+  if (!isMac(v)) return; // already reported
+  if (v === '00:00:00:00:00:00') ctx.addIssue({ code: 'custom', message: `${v} is the zero MAC, not a station address` });
+  else if ((parseInt(v.slice(0, 2), 16) & 1) === 1) {
+    ctx.addIssue({ code: 'custom', message: `${v} is a ${v === 'ff:ff:ff:ff:ff:ff' ? 'broadcast' : 'multicast'} MAC (low bit of the first octet set), not a station address` });
+  }
+});
+
 const ipv4 = z.string().superRefine((v, ctx) => {
   if (!isIpv4(v)) ctx.addIssue({ code: 'custom', message: `"${v}" is not an IPv4 address` });
 });
 
-const duration = z.union([z.number(), z.string()]).transform((v, ctx) => {
-  try {
-    return parseDuration(v);
-  } catch (e) {
-    ctx.addIssue({ code: 'custom', message: (e as Error).message });
-    return z.NEVER;
-  }
+/** Why an IPv4 address cannot be a station's own address, or undefined when it can (RFC 6890 special ranges). */
+export function specialIpv4(ip: string): string | undefined {
+  const [a, b, c, d] = ip.split('.').map(Number) as [number, number, number, number];
+  if (a === 255 && b === 255 && c === 255 && d === 255) return 'the limited broadcast address';
+  if (a === 0) return 'in 0.0.0.0/8 ("this network")';
+  if (a === 127) return 'a loopback address (127.0.0.0/8)';
+  if (a >= 224 && a <= 239) return 'a multicast address (224.0.0.0/4)';
+  if (a >= 240) return 'a reserved address (240.0.0.0/4)';
+  return undefined;
+}
+
+/** The IPv4 address of a VM or sink: something the switch can deliver unicast to. */
+const stationIpv4 = ipv4.superRefine((v, ctx) => {
+  const why = isIpv4(v) ? specialIpv4(v) : undefined;
+  if (why !== undefined) ctx.addIssue({ code: 'custom', message: `${v} is ${why}, not a host address` });
 });
+
+/** The probe source: 0.0.0.0 (RFC 5227 ARP probe, the default) or a host address. */
+const probeIpv4 = ipv4.superRefine((v, ctx) => {
+  const why = isIpv4(v) && v !== '0.0.0.0' ? specialIpv4(v) : undefined;
+  if (why !== undefined) ctx.addIssue({ code: 'custom', message: `${v} is ${why}; use 0.0.0.0 or a free host address on the VMs' subnet` });
+});
+
+/** A duration field, parsed to ms and held to its range (DURATION_RANGES). */
+const duration = (field: DurationField) =>
+  z.union([z.number(), z.string()]).transform((v, ctx) => {
+    let ms: number;
+    try {
+      ms = parseDuration(v);
+    } catch (e) {
+      ctx.addIssue({ code: 'custom', message: (e as Error).message });
+      return z.NEVER;
+    }
+    const issue = durationRangeIssue(field, ms);
+    if (issue !== undefined) {
+      ctx.addIssue({ code: 'custom', message: issue });
+      return z.NEVER;
+    }
+    return ms;
+  });
 
 const name = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]*$/, 'must be letters, digits, "_", "." or "-"');
 
@@ -32,6 +77,11 @@ const dpid = z.union([z.number(), z.string()]).transform((v, ctx) => {
   else if (/^[0-9a-f]{16}$/i.test(v)) out = BigInt(`0x${v}`);
   else if (/^[0-9a-f]{2}(:[0-9a-f]{2}){7}$/i.test(v)) out = BigInt(`0x${v.replaceAll(':', '')}`);
   else if (/^\d+$/.test(v)) out = BigInt(v);
+  // datapath_id is a uint64_t (OF 1.3.5 §7.3.1, ofp_switch_features): decimal text can exceed it.
+  if (out !== undefined && out > 0xffff_ffff_ffff_ffffn) {
+    ctx.addIssue({ code: 'custom', message: `"${v}" is out of range: a datapath id is 64 bits (at most 18446744073709551615)` });
+    return z.NEVER;
+  }
   if (out === undefined) {
     ctx.addIssue({ code: 'custom', message: `"${v}" is not a datapath id (number, 0x-hex, 16 hex digits or aa:bb:..:hh)` });
     return z.NEVER;
@@ -57,13 +107,13 @@ const ignoreRule = z
 /** Per-VM settings that may also appear under `defaults`. */
 const vmSettings = {
   depth: depthSchema.optional(),
-  idleTimeout: duration.optional(),
-  minActive: duration.optional(),
+  idleTimeout: duration('idleTimeout').optional(),
+  minActive: duration('minActive').optional(),
   gatewayPorts: z.array(tcpPort).optional(),
   sink: name.optional(),
   ignore: z.array(ignoreRule).optional(),
   maxHeld: z.number().int().min(0).max(100_000).optional(),
-  wakeTimeout: duration.optional(),
+  wakeTimeout: duration('wakeTimeout').optional(),
 };
 
 export const inventorySchema = z.strictObject({
@@ -71,25 +121,25 @@ export const inventorySchema = z.strictObject({
   park: z
     .strictObject({
       maxConcurrentOps: z.number().int().min(1).max(1000).optional(),
-      probeInterval: duration.optional(),
+      probeInterval: duration('probeInterval').optional(),
       wakeRetries: z.number().int().min(0).max(100).optional(),
-      retryBackoff: duration.optional(),
-      retryBackoffMax: duration.optional(),
-      probeMac: mac.optional(),
-      probeIp: ipv4.optional(),
+      retryBackoff: duration('retryBackoff').optional(),
+      retryBackoffMax: duration('retryBackoffMax').optional(),
+      probeMac: unicastMac.optional(),
+      probeIp: probeIpv4.optional(),
       meterRate: z.number().int().min(0).optional(),
-      pollInterval: duration.optional(),
+      pollInterval: duration('pollInterval').optional(),
     })
     .optional(),
   switches: z.array(z.strictObject({ name, dpid })),
   hosts: z.array(z.strictObject({ name, mac: mac.optional(), ip: ipv4, switch: name, port: ofPort.optional() })).optional(),
-  sinks: z.array(z.strictObject({ name, switch: name, port: ofPort, mac, ip: ipv4 })).optional(),
+  sinks: z.array(z.strictObject({ name, switch: name, port: ofPort, mac: unicastMac, ip: stationIpv4 })).optional(),
   vms: z.array(
     z.strictObject({
       name,
       libvirt: z.strictObject({ uri: z.string().min(1), domain: z.string().min(1) }),
-      mac,
-      ip: ipv4,
+      mac: unicastMac,
+      ip: stationIpv4,
       switch: name,
       port: z.string().min(1).max(15),
       ...vmSettings,

@@ -12,6 +12,18 @@ export interface Clock {
   clearTimer(handle: TimerHandle): void;
 }
 
+/** Node's longest timer delay (2^31-1 ms, ~24.8 days); a longer one silently becomes 1 ms. */
+const MAX_TIMER_DELAY_MS = 2 ** 31 - 1;
+
+/**
+ * The delay handed to setTimeout: never negative, never beyond what Node honours.
+ * The inventory keeps every duration far below the limit; this guards the engine
+ * against an overflow turning a long wait into a 1 ms busy loop (it fires early instead).
+ */
+export function timerDelay(ms: number): number {
+  return Math.min(MAX_TIMER_DELAY_MS, Math.max(0, ms));
+}
+
 /** Real time: performance.now() and setTimeout. */
 export function systemClock(): Clock {
   const handles = new Map<number, NodeJS.Timeout>();
@@ -23,7 +35,7 @@ export function systemClock(): Clock {
       const t = setTimeout(() => {
         handles.delete(id);
         fn();
-      }, Math.max(0, ms));
+      }, timerDelay(ms));
       handles.set(id, t);
       return { id };
     },

@@ -39,7 +39,8 @@ export interface Clock {
 export const systemClock: Clock = {
   now: () => performance.now(),
   setTimeout: (fn, ms) => {
-    const t = setTimeout(fn, ms);
+    // Node turns a delay above 2^31-1 ms into 1 ms: clamp, so an overflow fires late-ish, never at once.
+    const t = setTimeout(fn, Math.min(2 ** 31 - 1, ms));
     t.unref();
     return t;
   },

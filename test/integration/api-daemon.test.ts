@@ -79,6 +79,11 @@ vms:
   t.is(missing.code, 1);
   t.is(missing.stderr, "seamless: no VM named 'vm9' (known: vm1, vm2)\n");
   t.is((await cli('switch', 'list', '--socket', sock)).stdout, 'no switches connected\n');
+  // No switch: the park flows cannot be confirmed, the engine aborts the park. The CLI
+  // shows the engine's reason and its logged cause (it used to guess "traffic aborted it").
+  const park = await cli('vm', 'park', 'vm2', '--wait', '--socket', sock);
+  t.is(park.code, 1, park.stdout);
+  t.is(park.stderr, 'seamless: vm2: park failed (park-barrier-failed): park aborted, barrier failed: switch not connected\n');
 
   child.kill('SIGTERM');
   t.is(await exited, 0, err);

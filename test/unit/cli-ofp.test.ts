@@ -2,7 +2,7 @@
 // before the tests if it is missing or older than the sources): vector files, their
 // concatenation, garbage and truncated input, decode|encode byte-exact over all vectors,
 // and ovs-ofctl ofp-parse accepting what encode writes.
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -194,4 +194,55 @@ test('ovs-ofctl ofp-parse accepts what encode writes', (t) => {
   // And our decoder agrees with itself on the same file.
   t.is(lines(cli(['decode', bin]).stdout).length, msgs.length);
   t.true(readFileSync(bin).equals(enc.stdout));
+});
+
+/** `n` OFPT_ECHO_REQUEST messages (8 bytes each, xid = index): a long stream of small messages. */
+function echoStream(n: number): Buffer {
+  const b = Buffer.alloc(8 * n);
+  for (let i = 0; i < n; i++) {
+    b.writeUInt8(4, i * 8);
+    b.writeUInt8(2, i * 8 + 1);
+    b.writeUInt16BE(8, i * 8 + 2);
+    b.writeUInt32BE(i, i * 8 + 4);
+  }
+  return b;
+}
+
+test('decode | head -1: a reader that closes early ends the command quietly, status 0 (was: EPIPE stack trace)', (t) => {
+  const input = file('many-echoes.bin', echoStream(200_000));
+  for (const sub of ['decode', 'encode']) {
+    const src = sub === 'decode' ? input : file('many-echoes.jsonl', `${cli(['decode', input]).stdout.toString()}`);
+    const err = join(dir, `${sub}.err`);
+    // pipefail: the pipeline's status is seamless's own, not head's.
+    const r = spawnSync('bash', ['-c', 'set -o pipefail; "$0" "$1" ofp "$2" "$3" 2>"$4" | head -c 100 >/dev/null', process.execPath, MAIN, sub, src, err], { timeout: 60_000 });
+    t.is(r.status, 0, `${sub}: ${readFileSync(err, 'utf8')}`);
+    t.is(readFileSync(err, 'utf8'), '', `${sub}: nothing on stderr`);
+  }
+});
+
+test('decode streams: the first message is printed before the input ends (was: whole input read first)', async (t) => {
+  const child = spawn(process.execPath, [MAIN, 'ofp', 'decode', '-'], { stdio: ['pipe', 'pipe', 'pipe'] });
+  let out = '';
+  let err = '';
+  child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+  const exited = new Promise<number | null>((r) => child.once('close', (code) => r(code)));
+  const firstLine = new Promise<string>((resolve, reject) => {
+    child.stdout.on('data', (d: Buffer) => {
+      out += d.toString();
+      if (out.includes('\n')) resolve(out.slice(0, out.indexOf('\n')));
+    });
+    // A liveness bound, not a speed target: the unfixed command never prints before EOF.
+    setTimeout(() => reject(new Error('no output while the input was still open')), 20_000).unref();
+    child.once('close', () => reject(new Error(`exited early: ${err}`)));
+  });
+  const stream = echoStream(3);
+  child.stdin.write(stream.subarray(0, 11)); // one whole message and 3 bytes of the next
+  try {
+    const line = await firstLine;
+    t.like(JSON.parse(line), { type: 'echo_request', xid: 0 });
+  } finally {
+    child.stdin.end(stream.subarray(11));
+  }
+  t.is(await exited, 0, err);
+  t.deepEqual(lines(Buffer.from(out)).map((l) => JSON.parse(l).xid), [0, 1, 2]);
 });

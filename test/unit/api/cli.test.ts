@@ -3,6 +3,7 @@
 import test from 'ava';
 import { execFile } from 'node:child_process';
 import { existsSync, statSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { startApiServer } from '../../../controller/api/server.js';
 import { FakeSource, serveOnSocket, tempDir, vmView } from './fakes.js';
@@ -93,6 +94,41 @@ test('vm park starts a park; a busy VM exits 1 with the reason', async (t) => {
   t.is(again.stderr, 'seamless: vm1 is parking: it can be parked once it is active\n');
   const already = await seamless('vm', 'park', 'web-frontend', '--socket', path);
   t.is(already.stdout, 'web-frontend is already parked\n');
+});
+
+test('vm park --wait: a park the engine aborted shows its reason and logged cause (was: "traffic aborted it")', async (t) => {
+  const src = source();
+  const { path } = await serveOnSocket(t, src);
+  src.park = async (name) => {
+    const v = vmView(name, { state: 'parking', step: 'flows' });
+    src.vmsByName.set(name, v);
+    setTimeout(() => {
+      src.vmsByName.set(
+        name,
+        vmView(name, {
+          lastTransition: { from: 'parking', to: 'active', reason: 'park-barrier-failed', at: Date.now() },
+          lastProblem: { message: 'park aborted, barrier failed: switch not connected', at: Date.now() },
+        }),
+      );
+    }, 50);
+    return { result: 'started', vm: v };
+  };
+  const r = await seamless('vm', 'park', 'vm1', '--wait', '--socket', path);
+  t.is(r.code, 1);
+  t.is(r.stderr, 'seamless: vm1: park failed (park-barrier-failed): park aborted, barrier failed: switch not connected\n');
+  const info = await seamless('vm', 'info', 'vm1', '--socket', path);
+  t.regex(info.stdout, /^Last change:\s+parking -> active: park-barrier-failed \(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\)$/m);
+  t.regex(info.stdout, /^Last problem:\s+park aborted, barrier failed: switch not connected \(/m);
+});
+
+test('vm list against something that is not the API names the address (was: "Parse Error: Expected HTTP/")', async (t) => {
+  const other = createServer((sock) => sock.end(Buffer.from([0x04, 0x00, 0x00, 0x08, 0, 0, 0, 1])));
+  await new Promise<void>((r) => other.listen(0, '127.0.0.1', r));
+  t.teardown(() => other.close());
+  const port = (other.address() as { port: number }).port;
+  const r = await seamless('vm', 'list', '--socket', `127.0.0.1:${port}`);
+  t.is(r.code, 1);
+  t.regex(r.stderr, new RegExp(`^seamless: 127\\.0\\.0\\.1:${port} does not speak the seamless control API \\(.+\\); is it the controller's --api address\\?\n$`));
 });
 
 test('vm wake waits until the VM is active and prints how long it took', async (t) => {

@@ -25,6 +25,8 @@ export function vmView(name: string, over: Partial<VmView> = {}): VmView {
     lastFailure: null,
     wakes: 0,
     lastWakeMs: null,
+    lastTransition: null,
+    lastProblem: null,
     counters: COUNTERS,
     ...over,
   };

@@ -1,7 +1,7 @@
 // The control API server over a real unix socket / loopback port, with a fake
 // ControlSource: routes, status codes, error bodies, socket life cycle.
 import test from 'ava';
-import { existsSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
@@ -131,11 +131,21 @@ test('socket life cycle: parent dir created, mode 0660, stale socket replaced, l
   t.like(await new ApiClient(s2.address).vm('vm1'), { name: 'vm1' });
   await s2.close();
 
-  // A regular file where the socket should be is replaced too (it cannot be a live daemon).
-  writeFileSync(path, 'junk');
-  const s3 = await startApiServer({ address: { kind: 'unix', path }, source: source() });
-  await s3.close();
-  t.false(existsSync(path));
+});
+
+test('--api naming an existing regular file: refused naming the path, the file kept (was: unlinked)', async (t) => {
+  const dir = await tempDir(t);
+  const path = join(dir, 'notes.txt');
+  writeFileSync(path, 'an operator file');
+  await t.throwsAsync(startApiServer({ address: { kind: 'unix', path }, source: source() }), {
+    code: 'API_CONFIG',
+    message: `${path}: exists and is not a socket; refusing to replace it (remove it or choose another API path)`,
+  });
+  t.is(readFileSync(path, 'utf8'), 'an operator file');
+  // A directory there is refused the same way.
+  await t.throwsAsync(startApiServer({ address: { kind: 'unix', path: dir }, source: source() }), { code: 'API_CONFIG', message: /exists and is not a socket/ });
+  // A parent that is a file: the error names it.
+  await t.throwsAsync(startApiServer({ address: { kind: 'unix', path: join(path, 'x.sock') }, source: source() }), { code: 'API_CONFIG', message: /notes\.txt is not a directory/ });
 });
 
 test('loopback TCP: port 0 reports the real port; non-loopback addresses are refused', async (t) => {
@@ -163,4 +173,15 @@ test('client: nothing listening is ApiUnreachableError with the operator message
   t.is(e?.code, 'API_UNREACHABLE');
   t.is(e?.message, `cannot reach the controller at ${join(dir, 'none.sock')} (is 'seamless controller' running?)`);
   t.is((e?.cause as NodeJS.ErrnoException).code, 'ENOENT');
+});
+
+test('client: something that is not the API (not HTTP) is an error naming the address (was: "Parse Error: Expected HTTP/")', async (t) => {
+  // An OpenFlow-ish listener: answers every connection with binary, not HTTP.
+  const other = createServer((sock) => sock.end(Buffer.from([0x04, 0x00, 0x00, 0x08, 0, 0, 0, 1])));
+  await new Promise<void>((r) => other.listen(0, '127.0.0.1', r));
+  t.teardown(() => other.close());
+  const port = (other.address() as { port: number }).port;
+  const e = await t.throwsAsync(new ApiClient({ kind: 'tcp', host: '127.0.0.1', port }).vms(), { instanceOf: ApiRequestError });
+  t.is(e?.code, 'BAD_RESPONSE');
+  t.true(e!.message.startsWith(`127.0.0.1:${port} does not speak the seamless control API (`), e!.message);
 });

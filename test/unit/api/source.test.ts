@@ -97,3 +97,29 @@ test('without a park engine there are no VMs and commands name the VM as unknown
   await t.throwsAsync(src.wake('vm1'), { code: 'VM_NOT_FOUND', message: "no VM named 'vm1' (the controller runs without an inventory)" });
   t.like(src.daemon(), { vms: 0, switches: 0, store: { kind: 'none' } });
 });
+
+test('a park aborted because the switch is gone: the view carries the transition reason and the engine\'s own words', async (t) => {
+  const w = new World(INVENTORY);
+  const wakeTimes = new WakeTimes();
+  w.app = createParkApp({
+    inventory: w.inv,
+    hypervisors: () => w.hv,
+    clock: w.clock,
+    store: w.store,
+    log: wakeTimes.watchLog(createLogger({ level: 'silent' })),
+    onTransition: wakeTimes.onTransition,
+  });
+  w.sw.app = w.app;
+  await w.app.ready;
+  await w.reconnect();
+  const src = createControlSource({ park: { app: w.app, inventory: w.inv, wakeTimes }, switches: { datapaths: new Map([[w.sw.id, w.sw]]) } });
+  t.is(src.vm('vm2').lastProblem, null);
+  w.sw.connected = false;
+  const before = Date.now();
+  await src.park('vm2');
+  await until(w, () => src.vm('vm2').state === 'active');
+  const v = src.vm('vm2');
+  t.like(v.lastTransition, { from: 'parking', to: 'active', reason: 'park-barrier-failed' });
+  t.is(v.lastProblem?.message, 'park aborted, barrier failed: switch not connected');
+  t.true(v.lastProblem!.at >= before);
+});
