@@ -114,6 +114,7 @@ export function vmInfo(v: VmView): string {
     ['Port', v.port === null ? '-' : String(v.port)],
     ['Held packets', String(v.held)],
     ['Last error', v.lastError ?? '-'],
+    ['Last failure', v.lastFailure === null ? '-' : `${v.lastFailure.error} (${formatTime(v.lastFailure.at)})`],
     ['Last change', transitionText(v)],
     ['Last problem', v.lastProblem === null ? '-' : `${v.lastProblem.message} (${formatTime(v.lastProblem.at)})`],
     ['Wakes', String(v.wakes)],

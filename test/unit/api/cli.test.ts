@@ -76,6 +76,7 @@ test('vm info prints every field; unknown VM exits 1 naming it', async (t) => {
   t.regex(r.stdout, /^Domain:\s+dom-web-frontend$/m);
   t.regex(r.stdout, /^Last wake:\s+512 ms$/m);
   t.regex(r.stdout, /^Last error:\s+-$/m);
+  t.regex(r.stdout, /^Last failure:\s+-$/m);
   const bad = await seamless('vm', 'info', 'nope', '--socket', path);
   t.is(bad.code, 1);
   t.is(bad.stdout, '');
