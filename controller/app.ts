@@ -21,6 +21,8 @@ export type DisconnectReason =
   | 'decode-error' // a fatal framing/decoding error
   | 'replaced' // the same datapath id connected again
   | 'send-overflow' // the switch stopped reading: our unwritten bytes passed the limit
+  | 'multipart-overflow' // a multipart reply (or all replies in flight) passed its byte limit; we sent OFPBRC_MULTIPART_BUFFER_OVERFLOW
+  | 'too-many-ports' // port-desc or PORT_STATUS would grow the port map past its limit
   | 'controller-stopped'; // we shut down
 
 /** One switch port as last reported by port-desc or PORT_STATUS. */
