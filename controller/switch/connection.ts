@@ -6,7 +6,10 @@
  * Every transition is logged; DOWN carries a named DisconnectReason. The socket
  * and the clock are injected (io.ts), so unit tests run it on a fake socket and
  * virtual time. Outgoing messages are encoded straight into a per-connection
- * slab and written once per event-loop turn.
+ * slab and written once per event-loop turn. Everything a peer can make it
+ * hold is bounded (reply parts, ports, requests, send queue, receive backlog),
+ * it handles at most messagesPerTurn messages per turn, and its warnings are
+ * rate-limited per reason (docs/decisions.md, "Hostile switches").
  */
 import type { Datapath, DisconnectReason, Msg, PortInfo, RequestOptions } from '../app.js';
 import { rateLimited, silentLogger, type Logger, type RateLimitedLogger, type RateLimitOptions } from '../log.js';
@@ -396,8 +399,8 @@ export class SwitchConnection implements Datapath {
    * Datapath.request(): xid 0 gets a fresh xid, a non-zero xid is used as given
    * (SwitchUsageError 'OFP_XID_IN_USE' if outstanding). Resolves with the reply
    * (all parts for multipart); rejects with OfpErrorReplyError, RequestTimeoutError,
-   * SwitchDisconnectedError, or SwitchUsageError 'OFP_NO_REPLY_EXPECTED' for types
-   * the switch never answers.
+   * SwitchDisconnectedError, TooManyRequestsError past maxPendingRequests, or
+   * SwitchUsageError 'OFP_NO_REPLY_EXPECTED' for types the switch never answers.
    */
   request(msg: OfpMessage, opts: RequestOptions = {}): Promise<OfpMessage[]> {
     const replyType = REPLY_FOR[msg.type];
