@@ -105,8 +105,9 @@ export interface ConnectionConfig {
    * Default 256.
    */
   readonly messagesPerTurn?: number;
-  /** Repeated warnings of this connection: how many per reason and window get through. Default 10 per 60 s. */
+  /** Warnings of one reason (message + code) written per window; the rest are counted and summarised. Default 10. */
   readonly warnBurst?: number;
+  /** Length of that window in ms. Default 60000. */
   readonly warnWindowMs?: number;
 }
 
