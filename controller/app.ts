@@ -21,6 +21,8 @@ export type DisconnectReason =
   | 'decode-error' // a fatal framing/decoding error
   | 'replaced' // the same datapath id connected again
   | 'send-overflow' // the switch stopped reading: our unwritten bytes passed the limit
+  | 'multipart-overflow' // a multipart reply (or all replies in flight) passed its byte limit; we sent OFPBRC_MULTIPART_BUFFER_OVERFLOW
+  | 'too-many-ports' // port-desc or PORT_STATUS would grow the port map past its limit
   | 'controller-stopped'; // we shut down
 
 /** One switch port as last reported by port-desc or PORT_STATUS. */
@@ -54,7 +56,8 @@ export interface Datapath {
   /**
    * Sends a request and resolves with its reply (for multipart requests: all
    * reply parts, merged in order). Rejects with a typed error on an OFPT_ERROR
-   * for the same xid, a timeout, or the connection going down.
+   * for the same xid, a timeout, the connection going down, or too many
+   * requests already waiting for this switch's replies (TooManyRequestsError).
    */
   request(msg: OfpMessage, opts?: RequestOptions): Promise<OfpMessage[]>;
   /** Sends a barrier and resolves when its reply arrives (OF 1.3.5 §6.2: replies to earlier messages come first). */

@@ -81,7 +81,7 @@ export async function startController(opts: ControllerOptions): Promise<Controll
   const log = opts.log ?? createLogger();
   const clock = opts.clock ?? systemClock;
   const config = resolveConnectionConfig(opts);
-  const dispatcher = new AppDispatcher(opts.apps, log);
+  const dispatcher = new AppDispatcher(opts.apps, log, () => clock.now());
   const ctl = new Controller(dispatcher, log, { apps: dispatcher, config, clock, log });
   const listener = await listenForSwitches({
     host: opts.listen.host,

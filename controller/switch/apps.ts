@@ -3,13 +3,24 @@
  * a throwing (or rejecting) handler is logged and the next app still runs.
  */
 import type { App, Datapath, DisconnectReason, Msg } from '../app.js';
-import type { Logger } from '../log.js';
+import { rateLimited, type Logger } from '../log.js';
 
 export class AppDispatcher {
+  /**
+   * An app that throws on every packet-in would write one error line per packet:
+   * repeated errors are limited per app and switch (first 10 per minute, then a
+   * "suppressed K similar warnings" summary).
+   */
+  private readonly log: Logger;
+
+  /** `now` is the time source of the log rate limit (inject a fake clock's in tests). */
   constructor(
     readonly apps: readonly App[],
-    private readonly log: Logger,
-  ) {}
+    log: Logger,
+    now: () => number = Date.now,
+  ) {
+    this.log = rateLimited(log, { keyFields: ['app', 'dpid'], now });
+  }
 
   /** Offers the packet to each app in order until one returns true (consumed). Returns that app's name. */
   packetIn(dp: Datapath, msg: Msg<'packet_in'>): string | undefined {

@@ -6,17 +6,22 @@
  * Every transition is logged; DOWN carries a named DisconnectReason. The socket
  * and the clock are injected (io.ts), so unit tests run it on a fake socket and
  * virtual time. Outgoing messages are encoded straight into a per-connection
- * slab and written once per event-loop turn.
+ * slab and written once per event-loop turn. Everything a peer can make it
+ * hold is bounded (reply parts, ports, requests, send queue, receive backlog),
+ * it handles at most messagesPerTurn messages per turn, and its warnings are
+ * rate-limited per reason (docs/decisions.md, "Hostile switches").
  */
 import type { Datapath, DisconnectReason, Msg, PortInfo, RequestOptions } from '../app.js';
-import { silentLogger, type Logger } from '../log.js';
+import { rateLimited, silentLogger, type Logger, type RateLimitedLogger, type RateLimitOptions } from '../log.js';
 import {
   decode,
   encodeInto,
   Framer,
+  mergeMultipart,
   messageSize,
   OfpDecodeError,
   OFPBRC_BAD_TYPE,
+  OFPBRC_MULTIPART_BUFFER_OVERFLOW,
   OFPC_FRAG_NORMAL,
   OFPCML_MAX,
   OFPCML_NO_BUFFER,
@@ -43,6 +48,7 @@ import {
   SwitchConfigError,
   SwitchDisconnectedError,
   SwitchUsageError,
+  TooManyRequestsError,
 } from './errors.js';
 import { systemClock, type Clock, type SocketLike, type TimerHandle } from './io.js';
 
@@ -80,6 +86,29 @@ export interface ConnectionConfig {
    * 'send-overflow'. Default 16 MiB.
    */
   readonly maxSendQueueBytes?: number;
+  /**
+   * Most bytes (sum of ofp_header.length) of one multipart reply held while its
+   * parts arrive; past it we answer OFPBRC_MULTIPART_BUFFER_OVERFLOW and close
+   * ('multipart-overflow'). Default 8 MiB.
+   */
+  readonly maxMultipartReplyBytes?: number;
+  /** Most bytes of all multipart replies in flight on one connection together. Default 16 MiB. */
+  readonly maxBufferedReplyBytes?: number;
+  /** Most entries of the port map (port-desc + PORT_STATUS adds); past it the connection closes ('too-many-ports'). Default 8192. */
+  readonly maxPorts?: number;
+  /** Most requests waiting for a reply; request() past it rejects with TooManyRequestsError. Default 4096. */
+  readonly maxPendingRequests?: number;
+  /**
+   * Messages handled per connection per event-loop turn. A connection with more
+   * waiting pauses its socket and continues on the next turn (setImmediate), so
+   * one flooding switch cannot delay the others' handshakes, echoes and barriers.
+   * Default 256.
+   */
+  readonly messagesPerTurn?: number;
+  /** Warnings of one reason (message + code) written per window; the rest are counted and summarised. Default 10. */
+  readonly warnBurst?: number;
+  /** Length of that window in ms. Default 60000. */
+  readonly warnWindowMs?: number;
 }
 
 export interface ConnectionOptions extends ConnectionConfig {
@@ -110,6 +139,8 @@ interface Pending {
   readonly reject: (err: Error) => void;
   timer: TimerHandle;
   readonly parts: OfpMessage[];
+  /** Bytes of `parts` on the wire (their ofp_header.length summed). */
+  bytes: number;
 }
 
 /** Size of a fresh output slab; messages are encoded into it back to back. */
@@ -118,6 +149,21 @@ const SLAB_BYTES = 32 * 1024;
 const ERROR_DATA_BYTES = 64;
 /** Default ConnectionConfig.maxSendQueueBytes. */
 export const DEFAULT_MAX_SEND_QUEUE_BYTES = 16 * 1024 * 1024;
+/** Default ConnectionConfig.maxMultipartReplyBytes. */
+export const DEFAULT_MAX_MULTIPART_REPLY_BYTES = 8 * 1024 * 1024;
+/** Default ConnectionConfig.maxBufferedReplyBytes. */
+export const DEFAULT_MAX_BUFFERED_REPLY_BYTES = 16 * 1024 * 1024;
+/** Default ConnectionConfig.maxPorts. */
+export const DEFAULT_MAX_PORTS = 8192;
+/** Default ConnectionConfig.maxPendingRequests. */
+export const DEFAULT_MAX_PENDING_REQUESTS = 4096;
+/** Default ConnectionConfig.messagesPerTurn. */
+export const DEFAULT_MESSAGES_PER_TURN = 256;
+
+function positiveInt(name: string, v: number): number {
+  if (!Number.isSafeInteger(v) || v <= 0) throw new SwitchConfigError('SWITCH_BAD_OPTION', `${name} must be a positive integer, got ${v}`);
+  return v;
+}
 
 function positive(name: string, v: number): number {
   if (!Number.isFinite(v) || v <= 0) throw new SwitchConfigError('SWITCH_BAD_OPTION', `${name} must be a positive number of ms, got ${v}`);
@@ -138,9 +184,14 @@ export function resolveConnectionConfig(c: ConnectionConfig): Required<Connectio
   if (!Number.isInteger(missSendLen) || missSendLen < 0 || (missSendLen > OFPCML_MAX && missSendLen !== OFPCML_NO_BUFFER)) {
     throw new SwitchConfigError('SWITCH_BAD_OPTION', `missSendLen must be 0..${OFPCML_MAX} or OFPCML_NO_BUFFER, got ${missSendLen}`);
   }
-  const maxSendQueueBytes = c.maxSendQueueBytes ?? DEFAULT_MAX_SEND_QUEUE_BYTES;
-  if (!Number.isSafeInteger(maxSendQueueBytes) || maxSendQueueBytes <= 0) {
-    throw new SwitchConfigError('SWITCH_BAD_OPTION', `maxSendQueueBytes must be a positive integer, got ${maxSendQueueBytes}`);
+  const maxSendQueueBytes = positiveInt('maxSendQueueBytes', c.maxSendQueueBytes ?? DEFAULT_MAX_SEND_QUEUE_BYTES);
+  const maxMultipartReplyBytes = positiveInt('maxMultipartReplyBytes', c.maxMultipartReplyBytes ?? DEFAULT_MAX_MULTIPART_REPLY_BYTES);
+  const maxBufferedReplyBytes = positiveInt('maxBufferedReplyBytes', c.maxBufferedReplyBytes ?? DEFAULT_MAX_BUFFERED_REPLY_BYTES);
+  if (maxBufferedReplyBytes < maxMultipartReplyBytes) {
+    throw new SwitchConfigError(
+      'SWITCH_BAD_OPTION',
+      `maxBufferedReplyBytes (${maxBufferedReplyBytes}) must be at least maxMultipartReplyBytes (${maxMultipartReplyBytes})`,
+    );
   }
   return {
     echoIntervalMs,
@@ -149,6 +200,13 @@ export function resolveConnectionConfig(c: ConnectionConfig): Required<Connectio
     requestTimeoutMs: positive('requestTimeoutMs', c.requestTimeoutMs ?? 10000),
     missSendLen,
     maxSendQueueBytes,
+    maxMultipartReplyBytes,
+    maxBufferedReplyBytes,
+    maxPorts: positiveInt('maxPorts', c.maxPorts ?? DEFAULT_MAX_PORTS),
+    maxPendingRequests: positiveInt('maxPendingRequests', c.maxPendingRequests ?? DEFAULT_MAX_PENDING_REQUESTS),
+    messagesPerTurn: positiveInt('messagesPerTurn', c.messagesPerTurn ?? DEFAULT_MESSAGES_PER_TURN),
+    warnBurst: positiveInt('warnBurst', c.warnBurst ?? 10),
+    warnWindowMs: positiveInt('warnWindowMs', c.warnWindowMs ?? 60_000),
   };
 }
 
@@ -180,7 +238,13 @@ export class SwitchConnection implements Datapath {
   private auxId = 0;
   /** xid of our SET_CONFIG, to name it when the switch refuses it. */
   private setConfigXid = -1;
-  private log: Logger;
+  private log: RateLimitedLogger;
+  /** Bytes of multipart parts held by all pending requests. */
+  private replyBytes = 0;
+  /** Frames received and not yet handled (see messagesPerTurn); handled from `backlogAt`. */
+  private backlog: Buffer[] = [];
+  private backlogAt = 0;
+  private drainQueued = false;
 
   // Output slab: bytes [outStart, outEnd) are encoded and not yet written.
   private out: Buffer | null = null;
@@ -202,6 +266,11 @@ export class SwitchConnection implements Datapath {
   private readonly requestTimeoutMs: number;
   private readonly missSendLen: number;
   private readonly maxSendQueueBytes: number;
+  private readonly maxMultipartReplyBytes: number;
+  private readonly maxBufferedReplyBytes: number;
+  private readonly maxPorts: number;
+  private readonly maxPendingRequests: number;
+  private readonly messagesPerTurn: number;
   /** "address:port" of the peer, for logs. */
   readonly remote: string;
 
@@ -216,8 +285,16 @@ export class SwitchConnection implements Datapath {
     this.requestTimeoutMs = cfg.requestTimeoutMs;
     this.missSendLen = cfg.missSendLen;
     this.maxSendQueueBytes = cfg.maxSendQueueBytes;
+    this.maxMultipartReplyBytes = cfg.maxMultipartReplyBytes;
+    this.maxBufferedReplyBytes = cfg.maxBufferedReplyBytes;
+    this.maxPorts = cfg.maxPorts;
+    this.maxPendingRequests = cfg.maxPendingRequests;
+    this.messagesPerTurn = cfg.messagesPerTurn;
     this.remote = `${opts.socket.remoteAddress ?? '?'}:${opts.socket.remotePort ?? '?'}`;
-    this.log = (opts.log ?? silentLogger).child({ remote: this.remote });
+    // One limiter per connection: repeated warnings are limited per switch and reason,
+    // so a switch flooding us with bad frames cannot flood the log (or silence another switch).
+    const limits: RateLimitOptions = { burst: cfg.warnBurst, windowMs: cfg.warnWindowMs, now: () => this.clock.now() };
+    this.log = rateLimited((opts.log ?? silentLogger).child({ remote: this.remote }), limits);
     this.lastRx = this.clock.now();
   }
 
@@ -263,6 +340,18 @@ export class SwitchConnection implements Datapath {
   /** Requests waiting for a reply (for leak checks and metrics). */
   get pendingRequests(): number {
     return this.pending.size;
+  }
+  /** Bytes of multipart reply parts held while their replies are incomplete (bounded by maxBufferedReplyBytes). */
+  get bufferedReplyBytes(): number {
+    return this.replyBytes;
+  }
+  /** Received messages waiting for their turn (bounded: the socket is paused while any wait). */
+  get backlogMessages(): number {
+    return this.backlog.length - this.backlogAt;
+  }
+  /** Warnings held back by the per-reason rate limit so far. */
+  get suppressedWarnings(): number {
+    return this.log.suppressedTotal;
   }
 
   nextXid(): number {
@@ -311,8 +400,8 @@ export class SwitchConnection implements Datapath {
    * Datapath.request(): xid 0 gets a fresh xid, a non-zero xid is used as given
    * (SwitchUsageError 'OFP_XID_IN_USE' if outstanding). Resolves with the reply
    * (all parts for multipart); rejects with OfpErrorReplyError, RequestTimeoutError,
-   * SwitchDisconnectedError, or SwitchUsageError 'OFP_NO_REPLY_EXPECTED' for types
-   * the switch never answers.
+   * SwitchDisconnectedError, TooManyRequestsError past maxPendingRequests, or
+   * SwitchUsageError 'OFP_NO_REPLY_EXPECTED' for types the switch never answers.
    */
   request(msg: OfpMessage, opts: RequestOptions = {}): Promise<OfpMessage[]> {
     const replyType = REPLY_FOR[msg.type];
@@ -322,6 +411,11 @@ export class SwitchConnection implements Datapath {
       );
     }
     if (this.st === 'DOWN') return Promise.reject(new SwitchDisconnectedError(this.dpidHex, this.downReason ?? 'socket-closed'));
+    // A switch that stops answering must not make us hold an unbounded number of requests.
+    if (this.pending.size >= this.maxPendingRequests) {
+      this.log.warn('too many requests waiting for replies: request refused', { type: msg.type, limit: this.maxPendingRequests });
+      return Promise.reject(new TooManyRequestsError(this.dpidHex, msg.type, this.maxPendingRequests));
+    }
     let m = msg;
     if (m.xid === 0) m = { ...m, xid: this.nextXid() };
     else if (this.pending.has(m.xid)) {
@@ -330,10 +424,11 @@ export class SwitchConnection implements Datapath {
     const xid = m.xid;
     const timeoutMs = opts.timeoutMs ?? this.requestTimeoutMs;
     return new Promise<OfpMessage[]>((resolve, reject) => {
-      const p: Pending = { xid, requestType: m.type, replyType, resolve, reject, timer: undefined, parts: [] };
+      const p: Pending = { xid, requestType: m.type, replyType, resolve, reject, timer: undefined, parts: [], bytes: 0 };
       p.timer = this.clock.setTimeout(() => {
         if (this.pending.get(xid) !== p) return;
         this.pending.delete(xid);
+        this.replyBytes -= p.bytes;
         this.log.warn('request timed out', { xid, type: p.requestType, timeoutMs });
         reject(new RequestTimeoutError(this.dpidHex, xid, p.requestType, timeoutMs));
       }, timeoutMs);
@@ -444,7 +539,6 @@ export class SwitchConnection implements Datapath {
 
   private readonly onData = (chunk: Buffer): void => {
     if (this.st === 'DOWN') return;
-    this.lastRx = this.clock.now();
     let frames: Buffer[];
     try {
       frames = this.framer.push(chunk);
@@ -452,22 +546,73 @@ export class SwitchConnection implements Datapath {
       this.decodeFailed(e, null);
       return;
     }
-    for (const frame of frames) {
-      if (this.isDown()) return; // a handler may have closed the connection
-      let msg: OfpMessage;
-      try {
-        msg = decode(frame);
-      } catch (e) {
-        this.decodeFailed(e, frame);
-        continue;
-      }
-      try {
-        this.dispatch(msg, frame);
-      } catch (e) {
-        this.log.error('message handling failed', { type: msg.type, err: e });
-      }
+    if (frames.length === 0) return;
+    // Liveness means whole messages: a peer that trickles the bytes of a frame it
+    // never finishes is not alive (it gets echo requests and then 'echo-timeout').
+    this.lastRx = this.clock.now();
+    if (this.backlogAt < this.backlog.length) {
+      // Older messages are still waiting for their turn: keep the order.
+      for (const f of frames) this.backlog.push(f);
+      return;
     }
+    this.handleFrames(frames, 0);
   };
+
+  /**
+   * Handles frames[i..], at most messagesPerTurn of them; the rest wait in the
+   * backlog with the socket paused (TCP then pushes back on the switch), and
+   * the next turn continues. Other connections' I/O runs in between.
+   */
+  private handleFrames(frames: Buffer[], from: number): void {
+    const end = Math.min(frames.length, from + this.messagesPerTurn);
+    let i = from;
+    for (; i < end; i += 1) {
+      if (this.isDown()) return; // a handler may have closed the connection
+      this.handleFrame(frames[i]!);
+    }
+    if (this.isDown()) return;
+    if (i < frames.length) {
+      if (this.backlog !== frames) {
+        this.backlog = frames;
+        this.socket.pause?.();
+      }
+      this.backlogAt = i;
+      if (!this.drainQueued) {
+        this.drainQueued = true;
+        setImmediate(this.drainBacklog);
+      }
+      return;
+    }
+    if (this.backlog === frames) this.clearBacklog();
+  }
+
+  private readonly drainBacklog = (): void => {
+    this.drainQueued = false;
+    if (this.isDown() || this.backlogAt >= this.backlog.length) return;
+    this.handleFrames(this.backlog, this.backlogAt);
+  };
+
+  private clearBacklog(): void {
+    const wasPaused = this.backlog.length > 0;
+    this.backlog = [];
+    this.backlogAt = 0;
+    if (wasPaused && !this.isDown()) this.socket.resume?.();
+  }
+
+  private handleFrame(frame: Buffer): void {
+    let msg: OfpMessage;
+    try {
+      msg = decode(frame);
+    } catch (e) {
+      this.decodeFailed(e, frame);
+      return;
+    }
+    try {
+      this.dispatch(msg, frame);
+    } catch (e) {
+      this.log.error('message handling failed', { type: msg.type, err: e });
+    }
+  }
 
   private readonly onError = (err: Error): void => {
     this.log.warn('socket error', { err });
@@ -496,6 +641,8 @@ export class SwitchConnection implements Datapath {
   private readonly onKeepalive = (): void => {
     this.keepaliveTimer = undefined;
     if (this.st === 'DOWN') return;
+    // Summaries of warnings held back in windows that have ended.
+    this.log.sweep();
     const now = this.clock.now();
     const idle = now - this.lastRx;
     if (idle >= this.echoTimeoutMs) {
@@ -583,7 +730,7 @@ export class SwitchConnection implements Datapath {
     }
     const p = this.pending.get(msg.xid);
     if (p !== undefined && (msg.type === 'error' || msg.type === p.replyType)) {
-      this.complete(p, msg);
+      this.complete(p, msg, frame);
       return;
     }
     if (msg.type === 'error' && (this.st === 'FEATURES_WAIT' || this.st === 'CONFIGURING')) {
@@ -611,17 +758,45 @@ export class SwitchConnection implements Datapath {
     this.earlyPacketIns += 1;
   }
 
-  private complete(p: Pending, msg: OfpMessage): void {
+  private complete(p: Pending, msg: OfpMessage, frame: Buffer): void {
     if (msg.type === 'multipart_reply') {
+      p.bytes += frame.length;
+      this.replyBytes += frame.length;
+      if (p.bytes > this.maxMultipartReplyBytes || this.replyBytes > this.maxBufferedReplyBytes) {
+        this.multipartOverflow(p, frame);
+        return;
+      }
       p.parts.push(msg);
       // OF 1.3.5 §7.3.5: more parts follow while OFPMPF_REPLY_MORE is set.
       if ((msg.flags & OFPMPF_REPLY_MORE) !== 0) return;
     }
     this.pending.delete(p.xid);
+    this.replyBytes -= p.bytes;
     this.clock.clearTimeout(p.timer);
     if (msg.type === 'error') p.reject(new OfpErrorReplyError(this.dpidHex, p.requestType, msg));
     else if (msg.type === 'multipart_reply') p.resolve(p.parts);
     else p.resolve([msg]);
+  }
+
+  /**
+   * A multipart reply grew past its limit (or all replies in flight past theirs):
+   * we will not hold more of it. OFPET_BAD_REQUEST / OFPBRC_MULTIPART_BUFFER_OVERFLOW
+   * (OF 1.3.5 §7.4.4, the code for a multipart sequence that overflows its buffer)
+   * quoting the part that crossed the line, then close: the reply cannot be
+   * completed and the switch would keep sending parts.
+   */
+  private multipartOverflow(p: Pending, frame: Buffer): void {
+    this.log.warn('multipart reply over its byte limit: answered OFPBRC_MULTIPART_BUFFER_OVERFLOW, closing', {
+      request: p.requestType,
+      xid: p.xid,
+      parts: p.parts.length + 1,
+      replyBytes: p.bytes,
+      bufferedBytes: this.replyBytes,
+      replyLimit: this.maxMultipartReplyBytes,
+      connectionLimit: this.maxBufferedReplyBytes,
+    });
+    this.sendError(frame, OFPET_BAD_REQUEST, OFPBRC_MULTIPART_BUFFER_OVERFLOW);
+    this.disconnect('multipart-overflow', true);
   }
 
   private onHello(msg: Msg<'hello'>): void {
@@ -689,7 +864,7 @@ export class SwitchConnection implements Datapath {
     this.send({ type: 'set_config', xid: this.setConfigXid, flags: OFPC_FRAG_NORMAL, missSendLen: this.missSendLen });
     const body = await this.multipart({ mpType: 'port_desc' });
     if (this.state !== 'CONFIGURING') return;
-    for (const p of body.ports) this.portMap.set(p.portNo, portInfo(p));
+    for (const p of body.ports) if (!this.setPort(p)) return;
     this.goUp({ ports: this.portMap.size });
   }
 
@@ -708,7 +883,22 @@ export class SwitchConnection implements Datapath {
   private applyPortStatus(msg: Msg<'port_status'>): void {
     // OF 1.3.5 §7.4.3: reason says whether the port was added, deleted or modified.
     if (msg.reason === OFPPR_DELETE) this.portMap.delete(msg.desc.portNo);
-    else this.portMap.set(msg.desc.portNo, portInfo(msg.desc));
+    else this.setPort(msg.desc);
+  }
+
+  /**
+   * Adds or updates a port; a new port past maxPorts closes the connection
+   * ('too-many-ports'): apps could not trust a port map with ports missing, and
+   * a switch with that many ports is misconfigured or hostile. Returns false then.
+   */
+  private setPort(p: OfpPort): boolean {
+    if (this.portMap.size >= this.maxPorts && !this.portMap.has(p.portNo)) {
+      this.log.warn('switch reports more ports than the limit, closing', { portNo: p.portNo, limit: this.maxPorts, state: this.st });
+      this.disconnect('too-many-ports', false);
+      return false;
+    }
+    this.portMap.set(p.portNo, portInfo(p));
+    return true;
   }
 
   private clearHandshakeTimer(): void {
@@ -738,12 +928,16 @@ export class SwitchConnection implements Datapath {
     }
     const pending = [...this.pending.values()];
     this.pending.clear();
+    this.replyBytes = 0;
+    this.backlog = [];
+    this.backlogAt = 0;
     for (const p of pending) {
       this.clock.clearTimeout(p.timer);
       p.reject(new SwitchDisconnectedError(this.dpidHex, reason));
     }
     this.out = null;
     this.outStart = this.outEnd = 0;
+    this.log.flushSuppressed();
     if (graceful) this.socket.end(() => this.socket.destroy());
     else this.socket.destroy();
     try {
@@ -752,40 +946,4 @@ export class SwitchConnection implements Datapath {
       this.log.error('down handler threw', { err: e });
     }
   }
-}
-
-const LIST_KEY: Partial<Record<MultipartType, string>> = {
-  flow: 'stats',
-  table: 'stats',
-  port_stats: 'stats',
-  queue: 'stats',
-  group: 'stats',
-  meter: 'stats',
-  group_desc: 'groups',
-  meter_config: 'configs',
-  table_features: 'tables',
-  port_desc: 'ports',
-};
-
-/**
- * Merges the parts of one multipart reply (OF 1.3.5 §7.3.5): list bodies are
- * concatenated in order; single-struct bodies (desc, aggregate, features) come
- * in one part, and experimenter/unknown bodies keep the data of all parts joined.
- */
-export function mergeMultipart(parts: readonly OfpMessage[]): Msg<'multipart_reply'>['body'] {
-  const replies = parts.filter((p): p is Msg<'multipart_reply'> => p.type === 'multipart_reply');
-  const first = replies[0];
-  if (first === undefined) throw new SwitchUsageError('OFP_NO_REPLY_EXPECTED', 'no multipart_reply parts to merge');
-  if (replies.length === 1) return first.body;
-  const key = LIST_KEY[first.body.mpType];
-  if (key !== undefined) {
-    const all: unknown[] = [];
-    for (const r of replies) all.push(...((r.body as unknown as Record<string, unknown[]>)[key] ?? []));
-    return { ...first.body, [key]: all } as Msg<'multipart_reply'>['body'];
-  }
-  if (first.body.mpType === 'experimenter' || first.body.mpType === 'unknown') {
-    const data = Buffer.concat(replies.map((r) => ('data' in r.body ? (r.body.data as Buffer) : Buffer.alloc(0))));
-    return { ...first.body, data };
-  }
-  return first.body;
 }

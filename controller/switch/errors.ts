@@ -48,6 +48,19 @@ export class SwitchDisconnectedError extends Error {
   }
 }
 
+/** request() while the connection already has its limit of requests waiting for replies. */
+export class TooManyRequestsError extends Error {
+  override readonly name = 'TooManyRequestsError';
+  readonly code = 'OFP_TOO_MANY_PENDING';
+  constructor(
+    readonly dpid: string,
+    readonly requestType: string,
+    readonly limit: number,
+  ) {
+    super(`${requestType} to datapath ${dpid} refused: ${limit} requests are already waiting for its replies`);
+  }
+}
+
 export type SwitchUsageErrorCode =
   /** request() on a message type the switch never answers (use send() and barrier()). */
   | 'OFP_NO_REPLY_EXPECTED'

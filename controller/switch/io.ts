@@ -14,6 +14,10 @@ export interface SocketLike {
   /** Bytes written but not yet handed to the kernel (net.Socket#writableLength); grows when the peer stops reading. */
   readonly writableLength: number;
   setNoDelay?(noDelay?: boolean): unknown;
+  /** Stops 'data' events (net.Socket then stops reading, so TCP pushes back on the peer). */
+  pause?(): unknown;
+  /** Restarts 'data' events after pause(). */
+  resume?(): unknown;
   on(event: 'data', listener: (chunk: Buffer) => void): unknown;
   on(event: 'error', listener: (err: Error) => void): unknown;
   on(event: 'close', listener: () => void): unknown;

@@ -79,6 +79,11 @@ export class DatapathRegistry extends EventEmitter<RegistryEventMap> {
     return this.conns.size;
   }
 
+  /** The open connections themselves, including ones still in the handshake (for diagnostics and tests). */
+  get connections(): ReadonlySet<SwitchConnection> {
+    return this.conns;
+  }
+
   /** Auxiliary connections that completed their handshake and are still open. */
   get auxiliaryConnectionCount(): number {
     return this.auxiliaries.size;

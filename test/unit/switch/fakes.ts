@@ -19,6 +19,11 @@ export class FakeSocket extends EventEmitter implements SocketLike {
   writableLength = 0;
   /** While true the peer (the test) reads nothing: writes pile up in writableLength. */
   private stalled = false;
+  /** Like net.Socket#pause(): no 'data' events; chunks fed meanwhile wait in `held`. */
+  paused = false;
+  /** pause() calls so far. */
+  pauses = 0;
+  private readonly held: Buffer[] = [];
   private readonly framer = new Framer();
   private readonly inbox: OfpMessage[] = [];
   private static nextPort = 40000;
@@ -59,6 +64,27 @@ export class FakeSocket extends EventEmitter implements SocketLike {
     this.stalled = true;
   }
 
+  pause(): this {
+    if (!this.paused) this.pauses += 1;
+    this.paused = true;
+    return this;
+  }
+
+  resume(): this {
+    this.paused = false;
+    // Like a readable stream: buffered chunks flow again on a later tick.
+    queueMicrotask(() => {
+      while (!this.paused && !this.destroyed && this.held.length > 0) this.emit('data', this.held.shift()!);
+    });
+    return this;
+  }
+
+  /** Plays the switch: raw bytes as one TCP chunk (held while paused, like a real socket). */
+  feedRaw(chunk: Buffer): void {
+    if (this.paused) this.held.push(chunk);
+    else this.emit('data', chunk);
+  }
+
   setNoDelay(noDelay = true): this {
     this.noDelay = noDelay;
     return this;
@@ -66,7 +92,7 @@ export class FakeSocket extends EventEmitter implements SocketLike {
 
   /** Plays the switch: sends one or more messages (as one TCP chunk). */
   feed(...msgs: OfpMessage[]): void {
-    this.emit('data', Buffer.concat(msgs.map((m) => encode(m))));
+    this.feedRaw(Buffer.concat(msgs.map((m) => encode(m))));
   }
 
   /** Messages written by the controller since the last take(). */

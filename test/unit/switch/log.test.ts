@@ -1,6 +1,6 @@
 // controller/log.ts: levels, JSON and text lines, child fields.
 import test from 'ava';
-import { createLogger, LogConfigError, parseLogLevel } from '../../../controller/log.js';
+import { createLogger, LogConfigError, parseLogLevel, rateLimited } from '../../../controller/log.js';
 
 const at = (): number => Date.UTC(2024, 0, 2, 3, 4, 5, 678);
 
@@ -48,4 +48,33 @@ test('bad level or format is a LogConfigError; a throwing sink is contained', (t
   t.throws(() => createLogger({ format: 'xml' as 'json' }), { instanceOf: LogConfigError });
   const log = createLogger({ sink: () => { throw new Error('EPIPE'); } });
   t.notThrows(() => log.error('still fine'));
+});
+
+test('rateLimited: keyed by level, message and code; other levels pass; bad options refused', (t) => {
+  const lines: Record<string, unknown>[] = [];
+  let now = 0;
+  const base = createLogger({ level: 'debug', sink: (l) => lines.push(JSON.parse(l) as Record<string, unknown>) });
+  const log = rateLimited(base, { burst: 2, windowMs: 100, now: () => now });
+  for (let i = 0; i < 5; i += 1) {
+    log.warn('bad frame', { code: 'A', i });
+    log.warn('bad frame', { code: 'B', i });
+    log.info('state', { i });
+  }
+  t.is(lines.filter((l) => l.msg === 'bad frame' && l.code === 'A').length, 2);
+  t.is(lines.filter((l) => l.msg === 'bad frame' && l.code === 'B').length, 2);
+  t.is(lines.filter((l) => l.msg === 'state').length, 5, 'info is not limited by default');
+  t.is(log.suppressedTotal, 6);
+  now = 99;
+  log.sweep();
+  t.false(lines.some((l) => String(l.msg).startsWith('suppressed')), 'window not over yet');
+  now = 100;
+  log.sweep();
+  t.deepEqual(
+    lines.filter((l) => String(l.msg).startsWith('suppressed')).map((l) => [l.code, l.suppressed]),
+    [
+      ['A', 3],
+      ['B', 3],
+    ],
+  );
+  t.throws(() => rateLimited(base, { burst: 0 }), { instanceOf: LogConfigError });
 });

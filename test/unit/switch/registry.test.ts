@@ -9,7 +9,7 @@ import { FakeClock, FakeSocket, featuresReply, port, tick } from './fakes.js';
 
 function registry(apps: App[], clock = new FakeClock(), logs?: string[]): DatapathRegistry {
   const log = logs === undefined ? silentLogger : createLogger({ level: 'debug', sink: (l) => logs.push(l) });
-  return new DatapathRegistry({ apps: new AppDispatcher(apps, log), config: { echoIntervalMs: 1000, echoTimeoutMs: 3000 }, clock, log });
+  return new DatapathRegistry({ apps: new AppDispatcher(apps, log, () => clock.now()), config: { echoIntervalMs: 1000, echoTimeoutMs: 3000 }, clock, log });
 }
 
 /** Plays a switch with datapath id `dpid` through the handshake on a new fake socket. */
@@ -48,6 +48,30 @@ test('packet_in goes to the apps in order until one consumes it; a throwing app 
   sock.feed(packetIn(3));
   t.deepEqual(seen, ['broken', 'parking', 'fabric']);
   t.true(logs.some((l) => l.includes('app packetIn threw') && l.includes('boom')));
+});
+
+test('an app that throws on every packet-in: 10 error lines per app and switch per minute, then a summary', async (t) => {
+  const logs: string[] = [];
+  const clock = new FakeClock();
+  const reg = registry([{ name: 'broken', packetIn: () => { throw new Error('boom'); } }], clock, logs);
+  const a = await connect(reg, 1n);
+  const b = await connect(reg, 2n);
+  const threw = (dpid: string): number => logs.filter((l) => l.includes('"msg":"app packetIn threw"') && l.includes(dpid)).length;
+  for (let i = 0; i < 500; i += 1) a.feed(packetIn(3));
+  b.feed(packetIn(3));
+  t.is(threw('0000000000000001'), 10);
+  t.is(threw('0000000000000002'), 1, "another switch's errors are counted on their own");
+  // A minute of one packet-in per second (also keeps the switch alive), then the next window.
+  for (let s = 0; s < 60; s += 1) {
+    clock.advance(1000);
+    a.feed(packetIn(3));
+  }
+  const summaries = logs.map((l) => JSON.parse(l) as Record<string, unknown>).filter((l) => l.like === 'app packetIn threw');
+  t.is(summaries.length, 1);
+  t.is(summaries[0]!.msg, 'suppressed 549 similar warnings');
+  t.is(summaries[0]!.app, 'broken');
+  t.is(summaries[0]!.dpid, '0000000000000001');
+  t.is(threw('0000000000000001'), 11);
 });
 
 test('the hot path: what an app sends from packetIn leaves in one write', async (t) => {
