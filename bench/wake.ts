@@ -190,7 +190,7 @@ async function main(): Promise<void> {
   const park = createParkApp({
     inventory: plan.inventory,
     hypervisors: () => parkHv,
-    clock: systemClock(),
+    clock: systemClock,
     store: new MemoryStateStore(),
     log: log.child({ app: 'park' }),
     onTransition: (t) => rec.mark(`transition ${t.from}->${t.to} ${t.reason}`),

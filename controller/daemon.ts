@@ -9,7 +9,7 @@ import type { App, Datapath } from './app.js';
 import { createLogger, type Logger } from './log.js';
 import { AppDispatcher } from './switch/apps.js';
 import { resolveConnectionConfig, type ConnectionConfig } from './switch/connection.js';
-import { systemClock, type Clock } from './switch/io.js';
+import { systemClock, type Clock } from './clock.js';
 import { DatapathRegistry } from './switch/registry.js';
 import { listenForSwitches, type BoundAddress, type SwitchListener, type TlsFiles } from './switch/server.js';
 

@@ -5,6 +5,7 @@
  * `parkOptions()` into createParkApp, then calls `serve()` once the controller
  * listens and `stop()` after it stopped.
  */
+import { systemClock } from '../clock.js';
 import type { Inventory } from '../inventory/types.js';
 import type { Logger } from '../log.js';
 import type { ParkApp } from '../park/app.js';
@@ -22,7 +23,7 @@ export interface ControlPlaneOptions {
   readonly redisKeyPrefix?: string;
   readonly log: Logger;
   readonly version?: string;
-  /** The park engine's clock (default performance.now, as systemClock()); times are shown as epoch ms. */
+  /** The park engine's clock (default systemClock.now); times are shown as epoch ms. */
   readonly engineNow?: () => number;
 }
 
@@ -46,7 +47,7 @@ export class ControlPlane {
   constructor(opts: ControlPlaneOptions) {
     this.#log = opts.log;
     this.#version = opts.version;
-    const engineNow = opts.engineNow ?? (() => performance.now());
+    const engineNow = opts.engineNow ?? (() => systemClock.now());
     this.#toEpoch = (t) => Date.now() - engineNow() + t;
     if (opts.redis !== undefined) {
       this.#redis = new RedisStateStore({

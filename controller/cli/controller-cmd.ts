@@ -155,7 +155,7 @@ async function configApps(inventory: Inventory | undefined, log: Logger, plane: 
   const park = createParkApp({
     inventory,
     hypervisors: (uri) => hypervisors.get(uri) ?? new RemoteHypervisor(uri),
-    clock: systemClock(),
+    clock: systemClock,
     ...plane.parkOptions(), // parked-state store (Redis or memory) + wake times for the API
     log: plane.parkLog(log.child({ app: 'park' })), // its warnings become each VM's lastProblem in the API
   });

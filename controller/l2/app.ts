@@ -4,6 +4,7 @@
  * run last among the apps: it floods or forwards every packet-in it gets.
  */
 import type { App, Datapath, Msg } from '../app.js';
+import { systemClock, type Clock, type TimerHandle } from '../clock.js';
 import { silentLogger, type Logger } from '../log.js';
 import type { OfpMessage } from '../openflow/types.js';
 import { L2Learning, type L2Options, type L2Switch } from './learning.js';
@@ -11,8 +12,8 @@ import { L2Learning, type L2Options, type L2Switch } from './learning.js';
 export interface L2AppOptions extends L2Options {
   /** Default: silent. */
   log?: Logger;
-  /** Milliseconds, monotonic; default performance.now. */
-  now?: () => number;
+  /** Time and the expiry sweep's timer (default: systemClock). */
+  clock?: Clock;
   /** How often MACs past macAgeSec are swept, ms (default 10 000). */
   expireIntervalMs?: number;
 }
@@ -30,11 +31,11 @@ export interface L2App extends App {
 export function createL2App(opts: L2AppOptions = {}): L2App {
   const logic = new L2Learning(opts);
   const log = opts.log ?? silentLogger;
-  const now = opts.now ?? (() => performance.now());
+  const clock = opts.clock ?? systemClock;
   const expireEvery = opts.expireIntervalMs ?? 10_000;
   /** The live connection for each datapath id and the state bound to it. */
   const live = new Map<bigint, { dp: Datapath; sw: L2Switch }>();
-  let timer: NodeJS.Timeout | undefined;
+  let timer: TimerHandle | undefined;
 
   const send = (dp: Datapath, msgs: OfpMessage[]): void => {
     if (msgs.length === 0 || !dp.connected) return;
@@ -49,7 +50,8 @@ export function createL2App(opts: L2AppOptions = {}): L2App {
   };
 
   const sweep = (): void => {
-    for (const [dpid, msgs] of logic.expire(now())) {
+    timer = clock.setTimer(sweep, expireEvery);
+    for (const [dpid, msgs] of logic.expire(clock.now())) {
       const e = live.get(dpid);
       if (e !== undefined) send(e.dp, msgs);
     }
@@ -62,10 +64,7 @@ export function createL2App(opts: L2AppOptions = {}): L2App {
     async switchUp(dp) {
       const msgs = logic.switchUp(dp.id);
       live.set(dp.id, { dp, sw: logic.switch(dp.id)! });
-      if (timer === undefined) {
-        timer = setInterval(sweep, expireEvery);
-        timer.unref();
-      }
+      if (timer === undefined) timer = clock.setTimer(sweep, expireEvery);
       // A barrier_request in the list orders what follows after what precedes (OF 1.3.5 §6.2).
       let batch: OfpMessage[] = [];
       for (const m of msgs) {
@@ -95,7 +94,7 @@ export function createL2App(opts: L2AppOptions = {}): L2App {
     packetIn(dp, msg: Msg<'packet_in'>) {
       const sw = stateOf(dp);
       if (sw === undefined) return false;
-      send(dp, sw.packetIn(now(), msg));
+      send(dp, sw.packetIn(clock.now(), msg));
       return true;
     },
 
@@ -114,7 +113,7 @@ export function createL2App(opts: L2AppOptions = {}): L2App {
     },
 
     stop() {
-      if (timer !== undefined) clearInterval(timer);
+      if (timer !== undefined) clock.clearTimer(timer);
       timer = undefined;
       live.clear();
     },

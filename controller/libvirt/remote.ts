@@ -9,6 +9,7 @@
  *   stale handle (domain undefined and redefined) is looked up again once.
  * - getState pipelines its two RPCs on the one connection.
  */
+import { systemClock, type Clock, type TimerHandle } from '../clock.js';
 import { LibvirtError } from './errors.js';
 import type { DomainRunState, DomainState, Hypervisor } from './hypervisor.js';
 import {
@@ -52,6 +53,8 @@ export interface RemoteHypervisorOptions {
   shutdownPollMs?: number;
   /** Connect timeout (default 5 s). */
   connectTimeoutMs?: number;
+  /** Timers and time for timeouts, shutdown polling and reconnects (default: systemClock). */
+  clock?: Clock;
 }
 
 type LifecycleCb = (domain: string, event: string, detail: string) => void;
@@ -101,7 +104,7 @@ export class RemoteHypervisor implements Hypervisor {
   /** Event callback id on the current connection, when registered. */
   private callbackId: number | undefined;
   private readonly registering = new WeakMap<RpcConnection, Promise<void>>();
-  private reconnectTimer: NodeJS.Timeout | undefined;
+  private reconnectTimer: TimerHandle | undefined;
   private reconnectDelayMs = RECONNECT_MIN_MS;
   private closed = false;
   private readonly socketPath: string;
@@ -109,6 +112,7 @@ export class RemoteHypervisor implements Hypervisor {
   private readonly shutdownTimeoutMs: number;
   private readonly shutdownPollMs: number;
   private readonly connectTimeoutMs: number;
+  private readonly clock: Clock;
 
   constructor(
     readonly uri: string,
@@ -119,6 +123,7 @@ export class RemoteHypervisor implements Hypervisor {
     this.shutdownTimeoutMs = opts.shutdownTimeoutMs ?? 30_000;
     this.shutdownPollMs = opts.shutdownPollMs ?? 100;
     this.connectTimeoutMs = opts.connectTimeoutMs ?? 5_000;
+    this.clock = opts.clock ?? systemClock;
   }
 
   /** Opens the connection now (connectHypervisor calls this so a dead daemon fails fast). */
@@ -162,19 +167,23 @@ export class RemoteHypervisor implements Hypervisor {
 
   async shutdown(domain: string): Promise<void> {
     await this.domainVoidCall(domain, Proc.DOMAIN_SHUTDOWN);
-    const deadline = Date.now() + this.shutdownTimeoutMs;
+    const deadline = this.clock.now() + this.shutdownTimeoutMs;
     for (;;) {
       const { state } = await this.getState(domain);
       if (state === 'shutoff') return;
-      if (Date.now() >= deadline) {
+      if (this.clock.now() >= deadline) {
         throw new LibvirtError('LIBVIRT_TIMEOUT', `domain '${domain}' is still ${state} ${this.shutdownTimeoutMs} ms after the ACPI shutdown request (does the guest handle the power button?)`, { domain });
       }
-      await sleep(Math.min(this.shutdownPollMs, Math.max(0, deadline - Date.now())));
+      await this.sleep(Math.min(this.shutdownPollMs, Math.max(0, deadline - this.clock.now())));
     }
   }
 
   async destroy(domain: string): Promise<void> {
     await this.domainVoidCall(domain, Proc.DOMAIN_DESTROY);
+  }
+
+  private sleep(ms: number): Promise<void> {
+    return new Promise((r) => this.clock.setTimer(r, ms));
   }
 
   onLifecycle(cb: LifecycleCb): () => void {
@@ -207,7 +216,7 @@ export class RemoteHypervisor implements Hypervisor {
 
   async close(): Promise<void> {
     this.closed = true;
-    if (this.reconnectTimer !== undefined) clearTimeout(this.reconnectTimer);
+    if (this.reconnectTimer !== undefined) this.clock.clearTimer(this.reconnectTimer);
     this.listeners.clear();
     this.connListeners.clear();
     const conn = this.conn ?? (await this.connecting?.catch(() => undefined));
@@ -260,7 +269,7 @@ export class RemoteHypervisor implements Hypervisor {
   }
 
   private async open(): Promise<RpcConnection> {
-    const conn = await RpcConnection.connect(this.socketPath, this.connectTimeoutMs);
+    const conn = await RpcConnection.connect(this.socketPath, this.connectTimeoutMs, this.clock);
     try {
       conn.onMessage = (proc, payload) => this.onEvent(proc, payload);
       // Same handshake as libvirt's remote driver: list auth types, satisfy polkit if asked, open the URI.
@@ -328,11 +337,10 @@ export class RemoteHypervisor implements Hypervisor {
     if (this.closed || (this.listeners.size === 0 && this.connListeners.size === 0) || this.reconnectTimer !== undefined) return;
     const delay = this.reconnectDelayMs;
     this.reconnectDelayMs = Math.min(delay * 2, RECONNECT_MAX_MS);
-    this.reconnectTimer = setTimeout(() => {
+    this.reconnectTimer = this.clock.setTimer(() => {
       this.reconnectTimer = undefined;
       this.ensure().catch(() => this.scheduleReconnect());
     }, delay);
-    this.reconnectTimer.unref();
   }
 
   private onEvent(proc: number, payload: Buffer): void {
@@ -352,9 +360,6 @@ export class RemoteHypervisor implements Hypervisor {
   }
 }
 
-function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
-}
 
 /**
  * Connects to libvirt at `uri` (e.g. 'qemu:///system') over its unix socket.

@@ -7,6 +7,7 @@
  * socket fails every pending call with LIBVIRT_CONNECTION / LIBVIRT_PROTOCOL and marks the
  * connection closed; the owner opens a new one on its next call.
  */
+import { systemClock, type Clock, type TimerHandle } from '../clock.js';
 import net from 'node:net';
 import { LibvirtError, fromRemoteError } from './errors.js';
 import {
@@ -30,7 +31,7 @@ interface Pending {
   domain: string | undefined;
   resolve: (payload: Buffer) => void;
   reject: (err: LibvirtError) => void;
-  timer: NodeJS.Timeout | undefined;
+  timer: TimerHandle | undefined;
 }
 
 export interface CallOptions {
@@ -53,6 +54,7 @@ export class RpcConnection {
   private constructor(
     private readonly socket: net.Socket,
     readonly socketPath: string,
+    private readonly clock: Clock,
   ) {
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
     socket.on('error', (err) => this.fail(connectionError(socketPath, 'connection to libvirtd failed', err)));
@@ -60,22 +62,22 @@ export class RpcConnection {
   }
 
   /** Connects to the unix socket; LIBVIRT_CONNECTION (naming the path) when libvirtd is not there. */
-  static connect(socketPath: string, timeoutMs = 5000): Promise<RpcConnection> {
+  static connect(socketPath: string, timeoutMs = 5000, clock: Clock = systemClock): Promise<RpcConnection> {
     return new Promise((resolve, reject) => {
       const socket = net.createConnection({ path: socketPath });
-      const timer = setTimeout(() => {
+      const timer = clock.setTimer(() => {
         socket.destroy();
         reject(new LibvirtError('LIBVIRT_CONNECTION', `timed out after ${timeoutMs} ms connecting to libvirtd at ${socketPath}`));
       }, timeoutMs);
       socket.once('error', (err) => {
-        clearTimeout(timer);
+        clock.clearTimer(timer);
         reject(connectionError(socketPath, 'cannot connect to libvirtd', err));
       });
       socket.once('connect', () => {
-        clearTimeout(timer);
+        clock.clearTimer(timer);
         socket.removeAllListeners('error');
         socket.setNoDelay(true);
-        resolve(new RpcConnection(socket, socketPath));
+        resolve(new RpcConnection(socket, socketPath, clock));
       });
     });
   }
@@ -99,7 +101,7 @@ export class RpcConnection {
       const p: Pending = { proc, domain: opts.domain, resolve, reject, timer: undefined };
       const timeoutMs = opts.timeoutMs ?? 0;
       if (timeoutMs > 0) {
-        p.timer = setTimeout(() => {
+        p.timer = this.clock.setTimer(() => {
           // A late reply for this serial is dropped by onPacket (no pending entry).
           this.pending.delete(serial);
           const about = opts.domain === undefined ? '' : ` for domain '${opts.domain}'`;
@@ -159,7 +161,7 @@ export class RpcConnection {
     if (pending === undefined) return; // timed out earlier: the caller already has its error
     if (pending.proc !== h.proc) throw new ProtocolError(`reply for serial ${h.serial} has procedure ${h.proc}, call was ${pending.proc}`);
     this.pending.delete(h.serial);
-    if (pending.timer !== undefined) clearTimeout(pending.timer);
+    if (pending.timer !== undefined) this.clock.clearTimer(pending.timer);
     if (h.status === MessageStatus.OK) pending.resolve(p.payload);
     else if (h.status === MessageStatus.ERROR) pending.reject(fromRemoteError(readError(p.payload), pending.domain));
     else throw new ProtocolError(`reply with status ${h.status}`);
@@ -170,7 +172,7 @@ export class RpcConnection {
     this.closedErr = err;
     this.socket.destroy();
     for (const p of this.pending.values()) {
-      if (p.timer !== undefined) clearTimeout(p.timer);
+      if (p.timer !== undefined) this.clock.clearTimer(p.timer);
       p.reject(err);
     }
     this.pending.clear();

@@ -7,7 +7,7 @@ import type { DomainRunState, Hypervisor } from '../libvirt/hypervisor.js';
 import type { Logger } from '../log.js';
 import { OFPET_METER_MOD_FAILED, OFPMMFC_METER_EXISTS, OFPPR_ADD, OFPPR_DELETE } from '../openflow/constants.js';
 import type { OfpMessage } from '../openflow/types.js';
-import type { Clock, TimerHandle } from './clock.js';
+import type { Clock, TimerHandle } from '../clock.js';
 import { activityCounts, activityStatsRequest, decodeCookie, parkStatsRequest, staleVmDeletes } from './flows.js';
 import { parkDomain, wakeDomain, type WakeKind } from './hypervisor.js';
 import { METERS_PER_VM } from './ids.js';

@@ -1,6 +1,6 @@
 // The parking engine: park idle VMs, wake them on their first packet.
 export { createParkApp, type ParkApp, type ParkAppOptions, type VmStatus } from './app.js';
-export { systemClock, VirtualClock, type Clock, type TimerHandle } from './clock.js';
+export { systemClock, VirtualClock, type Clock, type TimerHandle } from '../clock.js';
 export { MemoryStateStore, type ParkRecord, type StateStore } from './store.js';
 export { parkDomain, wakeDomain, DomainStateError, type WakeKind } from './hypervisor.js';
 export * from './machine.js';

@@ -28,7 +28,7 @@
 import { randomUUID } from 'node:crypto';
 import { Redis, type RedisOptions } from 'ioredis';
 import type { Logger } from '../log.js';
-import type { Clock, TimerHandle } from './clock.js';
+import { systemClock, type Clock, type TimerHandle } from '../clock.js';
 import type { ParkRecord, StateStore } from './store.js';
 
 /** Operator-facing facts kept next to the record. */
@@ -69,8 +69,8 @@ export interface RedisStateStoreOptions {
   readonly checkIntervalMs?: number;
   /** The marker key (default `<keyPrefix>_store`: VM names start with a letter or digit, so no VM's key). */
   readonly markerKey?: string;
-  /** Timers for retries and checks (default: real, unref'd timers so they never keep the process alive). */
-  readonly timers?: Pick<Clock, 'setTimer' | 'clearTimer'>;
+  /** The clock for retries and checks (default: systemClock, whose unref'd timers never keep the process alive). */
+  readonly clock?: Clock;
 }
 
 /** Redis could not be reached or did not answer; the record is kept in memory and retried. */
@@ -106,28 +106,6 @@ interface Entry {
   waiters: { version: number; resolve: () => void }[];
 }
 
-/** Real timers, unref'd: a pending retry or check never keeps the daemon (or a test) alive. */
-function unrefTimers(): Pick<Clock, 'setTimer' | 'clearTimer'> {
-  const handles = new Map<number, NodeJS.Timeout>();
-  let next = 1;
-  return {
-    setTimer(fn, ms) {
-      const id = next++;
-      const t = setTimeout(() => {
-        handles.delete(id);
-        fn();
-      }, Math.max(0, ms));
-      t.unref();
-      handles.set(id, t);
-      return { id };
-    },
-    clearTimer(h) {
-      clearTimeout(handles.get(h.id));
-      handles.delete(h.id);
-    },
-  };
-}
-
 /** Options for ioredis from a URL or socket path, with fail-fast settings. */
 function clientFor(target: string, connectTimeout: number, commandTimeout: number): Redis {
   const common = {
@@ -160,7 +138,7 @@ export class RedisStateStore implements StateStore {
   readonly #retryMinMs: number;
   readonly #retryMaxMs: number;
   readonly #checkIntervalMs: number;
-  readonly #timers: Pick<Clock, 'setTimer' | 'clearTimer'>;
+  readonly #timers: Clock;
   /** This store's marker value: a marker holding anything else was not written by this store. */
   readonly #token = randomUUID();
   #flushing: Promise<void> | undefined;
@@ -194,7 +172,7 @@ export class RedisStateStore implements StateStore {
     this.#retryMaxMs = opts.retryMaxMs ?? 5000;
     this.#retryDelay = this.#retryMinMs;
     this.#checkIntervalMs = opts.checkIntervalMs ?? 1000;
-    this.#timers = opts.timers ?? unrefTimers();
+    this.#timers = opts.clock ?? systemClock;
     this.markerKey = opts.markerKey ?? `${this.keyPrefix}_store`;
     if (typeof opts.redis === 'string') {
       this.client = clientFor(opts.redis, this.#connectTimeoutMs, opts.commandTimeoutMs ?? 2000);

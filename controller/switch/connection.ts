@@ -50,7 +50,8 @@ import {
   SwitchUsageError,
   TooManyRequestsError,
 } from './errors.js';
-import { systemClock, type Clock, type SocketLike, type TimerHandle } from './io.js';
+import { systemClock, type Clock, type TimerHandle } from '../clock.js';
+import type { SocketLike } from './io.js';
 
 export type ConnectionState = 'HELLO_WAIT' | 'FEATURES_WAIT' | 'CONFIGURING' | 'UP' | 'DOWN';
 
@@ -137,7 +138,7 @@ interface Pending {
   readonly replyType: OfpMessageType;
   readonly resolve: (msgs: OfpMessage[]) => void;
   readonly reject: (err: Error) => void;
-  timer: TimerHandle;
+  timer: TimerHandle | undefined;
   readonly parts: OfpMessage[];
   /** Bytes of `parts` on the wire (their ofp_header.length summed). */
   bytes: number;
@@ -425,7 +426,7 @@ export class SwitchConnection implements Datapath {
     const timeoutMs = opts.timeoutMs ?? this.requestTimeoutMs;
     return new Promise<OfpMessage[]>((resolve, reject) => {
       const p: Pending = { xid, requestType: m.type, replyType, resolve, reject, timer: undefined, parts: [], bytes: 0 };
-      p.timer = this.clock.setTimeout(() => {
+      p.timer = this.clock.setTimer(() => {
         if (this.pending.get(xid) !== p) return;
         this.pending.delete(xid);
         this.replyBytes -= p.bytes;
@@ -437,7 +438,7 @@ export class SwitchConnection implements Datapath {
         this.send(m);
       } catch (e) {
         this.pending.delete(xid);
-        this.clock.clearTimeout(p.timer);
+        this.clock.clearTimer(p.timer);
         reject(e as Error);
       }
     });
@@ -476,7 +477,7 @@ export class SwitchConnection implements Datapath {
     this.socket.on('close', this.onClose);
     this.socket.setNoDelay?.(true);
     this.log.info('switch connected', { state: this.st });
-    this.handshakeTimer = this.clock.setTimeout(this.onHandshakeTimeout, this.handshakeTimeoutMs);
+    this.handshakeTimer = this.clock.setTimer(this.onHandshakeTimeout, this.handshakeTimeoutMs);
     // OF 1.3.5 §6.3.1: HELLO with the highest version we support and a bitmap of all of them.
     this.send({ type: 'hello', xid: this.nextXid(), elements: [{ type: 'versionbitmap', versions: [OFP_VERSION] }] });
   }
@@ -657,7 +658,7 @@ export class SwitchConnection implements Datapath {
     } else {
       next = this.lastRx + this.echoIntervalMs;
     }
-    this.keepaliveTimer = this.clock.setTimeout(this.onKeepalive, Math.max(0, next - now));
+    this.keepaliveTimer = this.clock.setTimer(this.onKeepalive, Math.max(0, next - now));
   };
 
   /** Answers a malformed message (OF 1.3.5 §7.4.4) or closes when framing is lost. */
@@ -772,7 +773,7 @@ export class SwitchConnection implements Datapath {
     }
     this.pending.delete(p.xid);
     this.replyBytes -= p.bytes;
-    this.clock.clearTimeout(p.timer);
+    if (p.timer !== undefined) this.clock.clearTimer(p.timer);
     if (msg.type === 'error') p.reject(new OfpErrorReplyError(this.dpidHex, p.requestType, msg));
     else if (msg.type === 'multipart_reply') p.resolve(p.parts);
     else p.resolve([msg]);
@@ -872,7 +873,7 @@ export class SwitchConnection implements Datapath {
     this.clearHandshakeTimer();
     this.transition('UP', fields);
     this.lastRx = this.clock.now();
-    this.keepaliveTimer = this.clock.setTimeout(this.onKeepalive, this.echoIntervalMs);
+    this.keepaliveTimer = this.clock.setTimer(this.onKeepalive, this.echoIntervalMs);
     try {
       this.events.up?.(this);
     } catch (e) {
@@ -903,7 +904,7 @@ export class SwitchConnection implements Datapath {
 
   private clearHandshakeTimer(): void {
     if (this.handshakeTimer !== undefined) {
-      this.clock.clearTimeout(this.handshakeTimer);
+      this.clock.clearTimer(this.handshakeTimer);
       this.handshakeTimer = undefined;
     }
   }
@@ -923,7 +924,7 @@ export class SwitchConnection implements Datapath {
     this.downReason = reason;
     this.clearHandshakeTimer();
     if (this.keepaliveTimer !== undefined) {
-      this.clock.clearTimeout(this.keepaliveTimer);
+      this.clock.clearTimer(this.keepaliveTimer);
       this.keepaliveTimer = undefined;
     }
     const pending = [...this.pending.values()];
@@ -932,7 +933,7 @@ export class SwitchConnection implements Datapath {
     this.backlog = [];
     this.backlogAt = 0;
     for (const p of pending) {
-      this.clock.clearTimeout(p.timer);
+      if (p.timer !== undefined) this.clock.clearTimer(p.timer);
       p.reject(new SwitchDisconnectedError(this.dpidHex, reason));
     }
     this.out = null;

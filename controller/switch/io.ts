@@ -1,8 +1,8 @@
 /**
- * The two things a switch connection needs from the outside world, as small
- * interfaces so unit tests can drive a connection with a fake socket and a
- * fake clock (STYLE.md practice 5). net.Socket and tls.TLSSocket satisfy
- * SocketLike as they are.
+ * The socket a switch connection needs from the outside world, as a small
+ * interface so unit tests can drive a connection with a fake socket (and the
+ * one controller Clock, ../clock.ts, virtual in tests: STYLE.md practice 5).
+ * net.Socket and tls.TLSSocket satisfy SocketLike as they are.
  */
 
 /** The subset of net.Socket a connection uses. */
@@ -27,26 +27,3 @@ export interface SocketLike {
   readonly remoteAddress?: string | undefined;
   readonly remotePort?: number | undefined;
 }
-
-/** An opaque timer handle from Clock.setTimeout. */
-export type TimerHandle = unknown;
-
-/** Time source and one-shot timers. */
-export interface Clock {
-  /** Milliseconds, monotonic enough for timeouts. */
-  now(): number;
-  setTimeout(fn: () => void, ms: number): TimerHandle;
-  clearTimeout(handle: TimerHandle): void;
-}
-
-/** The real clock: performance.now() and Node timers, unref'd so they never keep the process alive alone. */
-export const systemClock: Clock = {
-  now: () => performance.now(),
-  setTimeout: (fn, ms) => {
-    // Node turns a delay above 2^31-1 ms into 1 ms: clamp, so an overflow fires late-ish, never at once.
-    const t = setTimeout(fn, Math.min(2 ** 31 - 1, ms));
-    t.unref();
-    return t;
-  },
-  clearTimeout: (h) => clearTimeout(h as ReturnType<typeof setTimeout>),
-};

@@ -12,7 +12,8 @@ import type { DisconnectReason, Msg } from '../app.js';
 import type { Logger } from '../log.js';
 import type { AppDispatcher } from './apps.js';
 import { SwitchConnection, type ConnectionConfig } from './connection.js';
-import type { Clock, SocketLike } from './io.js';
+import type { Clock } from '../clock.js';
+import type { SocketLike } from './io.js';
 
 /** Events: a switch is up (after every app's switchUp finished) or down. */
 export interface RegistryEventMap {
@@ -231,12 +232,12 @@ export class DatapathRegistry extends EventEmitter<RegistryEventMap> {
         cleanup();
         resolve(r);
       };
-      const timer = this.clock.setTimeout(() => {
+      const timer = this.clock.setTimer(() => {
         cleanup();
         reject(new SwitchWaitError('SWITCH_WAIT_TIMEOUT', `timed out after ${timeoutMs} ms waiting for ${what}`));
       }, timeoutMs);
       const cleanup = (): void => {
-        this.clock.clearTimeout(timer);
+        this.clock.clearTimer(timer);
         off.call(this, event, listener);
       };
       on.call(this, event, listener);

@@ -12,7 +12,7 @@ import { parseInventory } from '../../controller/inventory/index.js';
 import { DEFAULT_SOCKET_PATH, RemoteHypervisor } from '../../controller/libvirt/remote.js';
 import { createLogger } from '../../controller/log.js';
 import { createParkApp, type ParkApp } from '../../controller/park/app.js';
-import { systemClock } from '../../controller/park/clock.js';
+import { systemClock } from '../../controller/clock.js';
 import type { Output } from '../../controller/park/machine.js';
 import { MemoryStateStore } from '../../controller/park/store.js';
 import { createBridge, destroyBridge } from '../support/ovs.js';
@@ -108,7 +108,7 @@ vms:
       hvs.push(h);
       return h;
     },
-    clock: systemClock(),
+    clock: systemClock,
     store: new MemoryStateStore(),
     log: createLogger({ level: 'debug', format: 'text', sink: (l) => logs.push(l) }),
     onTransition: (tr) => transitions.push(tr),

@@ -16,7 +16,7 @@ import type { FlowStats, Instruction, Match, OfpMessage } from '../../../control
 import { buildArpReplyFor, buildTcpFrame } from '../../../controller/packet/build.js';
 import { parseFrame, type ParsedFrame } from '../../../controller/packet/parse.js';
 import { createParkApp, type ParkApp } from '../../../controller/park/app.js';
-import { VirtualClock } from '../../../controller/park/clock.js';
+import { VirtualClock } from '../../../controller/clock.js';
 import { MemoryStateStore, type StateStore } from '../../../controller/park/store.js';
 
 type FlowMod = Msg<'flow_mod'>;

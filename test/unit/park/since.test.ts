@@ -1,7 +1,7 @@
 // The StateStore contract: a record's `since` is epoch ms, whatever clock the engine runs on.
 import test from 'ava';
 import { createParkApp } from '../../../controller/park/app.js';
-import { VirtualClock } from '../../../controller/park/clock.js';
+import { VirtualClock } from '../../../controller/clock.js';
 import { MemoryStateStore } from '../../../controller/park/store.js';
 import { parseInventory } from '../../../controller/inventory/index.js';
 import { FakeHypervisor } from '../../../controller/libvirt/fake.js';

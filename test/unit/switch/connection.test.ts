@@ -30,7 +30,8 @@ import {
   SwitchDisconnectedError,
   SwitchUsageError,
 } from '../../../controller/switch/errors.js';
-import { FakeClock, FakeSocket, featuresReply, port, tick } from './fakes.js';
+import { VirtualClock } from '../../../controller/clock.js';
+import { FakeSocket, featuresReply, port, tick } from './fakes.js';
 import { DPID, harness, PORTS, up, type Harness } from './harness.js';
 
 test('happy handshake: HELLO with bitmap, FEATURES, SET_CONFIG, port-desc, then UP with ports', async (t) => {
@@ -166,9 +167,9 @@ test('handshake timeout closes a switch that never finishes', async (t) => {
   h.conn.start();
   h.sock.feed({ type: 'hello', xid: 1, elements: [] });
   await tick();
-  h.clock.advance(2999);
+  h.clock.advanceSync(2999);
   t.is(h.conn.state, 'FEATURES_WAIT');
-  h.clock.advance(1);
+  h.clock.advanceSync(1);
   t.is(h.conn.state, 'DOWN');
   t.is(h.conn.reason, 'handshake-timeout');
   t.true(h.sock.destroyed);
@@ -180,22 +181,22 @@ test('handshake timeout closes a switch that never finishes', async (t) => {
 test('echo keepalive: ECHO_REQUEST when idle, then echo-timeout when silent', async (t) => {
   const h = await up({ echoIntervalMs: 1000, echoTimeoutMs: 3000 });
   h.sock.take();
-  h.clock.advance(999);
+  h.clock.advanceSync(999);
   await tick();
   t.deepEqual(h.sock.take(), [], 'not idle yet');
-  h.clock.advance(1);
+  h.clock.advanceSync(1);
   await tick();
   const echo = h.sock.takeOne('echo_request');
   // The switch answers: the connection stays up and the idle timer restarts.
   h.sock.feed({ type: 'echo_reply', xid: echo.xid, data: echo.data });
-  h.clock.advance(2500);
+  h.clock.advanceSync(2500);
   await tick();
   t.is(h.conn.state, 'UP');
   t.true(h.sock.take().every((m) => m.type === 'echo_request'));
   // Now silence: 3 s after the last message the connection is down.
-  h.clock.advance(499);
+  h.clock.advanceSync(499);
   t.is(h.conn.state, 'UP');
-  h.clock.advance(1);
+  h.clock.advanceSync(1);
   t.is(h.conn.state, 'DOWN');
   t.is(h.conn.reason, 'echo-timeout');
   t.deepEqual(h.downs, [['echo-timeout', true]]);
@@ -206,7 +207,7 @@ test('any message counts as liveness: no echo while the switch is busy', async (
   const h = await up({ echoIntervalMs: 1000, echoTimeoutMs: 3000 });
   h.sock.take();
   for (let i = 0; i < 10; i += 1) {
-    h.clock.advance(600);
+    h.clock.advanceSync(600);
     h.sock.feed({ type: 'barrier_reply', xid: 999 });
   }
   await tick();
@@ -231,7 +232,7 @@ test('request timeout rejects only that request; the connection stays up', async
   const other = h.conn.request({ type: 'get_config_request', xid: 0 });
   await tick();
   const [a, b] = h.sock.take() as Msg<'get_config_request'>[];
-  h.clock.advance(500);
+  h.clock.advanceSync(500);
   const e = await t.throwsAsync(p, { instanceOf: RequestTimeoutError });
   t.is(e?.code, 'OFP_REQUEST_TIMEOUT');
   t.is(e?.xid, a!.xid);
@@ -375,7 +376,7 @@ test('a reply of the wrong type does not complete a request', async (t) => {
   h.sock.feed({ type: 'role_reply', xid: req.xid, role: 1, generationId: 0n });
   await tick();
   t.is(h.conn.pendingRequests, 1);
-  h.clock.advance(100);
+  h.clock.advanceSync(100);
   await t.throwsAsync(p, { instanceOf: RequestTimeoutError });
 });
 
@@ -552,7 +553,7 @@ test('send() is all-or-nothing when a message cannot be encoded', async (t) => {
 });
 
 test('1000 connect/disconnect cycles leak no timers, listeners or requests', async (t) => {
-  const clock = new FakeClock();
+  const clock = new VirtualClock(1_000_000);
   const sockets: FakeSocket[] = [];
   const conns: SwitchConnection[] = [];
   const endings: DisconnectReason[] = ['socket-closed', 'echo-timeout', 'handshake-timeout', 'socket-error', 'replaced'];
@@ -565,7 +566,7 @@ test('1000 connect/disconnect cycles leak no timers, listeners or requests', asy
       conns.push(h.conn);
       h.conn.start();
       h.sock.feed({ type: 'hello', xid: 1, elements: [] });
-      clock.advance(1000);
+      clock.advanceSync(1000);
       continue;
     }
     const h = await up({ echoIntervalMs: 1000, echoTimeoutMs: 2000 }, sock, clock, BigInt(i));
@@ -574,7 +575,7 @@ test('1000 connect/disconnect cycles leak no timers, listeners or requests', asy
     const pending = [h.conn.barrier(), h.conn.request({ type: 'get_config_request', xid: 0 }, { timeoutMs: 60_000 })];
     for (const p of pending) p.catch(() => {});
     if (ending === 'socket-closed') sock.emit('close');
-    else if (ending === 'echo-timeout') clock.advance(2000);
+    else if (ending === 'echo-timeout') clock.advanceSync(2000);
     else if (ending === 'socket-error') sock.emit('error', new Error('reset'));
     else h.conn.close('replaced');
     t.is(h.conn.reason, ending);

@@ -3,7 +3,7 @@
 import { EventEmitter } from 'node:events';
 import { decode, encode, Framer, OFPPC_PORT_DOWN, OFPPS_LINK_DOWN } from '../../../controller/openflow/index.js';
 import type { OfpMessage, OfpPort } from '../../../controller/openflow/index.js';
-import type { Clock, SocketLike, TimerHandle } from '../../../controller/switch/io.js';
+import type { SocketLike } from '../../../controller/switch/io.js';
 import type { Msg } from '../../../controller/app.js';
 
 /** A socket whose peer is the test. */
@@ -111,54 +111,6 @@ export class FakeSocket extends EventEmitter implements SocketLike {
   /** Listeners still registered for the events a connection uses. */
   listenerTotal(): number {
     return this.listenerCount('data') + this.listenerCount('error') + this.listenerCount('close');
-  }
-}
-
-interface FakeTimer {
-  at: number;
-  seq: number;
-  fn: () => void;
-}
-
-/** Manual clock: time only moves in advance(); timers fire in due order. */
-export class FakeClock implements Clock {
-  private t = 1_000_000;
-  private seq = 0;
-  private readonly timers = new Map<number, FakeTimer>();
-
-  now(): number {
-    return this.t;
-  }
-
-  setTimeout(fn: () => void, ms: number): TimerHandle {
-    const id = ++this.seq;
-    this.timers.set(id, { at: this.t + Math.max(0, ms), seq: id, fn });
-    return id;
-  }
-
-  clearTimeout(handle: TimerHandle): void {
-    this.timers.delete(handle as number);
-  }
-
-  /** Timers armed and not yet fired or cleared. */
-  get pending(): number {
-    return this.timers.size;
-  }
-
-  /** Moves time forward by `ms`, firing due timers in order (bounded). */
-  advance(ms: number): void {
-    const end = this.t + ms;
-    for (let guard = 0; guard < 100_000; guard += 1) {
-      let next: [number, FakeTimer] | undefined;
-      for (const e of this.timers) {
-        if (e[1].at <= end && (next === undefined || e[1].at < next[1].at || (e[1].at === next[1].at && e[1].seq < next[1].seq))) next = e;
-      }
-      if (next === undefined) break;
-      this.timers.delete(next[0]);
-      this.t = next[1].at;
-      next[1].fn();
-    }
-    this.t = end;
   }
 }
 

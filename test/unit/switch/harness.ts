@@ -2,14 +2,15 @@
 import type { DisconnectReason, Msg } from '../../../controller/app.js';
 import { createLogger } from '../../../controller/log.js';
 import { SwitchConnection, type ConnectionConfig } from '../../../controller/switch/connection.js';
-import { FakeClock, FakeSocket, featuresReply, port, tick } from './fakes.js';
+import { VirtualClock } from '../../../controller/clock.js';
+import { FakeSocket, featuresReply, port, tick } from './fakes.js';
 
 export const DPID = 0x0000_0000_0000_abcdn;
 
 export interface Harness {
   conn: SwitchConnection;
   sock: FakeSocket;
-  clock: FakeClock;
+  clock: VirtualClock;
   ups: number;
   downs: [DisconnectReason, boolean][];
   packetIns: Msg<'packet_in'>[];
@@ -19,7 +20,7 @@ export interface Harness {
   logs: Record<string, unknown>[];
 }
 
-export function harness(config: ConnectionConfig = {}, sock = new FakeSocket(), clock = new FakeClock()): Harness {
+export function harness(config: ConnectionConfig = {}, sock = new FakeSocket(), clock = new VirtualClock(1_000_000)): Harness {
   const logs: Record<string, unknown>[] = [];
   const h: Harness = {
     sock,
@@ -53,7 +54,7 @@ export function harness(config: ConnectionConfig = {}, sock = new FakeSocket(), 
 export const PORTS = [port(1, 'eth1'), port(2, 'eth2', { linkDown: true }), port(0xfffffffe, 'br0', { down: true })];
 
 /** Plays a switch through the whole handshake; returns the harness in UP. */
-export async function up(config: ConnectionConfig = {}, sock?: FakeSocket, clock?: FakeClock, dpid = DPID): Promise<Harness> {
+export async function up(config: ConnectionConfig = {}, sock?: FakeSocket, clock?: VirtualClock, dpid = DPID): Promise<Harness> {
   const h = harness(config, sock, clock);
   h.conn.start();
   await tick();

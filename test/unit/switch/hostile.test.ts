@@ -14,7 +14,8 @@ import {
 import type { OfpMessage } from '../../../controller/openflow/index.js';
 import { SwitchConnection } from '../../../controller/switch/connection.js';
 import { SwitchConfigError, SwitchDisconnectedError, TooManyRequestsError } from '../../../controller/switch/errors.js';
-import { FakeClock, FakeSocket, featuresReply, port, tick } from './fakes.js';
+import { VirtualClock } from '../../../controller/clock.js';
+import { FakeSocket, featuresReply, port, tick } from './fakes.js';
 import { DPID, harness, up } from './harness.js';
 
 /** n ports numbered from `first`. */
@@ -155,7 +156,7 @@ test('a switch that trickles one byte every 4 s of a frame it never finishes get
   h.sock.feedRaw(header);
   let sentEchoes = 0;
   for (let s = 0; s < 60 && h.conn.connected; s += 1) {
-    h.clock.advance(4000);
+    h.clock.advanceSync(4000);
     h.sock.feedRaw(Buffer.from([0x00]));
     await tick();
     sentEchoes += h.sock.take().filter((m) => m.type === 'echo_request').length;
@@ -168,12 +169,12 @@ test('a switch that trickles one byte every 4 s of a frame it never finishes get
 test('whole messages still count as liveness, and an echo reply ends the idle time', async (t) => {
   const h = await up({ echoIntervalMs: 1000, echoTimeoutMs: 3000 });
   h.sock.take();
-  h.clock.advance(1000);
+  h.clock.advanceSync(1000);
   await tick();
   const echo = h.sock.takeOne('echo_request');
-  h.clock.advance(1900);
+  h.clock.advanceSync(1900);
   h.sock.feed({ type: 'echo_reply', xid: echo.xid, data: echo.data });
-  h.clock.advance(2900);
+  h.clock.advanceSync(2900);
   t.is(h.conn.state, 'UP');
 });
 
@@ -198,7 +199,7 @@ test('a chunk of packet-ins is handled messagesPerTurn at a time with the socket
 });
 
 test("one switch's packet-in flood does not hold up another switch's echo and barrier", async (t) => {
-  const clock = new FakeClock();
+  const clock = new VirtualClock(1_000_000);
   const flood = await up({ messagesPerTurn: 64 }, new FakeSocket(), clock, 1n);
   const fresh = await up({ messagesPerTurn: 64 }, new FakeSocket(), clock, 2n);
   flood.sock.take();
@@ -231,7 +232,7 @@ function badVersionFrame(xid: number): Buffer {
 }
 
 test('a flood of malformed frames from one switch: the first warnBurst warnings per window, then one "suppressed K similar warnings" line', async (t) => {
-  const clock = new FakeClock();
+  const clock = new VirtualClock(1_000_000);
   const h = await up({ warnBurst: 5, warnWindowMs: 10_000 }, new FakeSocket(), clock);
   const other = await up({ warnBurst: 5, warnWindowMs: 10_000 }, new FakeSocket(), clock, 2n);
   const warnings = (): Record<string, unknown>[] => h.logs.filter((l) => l.level === 'warn');
@@ -244,7 +245,7 @@ test('a flood of malformed frames from one switch: the first warnBurst warnings 
   other.sock.feedRaw(badVersionFrame(1));
   t.is(other.logs.filter((l) => l.level === 'warn').length, 1);
   // The next window starts with the summary of the last one.
-  clock.advance(10_000);
+  clock.advanceSync(10_000);
   h.sock.feedRaw(badVersionFrame(5000));
   const w = warnings();
   t.is(w.length, 7);
@@ -264,7 +265,7 @@ test('a window whose time is up is summarised by the keepalive sweep without a n
   const h = await up({ warnBurst: 1, warnWindowMs: 2000, echoIntervalMs: 1000, echoTimeoutMs: 3000 });
   for (let i = 0; i < 3; i += 1) h.sock.feedRaw(badVersionFrame(i + 1));
   t.is(h.logs.filter((l) => l.level === 'warn').length, 1);
-  h.clock.advance(2000);
+  h.clock.advanceSync(2000);
   const summary = h.logs.find((l) => l.msg === 'suppressed 2 similar warnings');
   t.truthy(summary);
   t.is(summary?.like, 'malformed message answered with OFPT_ERROR');

@@ -5,9 +5,10 @@ import { createLogger, silentLogger } from '../../../controller/log.js';
 import { build, OFPPR_ADD } from '../../../controller/openflow/index.js';
 import { AppDispatcher } from '../../../controller/switch/apps.js';
 import { DatapathRegistry, SwitchWaitError } from '../../../controller/switch/registry.js';
-import { FakeClock, FakeSocket, featuresReply, port, tick } from './fakes.js';
+import { VirtualClock } from '../../../controller/clock.js';
+import { FakeSocket, featuresReply, port, tick } from './fakes.js';
 
-function registry(apps: App[], clock = new FakeClock(), logs?: string[]): DatapathRegistry {
+function registry(apps: App[], clock = new VirtualClock(1_000_000), logs?: string[]): DatapathRegistry {
   const log = logs === undefined ? silentLogger : createLogger({ level: 'debug', sink: (l) => logs.push(l) });
   return new DatapathRegistry({ apps: new AppDispatcher(apps, log, () => clock.now()), config: { echoIntervalMs: 1000, echoTimeoutMs: 3000 }, clock, log });
 }
@@ -40,7 +41,7 @@ test('packet_in goes to the apps in order until one consumes it; a throwing app 
     { name: 'fabric', packetIn: () => { seen.push('fabric'); return true; } },
     { name: 'never', packetIn: () => { seen.push('never'); return true; } },
   ];
-  const reg = registry(apps, new FakeClock(), logs);
+  const reg = registry(apps, new VirtualClock(1_000_000), logs);
   const sock = await connect(reg, 1n);
   sock.feed(packetIn(7));
   t.deepEqual(seen, ['broken', 'parking']);
@@ -52,7 +53,7 @@ test('packet_in goes to the apps in order until one consumes it; a throwing app 
 
 test('an app that throws on every packet-in: 10 error lines per app and switch per minute, then a summary', async (t) => {
   const logs: string[] = [];
-  const clock = new FakeClock();
+  const clock = new VirtualClock(1_000_000);
   const reg = registry([{ name: 'broken', packetIn: () => { throw new Error('boom'); } }], clock, logs);
   const a = await connect(reg, 1n);
   const b = await connect(reg, 2n);
@@ -63,7 +64,7 @@ test('an app that throws on every packet-in: 10 error lines per app and switch p
   t.is(threw('0000000000000002'), 1, "another switch's errors are counted on their own");
   // A minute of one packet-in per second (also keeps the switch alive), then the next window.
   for (let s = 0; s < 60; s += 1) {
-    clock.advance(1000);
+    clock.advanceSync(1000);
     a.feed(packetIn(3));
   }
   const summaries = logs.map((l) => JSON.parse(l) as Record<string, unknown>).filter((l) => l.like === 'app packetIn threw');
@@ -175,10 +176,10 @@ test('different datapaths live side by side', async (t) => {
 });
 
 test('waitForSwitch times out with SWITCH_WAIT_TIMEOUT and leaves no listener', async (t) => {
-  const clock = new FakeClock();
+  const clock = new VirtualClock(1_000_000);
   const reg = registry([], clock);
   const p = reg.waitForSwitch(9n, { timeoutMs: 500 });
-  clock.advance(500);
+  clock.advanceSync(500);
   const e = await t.throwsAsync(p, { instanceOf: SwitchWaitError });
   t.is(e?.code, 'SWITCH_WAIT_TIMEOUT');
   t.is(reg.listenerCount('switchUp'), 0);
@@ -193,7 +194,7 @@ test('an app whose switchUp rejects is logged; later apps still run and the swit
       { name: 'a', switchUp: async () => { order.push('a'); throw new Error('flow install failed'); } },
       { name: 'b', switchUp: () => void order.push('b') },
     ],
-    new FakeClock(),
+    new VirtualClock(1_000_000),
     logs,
   );
   const up = reg.waitForSwitch();
@@ -204,7 +205,7 @@ test('an app whose switchUp rejects is logged; later apps still run and the swit
 });
 
 test('1000 connect/disconnect cycles through the registry leave nothing behind', async (t) => {
-  const clock = new FakeClock();
+  const clock = new VirtualClock(1_000_000);
   let ups = 0;
   let downs = 0;
   const reg = registry([{ name: 'count', switchUp: () => void (ups += 1), switchDown: () => void (downs += 1) }], clock);
@@ -313,7 +314,7 @@ test('an auxiliary connection never replaces the main one; its packet-ins reach 
 test('packet-ins on an auxiliary connection whose datapath has no main connection are dropped and counted', async (t) => {
   const seen: bigint[] = [];
   const logs: string[] = [];
-  const reg = registry([{ name: 'rec', packetIn: (dp) => void seen.push(dp.id) }], new FakeClock(), logs);
+  const reg = registry([{ name: 'rec', packetIn: (dp) => void seen.push(dp.id) }], new VirtualClock(1_000_000), logs);
   const auxSock = await connectAux(reg, 9n, 2);
   t.is(reg.datapaths.size, 0, 'an auxiliary connection is not a datapath');
   auxSock.feed(packetIn(1), packetIn(2));
