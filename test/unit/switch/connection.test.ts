@@ -30,7 +30,8 @@ import {
   SwitchDisconnectedError,
   SwitchUsageError,
 } from '../../../controller/switch/errors.js';
-import { FakeClock, FakeSocket, featuresReply, port, tick } from './fakes.js';
+import { featuresReply, port } from '../../support/switch-fakes.js';
+import { FakeClock, FakeSocket, tick } from './fakes.js';
 import { DPID, harness, PORTS, up, type Harness } from './harness.js';
 
 test('happy handshake: HELLO with bitmap, FEATURES, SET_CONFIG, port-desc, then UP with ports', async (t) => {

@@ -5,7 +5,8 @@ import { createLogger, silentLogger } from '../../../controller/log.js';
 import { build, OFPPR_ADD } from '../../../controller/openflow/index.js';
 import { AppDispatcher } from '../../../controller/switch/apps.js';
 import { DatapathRegistry, SwitchWaitError } from '../../../controller/switch/registry.js';
-import { FakeClock, FakeSocket, featuresReply, port, tick } from './fakes.js';
+import { featuresReply, port } from '../../support/switch-fakes.js';
+import { FakeClock, FakeSocket, tick } from './fakes.js';
 
 function registry(apps: App[], clock = new FakeClock(), logs?: string[]): DatapathRegistry {
   const log = logs === undefined ? silentLogger : createLogger({ level: 'debug', sink: (l) => logs.push(l) });
