@@ -13,7 +13,7 @@ import { ControlPlane } from '../../controller/api/plane.js';
 import { createLogger } from '../../controller/log.js';
 import { createParkApp } from '../../controller/park/app.js';
 import { startRedis } from '../support/redis.js';
-import { World } from '../unit/park/harness.js';
+import { World } from '../support/park-world.js';
 
 const INVENTORY = `
 park: { probeInterval: 15ms, pollInterval: 1s }

@@ -14,7 +14,7 @@ import { createParkApp } from '../../controller/park/app.js';
 import { RedisStateStore, StoreUnavailableError } from '../../controller/park/redis-store.js';
 import type { Teardown } from '../support/exec.js';
 import { startRedis } from '../support/redis.js';
-import { HOST, World } from '../unit/park/harness.js';
+import { HOST, World } from '../support/park-world.js';
 
 const INVENTORY = `
 park: { probeInterval: 15ms, pollInterval: 1s }

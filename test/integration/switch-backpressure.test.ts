@@ -10,7 +10,7 @@ import { createLogger } from '../../controller/log.js';
 import { decode, encode, Framer } from '../../controller/openflow/index.js';
 import type { OfpMessage } from '../../controller/openflow/index.js';
 import { SwitchDisconnectedError } from '../../controller/switch/errors.js';
-import { featuresReply, port } from '../unit/switch/fakes.js';
+import { featuresReply, port } from '../support/switch-fakes.js';
 
 const log = createLogger({ level: process.env.SEAMLESS_TEST_LOG === '1' ? 'debug' : 'error' });
 

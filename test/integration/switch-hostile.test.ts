@@ -18,7 +18,7 @@ import {
 } from '../../controller/openflow/index.js';
 import type { OfpMessage } from '../../controller/openflow/index.js';
 import type { SwitchConnection } from '../../controller/switch/connection.js';
-import { featuresReply, port } from '../unit/switch/fakes.js';
+import { featuresReply, port } from '../support/switch-fakes.js';
 
 const log = createLogger({ level: process.env.SEAMLESS_TEST_LOG === '1' ? 'debug' : 'error' });
 

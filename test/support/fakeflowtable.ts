@@ -15,7 +15,9 @@
  *    spec's order (meter, apply, clear, write, metadata, goto), the action set
  *    at the end, no match = drop [§5.1, §5.4, §5.9, §5.10];
  *  - idle/hard timeouts on a virtual clock [§5.5];
- *  - packet_out through its action list, OFPP_TABLE included [§7.3.7].
+ *  - packet_out through its action list, OFPP_TABLE included [§7.3.7];
+ *  - per-entry packet and byte counters, flow stats requests filtered by
+ *    table, out_port, out_group, cookie/cookie_mask and match [§7.3.5.2].
  * Not modelled: groups (recorded, not executed), VLAN/MPLS push/pop, meter rates.
  */
 import * as C from '../../controller/openflow/constants.js';
@@ -23,6 +25,8 @@ import { encode, messageTypeNumber } from '../../controller/openflow/encode.js';
 import { OXM_BY_NAME } from '../../controller/openflow/index.js';
 import type {
   Action,
+  FlowStats,
+  FlowStatsRequestFields,
   Instruction,
   Match,
   MessageOf,
@@ -62,6 +66,7 @@ export interface FakeFlow {
   installedAt: number;
   lastUsed: number;
   packetCount: number;
+  byteCount: number;
 }
 
 export interface Output {
@@ -335,6 +340,7 @@ export class FakeFlowTable {
           lastUsed: this.now,
           // §6.4: an identical entry is replaced; its counters are kept unless OFPFF_RESET_COUNTS.
           packetCount: old !== undefined && (fm.flags & C.OFPFF_RESET_COUNTS) === 0 ? old.flow.packetCount : 0,
+          byteCount: old !== undefined && (fm.flags & C.OFPFF_RESET_COUNTS) === 0 ? old.flow.byteCount : 0,
         };
         if (old !== undefined) this.entries = this.entries.filter((e) => e !== old);
         this.entries.push({ flow, norm });
@@ -347,7 +353,10 @@ export class FakeFlowTable {
         // §6.4 (1.3): modify never adds; it changes instructions, keeps cookie and counters.
         for (const e of this.select(fm, norm, fm.command === C.OFPFC_MODIFY_STRICT)) {
           e.flow.instructions = fm.instructions;
-          if ((fm.flags & C.OFPFF_RESET_COUNTS) !== 0) e.flow.packetCount = 0;
+          if ((fm.flags & C.OFPFF_RESET_COUNTS) !== 0) {
+            e.flow.packetCount = 0;
+            e.flow.byteCount = 0;
+          }
         }
         return;
       }
@@ -392,9 +401,58 @@ export class FakeFlowTable {
     }
   }
 
-  /** Runs a packet through the pipeline from table 0 (counts and lastUsed update). */
-  lookup(pkt: PacketFields): LookupResult {
-    return this.pipeline(pkt, 0);
+  /**
+   * Runs a packet through the pipeline from table 0 (counts and lastUsed update).
+   * `bytes` is the frame's length, added to the byte counter of each entry it matches.
+   */
+  lookup(pkt: PacketFields, bytes = 0): LookupResult {
+    return this.pipeline(pkt, 0, bytes);
+  }
+
+  /**
+   * The switch's answer to an OFPMP_FLOW request (§7.3.5.2): the entries of
+   * `req.tableId` (OFPTT_ALL: every table) whose cookie matches under
+   * cookie_mask, whose match is at least as specific as `req.match` (the
+   * non-strict rule of §6.4), and which output to out_port / out_group when
+   * those are not ANY. Highest priority first.
+   */
+  flowStats(req: FlowStatsRequestFields): FlowStats[] {
+    if (req.tableId !== C.OFPTT_ALL && req.tableId >= this.nTables) {
+      throw new FakeOfpError(C.OFPET_BAD_REQUEST, C.OFPBRC_BAD_TABLE_ID, `flow stats for bad table ${req.tableId}`);
+    }
+    const filter = normalise(req.match);
+    return this.sorted()
+      .filter(({ flow: f, norm }) => {
+        if (req.tableId !== C.OFPTT_ALL && f.tableId !== req.tableId) return false;
+        if ((f.cookie & req.cookieMask) !== (req.cookie & req.cookieMask)) return false;
+        if (!covers(filter, norm)) return false;
+        const acts = actionsOf(f.instructions);
+        if (req.outPort !== C.OFPP_ANY && !acts.some((a) => a.type === 'output' && a.port === req.outPort)) return false;
+        if (req.outGroup !== C.OFPG_ANY && !acts.some((a) => a.type === 'group' && a.groupId === req.outGroup)) return false;
+        return true;
+      })
+      .map(({ flow: f }) => {
+        const age = Math.max(0, this.now - f.installedAt);
+        return {
+          tableId: f.tableId,
+          durationSec: Math.floor(age / 1000),
+          durationNsec: (age % 1000) * 1_000_000,
+          priority: f.priority,
+          idleTimeout: f.idleTimeout,
+          hardTimeout: f.hardTimeout,
+          flags: f.flags,
+          cookie: f.cookie,
+          packetCount: BigInt(f.packetCount),
+          byteCount: BigInt(f.byteCount),
+          match: f.match,
+          instructions: f.instructions,
+        };
+      });
+  }
+
+  /** Removes every flow of every table, meters kept: a switch that restarted without its flows (tests of re-installation). */
+  clearFlows(): void {
+    this.entries = [];
   }
 
   /**
@@ -482,7 +540,7 @@ export class FakeFlowTable {
     this.entries = this.entries.filter((e) => !e.flow.instructions.some((i) => i.type === 'meter' && i.meterId === id));
   }
 
-  private pipeline(pkt: PacketFields, startTable: number): LookupResult {
+  private pipeline(pkt: PacketFields, startTable: number, bytes = 0): LookupResult {
     const res: LookupResult = { outputs: [], controller: false, meters: [], groups: [], flows: [], miss: false };
     const fields: PacketFields = { ...pkt };
     const actionSet = new Map<string, Action>();
@@ -499,6 +557,7 @@ export class FakeFlowTable {
         return res;
       }
       hit.flow.packetCount += 1;
+      hit.flow.byteCount += bytes;
       hit.flow.lastUsed = this.now;
       res.flows.push(hit.flow);
       table = undefined;

@@ -4,7 +4,7 @@ import test from 'ava';
 import { createControlSource, WakeTimes } from '../../../controller/api/source.js';
 import { createLogger } from '../../../controller/log.js';
 import { createParkApp } from '../../../controller/park/app.js';
-import { World } from '../park/harness.js';
+import { World } from '../../support/park-world.js';
 
 const INVENTORY = `
 park: { probeInterval: 15ms, pollInterval: 1s }

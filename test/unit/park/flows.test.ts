@@ -10,7 +10,7 @@ import { fnv1a32 } from '../../../controller/park/ids.js';
 import { activityCounts, activityFlows, cookieOf, decodeCookie, deleteKind, KIND, meterAdds, meterIds, parkFlows, probeFlow, PRIO, serviceProbeFlows, staleVmDeletes, type FlowVm } from '../../../controller/park/flows.js';
 import type { FlowStats, OfpMessage } from '../../../controller/openflow/types.js';
 import { FakeFlowTable, fieldsOfFrame } from '../../support/fakeflowtable.js';
-import { HOST, World } from './harness.js';
+import { HOST, World } from '../../support/park-world.js';
 
 const VM: FlowVm = { id: 3, meterBase: 256, mac: '52:54:00:00:00:11', ip: '10.0.0.11', gatewayPorts: [80], ignore: [{ src: '10.0.0.250' }, { tcpDst: 9100 }] };
 const OTHER: FlowVm = { id: 4, meterBase: 259, mac: '52:54:00:00:00:12', ip: '10.0.0.12', gatewayPorts: [], ignore: [] };
@@ -123,7 +123,7 @@ test('staleVmDeletes: entries of a VM id not in the inventory are deleted, every
   t.deepEqual(staleVmDeletes(statsOf(parkFlows(OTHER, 3, false)), new Set([OTHER.id])), [], 'nothing to delete');
 });
 
-// --- the engine's entries on a simulated switch (harness.ts) ---
+// --- the engine's entries on a simulated switch (test/support/park-world.ts) ---
 
 function harnessInventory(): string {
   return `
@@ -162,6 +162,8 @@ test('audit: every controller-bound entry the engine installs over boot check, p
   const priorities = new Set(up.map((f) => f.priority));
   for (const p of [PRIO.PARK_ANSWER, PRIO.PARK_GATEWAY, PRIO.PARK_CATCHALL, PRIO.PROBE]) t.true(priorities.has(p), `the run installed a controller-bound entry at priority ${p}`);
   t.deepEqual(up.filter((f) => f.meter === undefined), [], 'controller-bound entries without a meter');
+  // The shared fake switch validated every message of the run (OXM prerequisites, meters): nothing was refused.
+  t.deepEqual(w.sw.unexpectedErrors(), [], 'messages the switch refused');
 });
 
 test('on connect, the park entries of a VM no longer in the inventory are deleted; current VMs and other apps keep theirs', async (t) => {

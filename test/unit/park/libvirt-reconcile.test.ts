@@ -10,7 +10,7 @@ import { buildArpRequest, buildIcmpEchoRequest, buildTcpFrame, parseFrame } from
 import { decodeCookie, KIND } from '../../../controller/park/flows.js';
 import { fnv1a32 } from '../../../controller/park/ids.js';
 import { configFromInventory, initialState, PARK_REASONS, step, timerId, type Output } from '../../../controller/park/machine.js';
-import { HOST, World } from './harness.js';
+import { HOST, World } from '../../support/park-world.js';
 
 function inventory(vms: string): string {
   return `

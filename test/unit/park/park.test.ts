@@ -6,7 +6,7 @@ import { buildArpRequest, buildIcmpEchoRequest, buildTcpFrame, parseFrame } from
 import { decodeCookie, KIND } from '../../../controller/park/flows.js';
 import { fnv1a32 } from '../../../controller/park/ids.js';
 import { MemoryStateStore, type ParkRecord } from '../../../controller/park/store.js';
-import { HOST, MONITOR, World } from './harness.js';
+import { HOST, MONITOR, World } from '../../support/park-world.js';
 
 function inventory(vms: string): string {
   return `

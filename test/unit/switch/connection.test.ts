@@ -31,7 +31,8 @@ import {
   SwitchUsageError,
 } from '../../../controller/switch/errors.js';
 import { VirtualClock } from '../../../controller/clock.js';
-import { FakeSocket, featuresReply, port, tick } from './fakes.js';
+import { featuresReply, port } from '../../support/switch-fakes.js';
+import { FakeSocket, tick } from './fakes.js';
 import { DPID, harness, PORTS, up, type Harness } from './harness.js';
 
 test('happy handshake: HELLO with bitmap, FEATURES, SET_CONFIG, port-desc, then UP with ports', async (t) => {

@@ -1,8 +1,8 @@
 // Fakes for driving a SwitchConnection without a network or real time: a socket
 // that records what is written and lets the test play the switch, and a manual clock.
 import { EventEmitter } from 'node:events';
-import { decode, encode, Framer, OFPPC_PORT_DOWN, OFPPS_LINK_DOWN } from '../../../controller/openflow/index.js';
-import type { OfpMessage, OfpPort } from '../../../controller/openflow/index.js';
+import { decode, encode, Framer } from '../../../controller/openflow/index.js';
+import type { OfpMessage } from '../../../controller/openflow/index.js';
 import type { SocketLike } from '../../../controller/switch/io.js';
 import type { Msg } from '../../../controller/app.js';
 
@@ -117,24 +117,4 @@ export class FakeSocket extends EventEmitter implements SocketLike {
 /** Lets queued microtasks and promise chains run (flushes, request resolutions). */
 export function tick(): Promise<void> {
   return new Promise((resolve) => setImmediate(resolve));
-}
-
-export function port(portNo: number, name: string, opts: { down?: boolean; linkDown?: boolean } = {}): OfpPort {
-  return {
-    portNo,
-    hwAddr: `02:00:00:00:00:${(portNo & 0xff).toString(16).padStart(2, "0")}`,
-    name,
-    config: opts.down === true ? OFPPC_PORT_DOWN : 0,
-    state: opts.linkDown === true ? OFPPS_LINK_DOWN : 0,
-    curr: 0,
-    advertised: 0,
-    supported: 0,
-    peer: 0,
-    currSpeed: 0,
-    maxSpeed: 0,
-  };
-}
-
-export function featuresReply(xid: number, datapathId: bigint): Msg<'features_reply'> {
-  return { type: 'features_reply', xid, datapathId, nBuffers: 0, nTables: 254, auxiliaryId: 0, capabilities: 0x4f, reserved: 0 };
 }

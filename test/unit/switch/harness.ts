@@ -3,7 +3,8 @@ import type { DisconnectReason, Msg } from '../../../controller/app.js';
 import { createLogger } from '../../../controller/log.js';
 import { SwitchConnection, type ConnectionConfig } from '../../../controller/switch/connection.js';
 import { VirtualClock } from '../../../controller/clock.js';
-import { FakeSocket, featuresReply, port, tick } from './fakes.js';
+import { featuresReply, port } from '../../support/switch-fakes.js';
+import { FakeSocket, tick } from './fakes.js';
 
 export const DPID = 0x0000_0000_0000_abcdn;
 

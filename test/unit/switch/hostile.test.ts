@@ -15,7 +15,8 @@ import type { OfpMessage } from '../../../controller/openflow/index.js';
 import { SwitchConnection } from '../../../controller/switch/connection.js';
 import { SwitchConfigError, SwitchDisconnectedError, TooManyRequestsError } from '../../../controller/switch/errors.js';
 import { VirtualClock } from '../../../controller/clock.js';
-import { FakeSocket, featuresReply, port, tick } from './fakes.js';
+import { featuresReply, port } from '../../support/switch-fakes.js';
+import { FakeSocket, tick } from './fakes.js';
 import { DPID, harness, up } from './harness.js';
 
 /** n ports numbered from `first`. */

@@ -6,7 +6,8 @@ import { build, OFPPR_ADD } from '../../../controller/openflow/index.js';
 import { AppDispatcher } from '../../../controller/switch/apps.js';
 import { DatapathRegistry, SwitchWaitError } from '../../../controller/switch/registry.js';
 import { VirtualClock } from '../../../controller/clock.js';
-import { FakeSocket, featuresReply, port, tick } from './fakes.js';
+import { featuresReply, port } from '../../support/switch-fakes.js';
+import { FakeSocket, tick } from './fakes.js';
 
 function registry(apps: App[], clock = new VirtualClock(1_000_000), logs?: string[]): DatapathRegistry {
   const log = logs === undefined ? silentLogger : createLogger({ level: 'debug', sink: (l) => logs.push(l) });

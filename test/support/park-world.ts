@@ -1,83 +1,38 @@
 // A simulated switch + VMs for the park engine's unit tests, on virtual time.
-// The switch keeps a table-0 flow table (ADD replaces identical match+priority,
-// DELETE by cookie/cookie_mask, OF 1.3.5 §6.4), forwards injected frames by
-// highest-priority match, counts packets per entry and answers barriers and
-// flow stats. VMs are FakeHypervisor domains: while running they answer ARP
+// The switch's flow table and meters are the project's one fake switch
+// (./fakeflowtable.ts, after Faucet's fakeoftable), the same the L2 tests use:
+// it validates every flow_mod and meter_mod like a switch would (OXM
+// prerequisites, meters that exist, §7.2.3, §7.3.4.5), forwards injected frames
+// by highest-priority match, counts packets and bytes per entry and answers flow
+// stats with cookie/cookie_mask (§7.3.5.2). A message the switch refuses becomes
+// an OFPT_ERROR for the app (§7.4.4), as on a real switch, and is kept in
+// SimSwitch.errors. VMs are FakeHypervisor domains: while running they answer ARP
 // requests for their IP; save/shutdown removes their tap port and a start brings
 // it back under a NEW port number, as OVS does with libvirt taps.
-import type { Datapath, Msg, PortInfo } from '../../../controller/app.js';
-import { parseInventory } from '../../../controller/inventory/index.js';
-import type { Inventory } from '../../../controller/inventory/types.js';
-import { FakeHypervisor } from '../../../controller/libvirt/fake.js';
-import type { DomainState, Hypervisor } from '../../../controller/libvirt/hypervisor.js';
-import { createLogger } from '../../../controller/log.js';
-import { OFPCML_NO_BUFFER, OFPFC_ADD, OFPFC_DELETE, OFPP_CONTROLLER, OFPPR_ADD, OFPPR_DELETE } from '../../../controller/openflow/constants.js';
-import type { FlowStats, Instruction, Match, OfpMessage } from '../../../controller/openflow/types.js';
-import { buildArpReplyFor, buildTcpFrame } from '../../../controller/packet/build.js';
-import { parseFrame, type ParsedFrame } from '../../../controller/packet/parse.js';
-import { createParkApp, type ParkApp } from '../../../controller/park/app.js';
-import { VirtualClock } from '../../../controller/clock.js';
-import { MemoryStateStore, type StateStore } from '../../../controller/park/store.js';
-
-type FlowMod = Msg<'flow_mod'>;
-
-interface Entry {
-  cookie: bigint;
-  priority: number;
-  match: Match;
-  instructions: Instruction[];
-  packets: bigint;
-}
+import type { Datapath, Msg, PortInfo } from '../../controller/app.js';
+import { parseInventory } from '../../controller/inventory/index.js';
+import type { Inventory } from '../../controller/inventory/types.js';
+import { FakeHypervisor } from '../../controller/libvirt/fake.js';
+import type { DomainState, Hypervisor } from '../../controller/libvirt/hypervisor.js';
+import { createLogger } from '../../controller/log.js';
+import { OFPCML_NO_BUFFER, OFPET_METER_MOD_FAILED, OFPMMFC_METER_EXISTS, OFPP_CONTROLLER, OFPP_MAX, OFPPR_ADD, OFPPR_DELETE, OFPR_ACTION } from '../../controller/openflow/constants.js';
+import type { OfpMessage } from '../../controller/openflow/types.js';
+import { buildArpReplyFor, buildTcpFrame } from '../../controller/packet/build.js';
+import { parseFrame } from '../../controller/packet/parse.js';
+import { createParkApp, type ParkApp } from '../../controller/park/app.js';
+import { VirtualClock } from '../../controller/clock.js';
+import { PARK_TABLE } from '../../controller/park/flows.js';
+import { MemoryStateStore, type StateStore } from '../../controller/park/store.js';
+import { FakeFlowTable, FakeOfpError, fieldsOfFrame, type FakeFlow } from './fakeflowtable.js';
 
 export type Fate =
   | { to: 'port'; port: number; cookie: bigint }
-  | { to: 'controller'; cookie: bigint; consumed: boolean }
+  | { to: 'controller'; cookie: bigint; consumed: boolean; meters: number[] }
   | { to: 'drop'; cookie: bigint }
   | { to: 'miss' };
 
-function fieldValue(f: ParsedFrame, inPort: number, field: string): unknown {
-  switch (field) {
-    case 'in_port':
-      return inPort;
-    case 'eth_dst':
-      return f.dst;
-    case 'eth_src':
-      return f.src;
-    case 'eth_type':
-      return f.ethType;
-    case 'arp_op':
-      return f.arp?.op;
-    case 'arp_spa':
-      return f.arp?.spa;
-    case 'arp_tpa':
-      return f.arp?.tpa;
-    case 'ip_proto':
-      return f.ipv4?.proto;
-    case 'ipv4_src':
-      return f.ipv4?.src;
-    case 'ipv4_dst':
-      return f.ipv4?.dst;
-    case 'tcp_src':
-      return f.tcp?.src;
-    case 'tcp_dst':
-      return f.tcp?.dst;
-    case 'udp_dst':
-      return f.udp?.dst;
-    case 'icmpv4_type':
-      return f.icmp?.type;
-    default:
-      throw new Error(`harness cannot match on ${field}`);
-  }
-}
-
-function matches(m: Match, f: ParsedFrame, inPort: number): boolean {
-  return m.every((o) => o.field !== 'unknown' && o.mask === undefined && fieldValue(f, inPort, o.field) === o.value);
-}
-
-function sameMatch(a: Match, b: Match): boolean {
-  const key = (m: Match) => JSON.stringify(m.map((o) => (o.field === 'unknown' ? 'u' : `${o.field}=${String(o.value)}`)).sort());
-  return key(a) === key(b);
-}
+/** Tables the simulated switch has (as OVS reports); the park engine uses only table 0. */
+const N_TABLES = 254;
 
 /** One simulated OpenFlow switch implementing the Datapath contract. */
 export class SimSwitch implements Datapath {
@@ -85,10 +40,12 @@ export class SimSwitch implements Datapath {
   readonly features: Msg<'features_reply'>;
   readonly ports = new Map<number, PortInfo>();
   connected = true;
-  readonly table: Entry[] = [];
+  /** The switch's flow tables and meters: the shared fake switch. */
+  readonly ft = new FakeFlowTable({ nTables: N_TABLES });
   /** Every packet-out: port and frame, in order. */
   readonly packetOuts: { port: number; data: Buffer }[] = [];
-  readonly meters = new Map<number, number>();
+  /** Every OFPT_ERROR this switch sent back (also delivered to the app). */
+  readonly errors: Msg<'error'>[] = [];
   barrierHangs = false;
   #xid = 1;
   app: ParkApp | undefined;
@@ -98,7 +55,34 @@ export class SimSwitch implements Datapath {
     private readonly world: World,
   ) {
     this.idHex = id.toString(16).padStart(16, '0');
-    this.features = { type: 'features_reply', xid: 0, datapathId: id, nBuffers: 0, nTables: 254, auxiliaryId: 0, capabilities: 0, reserved: 0 };
+    this.features = { type: 'features_reply', xid: 0, datapathId: id, nBuffers: 0, nTables: N_TABLES, auxiliaryId: 0, capabilities: 0, reserved: 0 };
+    this.ft.now = world.clock.now();
+  }
+
+  /**
+   * Table 0's entries, highest priority first (a snapshot). Setting its length
+   * to 0 empties the switch's flow tables (a switch that restarted and lost its
+   * flows; meters kept), like clearFlows(); any other write is refused.
+   */
+  get table(): FakeFlow[] {
+    const ft = this.ft;
+    return new Proxy(ft.flows(PARK_TABLE), {
+      set(target, prop, value: unknown) {
+        if (prop !== 'length' || value !== 0) throw new Error(`SimSwitch.table is a snapshot; cannot set ${String(prop)} (use sw.ft)`);
+        ft.clearFlows();
+        return Reflect.set(target, prop, value);
+      },
+    });
+  }
+
+  /** The switch restarted and lost its flows (meters kept). */
+  clearFlows(): void {
+    this.ft.clearFlows();
+  }
+
+  /** OFPT_ERRORs other than the METER_EXISTS the engine provokes on purpose (flows.ts meterAdds). */
+  unexpectedErrors(): Msg<'error'>[] {
+    return this.errors.filter((e) => !(e.errType === OFPET_METER_MOD_FAILED && 'code' in e && e.code === OFPMMFC_METER_EXISTS));
   }
 
   nextXid(): number {
@@ -119,30 +103,30 @@ export class SimSwitch implements Datapath {
 
   send(...msgs: OfpMessage[]): void {
     if (!this.connected) throw new Error('send on a disconnected switch');
+    this.sync();
     for (const m of msgs) {
-      if (m.type === 'flow_mod') this.flowMod(m);
-      else if (m.type === 'packet_out') {
-        const out = m.actions.find((a) => a.type === 'output');
-        if (out?.type !== 'output') throw new Error('packet-out without output');
-        this.packetOuts.push({ port: out.port, data: m.data });
-        this.world.deliver(this, out.port, m.data);
-      } else if (m.type === 'meter_mod') this.meters.set(m.meterId, m.bands[0]?.type === 'drop' ? m.bands[0].rate : -1);
+      if (m.type === 'flow_mod' || m.type === 'meter_mod') {
+        if (m.type === 'flow_mod' && m.tableId !== PARK_TABLE) throw new Error(`park flows live in table ${PARK_TABLE}, got a flow_mod for table ${m.tableId}`);
+        // The switch refuses the message and carries on with the next (§7.4.4); the app hears of it asynchronously.
+        for (const err of this.ft.apply([m])) {
+          this.errors.push(err);
+          queueMicrotask(() => this.connected && this.app?.error?.(this, err));
+        }
+      } else if (m.type === 'packet_out') this.packetOut(m);
       else throw new Error(`unexpected message ${m.type}`);
     }
   }
 
-  private flowMod(m: FlowMod): void {
-    if (m.tableId !== 0) throw new Error('park flows live in table 0');
-    if (m.command === OFPFC_ADD) {
-      const i = this.table.findIndex((e) => e.priority === m.priority && sameMatch(e.match, m.match));
-      const entry: Entry = { cookie: m.cookie, priority: m.priority, match: m.match, instructions: m.instructions, packets: i >= 0 ? this.table[i]!.packets : 0n };
-      if (i >= 0) this.table[i] = entry;
-      else this.table.push(entry);
-      for (const ins of m.instructions) if (ins.type === 'meter' && !this.meters.has(ins.meterId)) throw new Error(`flow uses unknown meter ${ins.meterId}`);
-    } else if (m.command === OFPFC_DELETE) {
-      if (m.match.length !== 0) throw new Error('harness supports cookie-only deletes');
-      for (let i = this.table.length - 1; i >= 0; i--) if ((this.table[i]!.cookie & m.cookieMask) === (m.cookie & m.cookieMask)) this.table.splice(i, 1);
-    } else throw new Error(`unexpected flow_mod command ${m.command}`);
+  /** Executes a packet-out's actions on its frame (§7.3.7) and delivers it to the physical ports they name. */
+  private packetOut(m: Msg<'packet_out'>): void {
+    const { in_port: _ignored, ...fields } = fieldsOfFrame(m.inPort, m.data);
+    const r = this.ft.packetOut(m, fields);
+    if (r.outputs.length === 0) throw new Error('packet-out without output');
+    for (const o of r.outputs) {
+      if (o.port > OFPP_MAX) throw new Error(`packet-out to reserved port ${o.port.toString(16)} is not modelled`);
+      this.packetOuts.push({ port: o.port, data: m.data });
+      this.world.deliver(this, o.port, m.data);
+    }
   }
 
   async request(msg: OfpMessage): Promise<OfpMessage[]> {
@@ -153,10 +137,13 @@ export class SimSwitch implements Datapath {
       return [{ type: 'multipart_reply', xid: msg.xid, flags: 0, body: { mpType: 'meter_features', maxMeter: 262144, bandTypes: 1, capabilities: 0, maxBands: 1, maxColor: 0 } }];
     }
     if (b.mpType !== 'flow') throw new Error(`unexpected multipart ${b.mpType}`);
-    const stats: FlowStats[] = this.table
-      .filter((e) => (e.cookie & b.cookieMask) === (b.cookie & b.cookieMask))
-      .map((e) => ({ tableId: 0, durationSec: 0, durationNsec: 0, priority: e.priority, idleTimeout: 0, hardTimeout: 0, flags: 0, cookie: e.cookie, packetCount: e.packets, byteCount: 0n, match: e.match, instructions: e.instructions }));
-    return [{ type: 'multipart_reply', xid: msg.xid, flags: 0, body: { mpType: 'flow', stats } }];
+    this.sync();
+    try {
+      return [{ type: 'multipart_reply', xid: msg.xid, flags: 0, body: { mpType: 'flow', stats: this.ft.flowStats(b) } }];
+    } catch (e) {
+      if (e instanceof FakeOfpError) throw new Error(`switch answered flow stats with OFPT_ERROR ${e.errType}/${e.errCode}: ${e.message}`);
+      throw e;
+    }
   }
 
   barrier(): Promise<void> {
@@ -167,27 +154,34 @@ export class SimSwitch implements Datapath {
 
   /** Where a frame entering on `inPort` goes now (and it really goes there: counters, packet-ins). */
   inject(inPort: number, data: Buffer): Fate {
-    const f = parseFrame(data);
-    if (!f) throw new Error('bad frame');
-    let best: Entry | undefined;
-    for (const e of this.table) if (matches(e.match, f, inPort) && (!best || e.priority > best.priority)) best = e;
-    if (!best) return { to: 'miss' };
-    best.packets++;
-    const actions = best.instructions.flatMap((i) => (i.type === 'apply_actions' ? i.actions : []));
-    const out = actions.find((a) => a.type === 'output');
-    if (out?.type !== 'output') return { to: 'drop', cookie: best.cookie };
+    if (!parseFrame(data)) throw new Error('bad frame');
+    this.sync();
+    const r = this.ft.lookup(fieldsOfFrame(inPort, data), data.length);
+    const hit = r.flows[0];
+    if (r.miss || hit === undefined) return { to: 'miss' };
+    if (r.outputs.length === 0) return { to: 'drop', cookie: hit.cookie };
+    if (r.outputs.length > 1) throw new Error(`entry with cookie ${hit.cookie.toString(16)} outputs to ${r.outputs.length} ports; the harness models one`);
+    const out = r.outputs[0]!;
     if (out.port === OFPP_CONTROLLER) {
       if (out.maxLen !== OFPCML_NO_BUFFER) throw new Error('packet-ins must be unbuffered');
-      const consumed = this.app?.packetIn?.(this, { type: 'packet_in', xid: 0, bufferId: 0xffffffff, totalLen: data.length, reason: 1, tableId: 0, cookie: best.cookie, match: [{ field: 'in_port', value: inPort }], data }) === true;
-      return { to: 'controller', cookie: best.cookie, consumed };
+      const consumed =
+        this.app?.packetIn?.(this, { type: 'packet_in', xid: 0, bufferId: 0xffffffff, totalLen: data.length, reason: OFPR_ACTION, tableId: hit.tableId, cookie: hit.cookie, match: [{ field: 'in_port', value: inPort }], data }) === true;
+      return { to: 'controller', cookie: hit.cookie, consumed, meters: r.meters };
     }
+    if (out.port > OFPP_MAX) throw new Error(`output to reserved port ${out.port.toString(16)} is not modelled`);
     this.world.deliver(this, out.port, data);
-    return { to: 'port', port: out.port, cookie: best.cookie };
+    return { to: 'port', port: out.port, cookie: hit.cookie };
   }
 
   disconnect(): void {
     this.connected = false;
     this.app?.switchDown?.(this, 'socket-closed');
+  }
+
+  /** Brings the fake table's clock (timeouts, flow durations) to the world's virtual time. */
+  private sync(): void {
+    const now = this.world.clock.now();
+    if (now > this.ft.now) this.ft.advance(now - this.ft.now);
   }
 }
 
