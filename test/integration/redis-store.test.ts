@@ -128,7 +128,7 @@ test('controller restart: a VM parked by one engine is still parked for a new en
   // Drop the engine and its store; the switch loses its flows (as after an OVS restart).
   await w.app.stop!();
   await first.close();
-  w.sw.table.length = 0;
+  w.sw.clearFlows();
 
   const second = store(t, server.socketPath);
   await startEngine(w, second);

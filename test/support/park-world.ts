@@ -59,23 +59,12 @@ export class SimSwitch implements Datapath {
     this.ft.now = world.clock.now();
   }
 
-  /**
-   * Table 0's entries, highest priority first (a snapshot). Setting its length
-   * to 0 empties the switch's flow tables (a switch that restarted and lost its
-   * flows; meters kept), like clearFlows(); any other write is refused.
-   */
-  get table(): FakeFlow[] {
-    const ft = this.ft;
-    return new Proxy(ft.flows(PARK_TABLE), {
-      set(target, prop, value: unknown) {
-        if (prop !== 'length' || value !== 0) throw new Error(`SimSwitch.table is a snapshot; cannot set ${String(prop)} (use sw.ft)`);
-        ft.clearFlows();
-        return Reflect.set(target, prop, value);
-      },
-    });
+  /** Table 0's entries, highest priority first (a snapshot: change the switch through ft or clearFlows()). */
+  get table(): readonly FakeFlow[] {
+    return this.ft.flows(PARK_TABLE);
   }
 
-  /** The switch restarted and lost its flows (meters kept). */
+  /** Empties the switch's flow tables, meters kept: a switch that restarted and lost its flows. */
   clearFlows(): void {
     this.ft.clearFlows();
   }

@@ -86,7 +86,7 @@ test('DELETE by cookie with a match removes only the entries the match covers (Â
   t.deepEqual(w.sw.unexpectedErrors(), []);
 });
 
-test('the engine\'s wake entry goes through the VM\'s wake meter; a switch that lost its flows (table.length = 0) gets them back on reconnect', async (t) => {
+test('the engine\'s wake entry goes through the VM\'s wake meter; a switch that lost its flows (clearFlows) gets them back on reconnect', async (t) => {
   const w = new World(INVENTORY);
   await w.start();
   for (let i = 0; i < 60 && w.status('vm1').phase !== 'parked'; i++) await w.clock.advance(1000);
@@ -96,7 +96,7 @@ test('the engine\'s wake entry goes through the VM\'s wake meter; a switch that 
   const wakeMeter = w.sw.table.find((e) => e.cookie === parkCookie && e.priority === PRIO.PARK_CATCHALL)?.instructions.find((i) => i.type === 'meter');
   t.truthy(wakeMeter, 'the wake (catch-all) entry names a meter');
   w.sw.disconnect();
-  w.sw.table.length = 0;
+  w.sw.clearFlows();
   t.deepEqual(w.sw.table, []);
   t.like(w.sw.inject(HOST.port, tcpTo(vm, 80)), { to: 'miss' });
   await w.reconnect();

@@ -280,7 +280,7 @@ test('switch disconnect while parked: park entries reinstalled on reconnect', as
   await w.start();
   await parkIdle(w, 'vm1');
   w.sw.disconnect();
-  w.sw.table.length = 0; // the switch restarted and lost its flows
+  w.sw.clearFlows(); // the switch restarted and lost its flows
   await w.clock.advance(5000);
   await w.reconnect();
   t.like(w.sw.inject(HOST.port, buildArpRequest(HOST.mac, HOST.ip, '10.0.0.11')), { to: 'controller', consumed: true });
@@ -313,7 +313,7 @@ test('a controller restart keeps parked VMs parked (state store) and a packet st
   await w.start();
   await parkIdle(w, 'vm1');
   await w.app.stop!();
-  w.sw.table.length = 0;
+  w.sw.clearFlows();
   await w.start(); // new engine, same store, same (paused) domain
   t.is(w.status('vm1').phase, 'parked');
   const p = syn(w, 'vm1');
@@ -397,7 +397,7 @@ test('durability: with the store unavailable the VM still parks (logged), and a 
   t.is(await store.get('vm1'), undefined, 'nothing was written');
   // The daemon restarts: the store knows nothing, libvirt says paused.
   await w.app.stop!();
-  w.sw.table.length = 0;
+  w.sw.clearFlows();
   store.failWith = undefined;
   await w.start();
   t.is(w.status('vm1').phase, 'parked');
