@@ -1,9 +1,9 @@
 // OXM TLVs and ofp_match (OF 1.3.5 §7.2.3). One table (OXM_FIELDS) drives encode, decode
 // and printing of all 40 OFPXMC_OPENFLOW_BASIC fields (STYLE.md practice 3).
-import { OFPMT_OXM, OFPXMC_EXPERIMENTER, OFPXMC_OPENFLOW_BASIC } from './constants.js';
+import { OFPBMC_BAD_LEN, OFPET_BAD_MATCH, OFPMT_OXM, OFPXMC_EXPERIMENTER, OFPXMC_OPENFLOW_BASIC } from './constants.js';
 import { badMatchLen, badMatchType, badOxmLen, badOxmMask, badWildcards, OfpEncodeError } from './errors.js';
 import type { Match, Oxm, OxmFieldName, OxmId, OxmValueTypes } from './types.js';
-import { writeU64, zero } from './wire.js';
+import { pad, writeU64, zero } from './wire.js';
 
 // ---------------------------------------------------------------------------
 // Value codecs: each knows its byte width, how to read/write the typed value,
@@ -359,6 +359,7 @@ export function decodeMatch(b: Buffer, o: number, end: number, base: number): [M
     out.push(x);
     p = next;
   }
+  pad(b, stop, o + padded, 'ofp_match', base, OFPET_BAD_MATCH, OFPBMC_BAD_LEN);
   return [out, o + padded];
 }
 

@@ -1,4 +1,5 @@
 // Small Buffer helpers for the hot paths, faster than the generic Buffer methods they replace.
+import { badPadding } from './errors.js';
 
 const U32 = 0x1_0000_0000n;
 
@@ -18,4 +19,15 @@ export function writeU64(b: Buffer, o: number, v: bigint): void {
 /** Zeroes b[from, to): a plain loop beats Buffer.fill for the few padding bytes we write. */
 export function zero(b: Buffer, from: number, to: number): void {
   for (let i = from; i < to; i++) b[i] = 0;
+}
+
+/**
+ * Throws OFP_BAD_PADDING unless b[from, to) is all zero. encode() writes every pad byte as
+ * zero, so decode() accepting anything else would make encode(decode(x)) != x (OF 1.3.5
+ * §7: every `pad` field is zero-filled). `base` is the message start, for the error offset.
+ */
+export function pad(b: Buffer, from: number, to: number, what: string, base: number, errType?: number, errCode?: number): void {
+  for (let i = from; i < to; i++) {
+    if (b[i] !== 0) throw badPadding(what, i - base, errType, errCode);
+  }
 }

@@ -39,6 +39,9 @@ const DECODE_CODES = new Set([
   'OFP_BAD_OXM_MASK',
   'OFP_BAD_WILDCARDS',
   'OFP_BAD_MULTIPART',
+  'OFP_BAD_SET_MASK',
+  'OFP_BAD_PADDING',
+  'OFP_BAD_STRING',
 ]);
 
 /** Small deterministic PRNG (mulberry32) so a seed reproduces the whole run. */
