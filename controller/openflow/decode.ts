@@ -153,7 +153,7 @@ export function decode(frame: Buffer): OfpMessage {
     case C.OFPT_PORT_STATUS:
       exact(len, OFP_SIZES.portStatus, 'ofp_port_status');
       pad(b, 9, 16, 'ofp_port_status', 0);
-      return { type: 'port_status', xid, reason: b[8]!, desc: decodePort(b, 16) };
+      return { type: 'port_status', xid, reason: b[8]!, desc: decodePort(b, 16, 0) };
     case C.OFPT_PACKET_OUT: {
       atLeast(len, OFP_SIZES.packetOut, 'ofp_packet_out');
       const actionsLen = b.readUInt16BE(16);

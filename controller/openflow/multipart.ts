@@ -29,7 +29,7 @@ import type {
   TableFeatureProp,
   TableFeatures,
 } from './types.js';
-import { writeU64, zero } from './wire.js';
+import { pad, writeU64, zero } from './wire.js';
 
 const MP_NAMES: readonly MultipartType[] = [
   'desc',
@@ -92,6 +92,8 @@ function need(o: number, end: number, n: number, what: string, base: number): vo
 
 function decodeFlowStatsRequest(b: Buffer, o: number, end: number, base: number): FlowStatsRequestFields {
   need(o, end, 32 + 4, 'ofp_flow_stats_request', base);
+  pad(b, o + 1, o + 4, 'ofp_flow_stats_request', base);
+  pad(b, o + 12, o + 16, 'ofp_flow_stats_request', base);
   const [match, mend] = decodeMatch(b, o + 32, end, base);
   if (mend !== end) throw badMultipart('trailing bytes after ofp_flow_stats_request match', mend - base);
   return {
@@ -110,8 +112,9 @@ export function decodeMultipartRequest(b: Buffer, t: number, o: number, end: num
     if (end !== o) throw badMultipart(`${mpType} request must have an empty body`, o - base);
     return { mpType };
   };
-  const eight = (what: string): void => {
+  const eight = (what: string, padFrom = 4): void => {
     if (end - o !== 8) throw badMultipart(`${what} request body must be 8 bytes`, o - base);
+    pad(b, o + padFrom, end, `${what} request`, base);
   };
   switch (t) {
     case C.OFPMP_DESC:
@@ -126,7 +129,7 @@ export function decodeMultipartRequest(b: Buffer, t: number, o: number, end: num
       eight('port_stats');
       return { mpType: 'port_stats', portNo: b.readUInt32BE(o) };
     case C.OFPMP_QUEUE:
-      eight('queue');
+      eight('queue', 8);
       return { mpType: 'queue', portNo: b.readUInt32BE(o), queueId: b.readUInt32BE(o + 4) };
     case C.OFPMP_GROUP:
       eight('group');
@@ -249,6 +252,8 @@ function decodeFlowStatsList(b: Buffer, o: number, end: number, base: number): F
     const len = b.readUInt16BE(o);
     if (len < 56 || (len & 7) !== 0 || o + len > end) throw badTlv(`ofp_flow_stats (len ${len})`, o - base);
     const recEnd = o + len;
+    pad(b, o + 3, o + 4, 'ofp_flow_stats', base);
+    pad(b, o + 20, o + 24, 'ofp_flow_stats', base);
     const [match, mend] = decodeMatch(b, o + 48, recEnd, base);
     out.push({
       tableId: b[o + 2]!,
@@ -276,21 +281,23 @@ export function decodeMultipartReply(b: Buffer, t: number, o: number, end: numbe
       if (end - o !== MP_SIZES.desc) throw badMultipart(`ofp_desc must be ${MP_SIZES.desc} bytes`, o - base);
       return {
         mpType: 'desc',
-        mfrDesc: readFixedString(b, o, 256),
-        hwDesc: readFixedString(b, o + 256, 256),
-        swDesc: readFixedString(b, o + 512, 256),
-        serialNum: readFixedString(b, o + 768, 32),
-        dpDesc: readFixedString(b, o + 800, 256),
+        mfrDesc: readFixedString(b, o, 256, 'ofp_desc.mfr_desc', base),
+        hwDesc: readFixedString(b, o + 256, 256, 'ofp_desc.hw_desc', base),
+        swDesc: readFixedString(b, o + 512, 256, 'ofp_desc.sw_desc', base),
+        serialNum: readFixedString(b, o + 768, 32, 'ofp_desc.serial_num', base),
+        dpDesc: readFixedString(b, o + 800, 256, 'ofp_desc.dp_desc', base),
       };
     case C.OFPMP_FLOW:
       return { mpType: 'flow', stats: decodeFlowStatsList(b, o, end, base) };
     case C.OFPMP_AGGREGATE:
       if (end - o !== MP_SIZES.aggregateReply) throw badMultipart('ofp_aggregate_stats_reply must be 24 bytes', o - base);
+      pad(b, o + 20, o + 24, 'ofp_aggregate_stats_reply', base);
       return { mpType: 'aggregate', packetCount: b.readBigUInt64BE(o), byteCount: b.readBigUInt64BE(o + 8), flowCount: b.readUInt32BE(o + 16) };
     case C.OFPMP_TABLE: {
       const n = fixedCount(o, end, MP_SIZES.tableStats, 'table stats', base);
       const stats = [];
       for (let i = 0, p = o; i < n; i++, p += MP_SIZES.tableStats) {
+        pad(b, p + 1, p + 4, 'ofp_table_stats', base);
         stats.push({ tableId: b[p]!, activeCount: b.readUInt32BE(p + 4), lookupCount: b.readBigUInt64BE(p + 8), matchedCount: b.readBigUInt64BE(p + 16) });
       }
       return { mpType: 'table', stats };
@@ -300,6 +307,7 @@ export function decodeMultipartReply(b: Buffer, t: number, o: number, end: numbe
       const stats = [];
       for (let i = 0, p = o; i < n; i++, p += MP_SIZES.portStats) {
         const c = (k: number): bigint => b.readBigUInt64BE(p + 8 + 8 * k);
+        pad(b, p + 4, p + 8, 'ofp_port_stats', base);
         stats.push({
           portNo: b.readUInt32BE(p),
           rxPackets: c(0),
@@ -345,6 +353,8 @@ export function decodeMultipartReply(b: Buffer, t: number, o: number, end: numbe
         if (len < MP_SIZES.groupStats || (len - MP_SIZES.groupStats) % 16 !== 0 || p + len > end) {
           throw badTlv(`ofp_group_stats (len ${len})`, p - base);
         }
+        pad(b, p + 2, p + 4, 'ofp_group_stats', base);
+        pad(b, p + 12, p + 16, 'ofp_group_stats', base);
         const bucketStats = [];
         for (let q = p + MP_SIZES.groupStats; q < p + len; q += 16) {
           bucketStats.push({ packetCount: b.readBigUInt64BE(q), byteCount: b.readBigUInt64BE(q + 8) });
@@ -369,6 +379,7 @@ export function decodeMultipartReply(b: Buffer, t: number, o: number, end: numbe
         need(p, end, MP_SIZES.groupDesc, 'ofp_group_desc', base);
         const len = b.readUInt16BE(p);
         if (len < MP_SIZES.groupDesc || p + len > end) throw badTlv(`ofp_group_desc (len ${len})`, p - base);
+        pad(b, p + 3, p + 4, 'ofp_group_desc', base);
         groups.push({ groupType: b[p + 2]!, groupId: b.readUInt32BE(p + 4), buckets: decodeBuckets(b, p + 8, p + len, base) });
         p += len;
       }
@@ -392,6 +403,7 @@ export function decodeMultipartReply(b: Buffer, t: number, o: number, end: numbe
         if (len < MP_SIZES.meterStats || (len - MP_SIZES.meterStats) % 16 !== 0 || p + len > end) {
           throw badTlv(`ofp_meter_stats (len ${len})`, p - base);
         }
+        pad(b, p + 6, p + 12, 'ofp_meter_stats', base);
         const bandStats = [];
         for (let q = p + MP_SIZES.meterStats; q < p + len; q += 16) {
           bandStats.push({ packetBandCount: b.readBigUInt64BE(q), byteBandCount: b.readBigUInt64BE(q + 8) });
@@ -423,6 +435,7 @@ export function decodeMultipartReply(b: Buffer, t: number, o: number, end: numbe
     }
     case C.OFPMP_METER_FEATURES:
       if (end - o !== MP_SIZES.meterFeatures) throw badMultipart('ofp_meter_features must be 16 bytes', o - base);
+      pad(b, o + 14, o + 16, 'ofp_meter_features', base);
       return {
         mpType: 'meter_features',
         maxMeter: b.readUInt32BE(o),
@@ -436,7 +449,7 @@ export function decodeMultipartReply(b: Buffer, t: number, o: number, end: numbe
     case C.OFPMP_PORT_DESC: {
       const n = fixedCount(o, end, OFP_PORT_SIZE, 'port desc', base);
       const ports = new Array(n);
-      for (let i = 0; i < n; i++) ports[i] = decodePort(b, o + i * OFP_PORT_SIZE);
+      for (let i = 0; i < n; i++) ports[i] = decodePort(b, o + i * OFP_PORT_SIZE, base);
       return { mpType: 'port_desc', ports };
     }
     case C.OFPMP_EXPERIMENTER:
@@ -694,9 +707,10 @@ function decodeTableFeaturesList(b: Buffer, o: number, end: number, base: number
     need(o, end, MP_SIZES.tableFeatures, 'ofp_table_features', base);
     const len = b.readUInt16BE(o);
     if (len < MP_SIZES.tableFeatures || (len & 7) !== 0 || o + len > end) throw badTlv(`ofp_table_features (len ${len})`, o - base);
+    pad(b, o + 3, o + 8, 'ofp_table_features', base);
     out.push({
       tableId: b[o + 2]!,
-      name: readFixedString(b, o + 8, 32),
+      name: readFixedString(b, o + 8, 32, 'ofp_table_features.name', base),
       metadataMatch: b.readBigUInt64BE(o + 40),
       metadataWrite: b.readBigUInt64BE(o + 48),
       config: b.readUInt32BE(o + 56),
@@ -797,6 +811,7 @@ function decodeTableFeatureProps(b: Buffer, o: number, end: number, base: number
       default:
         out.push({ type: 'unknown', raw: b.subarray(o, pend) });
     }
+    pad(b, pend, o + padded, `table feature property ${t}`, base);
     o += padded;
   }
   return out;

@@ -140,7 +140,8 @@ const FIXTURES: { hex: string; why: string }[] = [
   {
     // ofp_port.name with invalid UTF-8: decoded with U+FFFD (3 bytes each), which no longer fits 15 bytes.
     hex: '040c00500000000000000000000000000000000700000000f20ba4d03f700000e7a781e381aeb4839de38300e3838800000000000000000400002c080000280000002808000028080000138800001388',
-    why: 'port_status with a non-UTF-8 port name must decode to something encode() can write',
+    // (Since the agreement work it is refused as OFP_BAD_STRING: see test/unit/openflow/agreement.test.ts.)
+    why: 'port_status with a non-UTF-8 port name must decode to something encode() can write, or be refused',
   },
 ];
 
