@@ -117,7 +117,7 @@ export function decode(frame: Buffer): OfpMessage {
       const [match, mend] = decodeMatch(b, 24, len, 0);
       // §7.4.1: two bytes of padding follow the match so the IP header is 32-bit aligned.
       if (mend + 2 > len) throw truncated('ofp_packet_in padding after match', mend);
-      pad(b, mend, mend + 2, 'ofp_packet_in (after the match)', 0);
+      if ((b[mend]! | b[mend + 1]!) !== 0) pad(b, mend, mend + 2, 'ofp_packet_in (after the match)', 0);
       return {
         type: 'packet_in',
         xid,

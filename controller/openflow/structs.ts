@@ -6,7 +6,7 @@ import { badString, badTlv, OfpEncodeError, truncated } from './errors.js';
 import { actionsSize, decodeActions, writeActions, writeRawTlv } from './actions.js';
 import { formatMac, tooLong, writeMac } from './oxm.js';
 import type { Bucket, HelloElement, MeterBand, OfpPort, PacketQueue, QueueProp } from './types.js';
-import { pad, zero } from './wire.js';
+import { isZero, pad, zero } from './wire.js';
 
 /** sizeof(struct ofp_port), OF 1.3.5 §7.2.1. */
 export const OFP_PORT_SIZE = 64;
@@ -20,15 +20,17 @@ export const OFP_PORT_SIZE = 64;
  */
 export function readFixedString(b: Buffer, o: number, size: number, what: string, base = 0): string {
   let e = o;
+  let high = 0; // OR of the text bytes: < 0x80 means ASCII, valid UTF-8 without asking
   const stop = o + size;
-  while (e < stop && b[e] !== 0) e++;
+  while (e < stop && b[e] !== 0) high |= b[e++]!;
   if (e === stop) throw badString(`${what} has no terminating NUL in its ${size} bytes`, o - base);
-  for (let i = e + 1; i < stop; i++) {
-    if (b[i] !== 0) throw badString(`${what} has a non-zero byte after its terminating NUL`, i - base);
+  if (!isZero(b, e + 1, stop)) {
+    let i = e + 1;
+    while (b[i] === 0) i++;
+    throw badString(`${what} has a non-zero byte after its terminating NUL`, i - base);
   }
-  const text = b.subarray(o, e);
-  if (!isUtf8(text)) throw badString(`${what} is not valid UTF-8`, o - base);
-  return text.toString('utf8');
+  if (high >= 0x80 && !isUtf8(b.subarray(o, e))) throw badString(`${what} is not valid UTF-8`, o - base);
+  return b.toString('utf8', o, e);
 }
 
 /** Writes s NUL-padded into a `size`-byte field; it must leave room for the terminating NUL. */

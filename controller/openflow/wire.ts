@@ -27,7 +27,25 @@ export function zero(b: Buffer, from: number, to: number): void {
  * §7: every `pad` field is zero-filled). `base` is the message start, for the error offset.
  */
 export function pad(b: Buffer, from: number, to: number, what: string, base: number, errType?: number, errCode?: number): void {
-  for (let i = from; i < to; i++) {
-    if (b[i] !== 0) throw badPadding(what, i - base, errType, errCode);
-  }
+  // OR the bytes without branching (this runs on every packet_in); find the offending byte
+  // only on the error path.
+  let x = 0;
+  for (let i = from; i < to; i++) x |= b[i]!;
+  if (x !== 0) padError(b, from, what, base, errType, errCode);
+}
+
+function padError(b: Buffer, from: number, what: string, base: number, errType?: number, errCode?: number): never {
+  let i = from;
+  while (b[i] === 0) i++;
+  throw badPadding(what, i - base, errType, errCode);
+}
+
+const ZEROS = Buffer.alloc(256);
+
+/** True when b[from, to) is all zero; long runs (ofp_desc strings) are one native compare. */
+export function isZero(b: Buffer, from: number, to: number): boolean {
+  if (to - from > 16 && to - from <= ZEROS.length) return b.compare(ZEROS, 0, to - from, from, to) === 0;
+  let x = 0;
+  for (let i = from; i < to; i++) x |= b[i]!;
+  return x === 0;
 }
