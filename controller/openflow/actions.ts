@@ -1,10 +1,10 @@
 // Actions (OF 1.3.5 §7.2.5) and instructions (§7.2.4): decode from and write into a
 // Buffer in place. Unknown types are kept as whole raw TLVs.
 import * as C from './constants.js';
-import { badActionLen, badInstructionLen, OfpEncodeError } from './errors.js';
-import { decodeOxm, oxmSize, tooLong, writeOxm } from './oxm.js';
+import { badActionLen, badInstructionLen, badSetMask, OfpEncodeError } from './errors.js';
+import { decodeOxm, OXM_FIELDS, oxmSize, tooLong, writeOxm } from './oxm.js';
 import type { Action, Instruction } from './types.js';
-import { writeU64, zero } from './wire.js';
+import { pad, writeU64, zero } from './wire.js';
 
 // Fixed length of each known action type; set_field and experimenter are variable.
 const ACTION_LEN: Record<number, number> = {
@@ -46,45 +46,73 @@ export function decodeActions(b: Buffer, o: number, end: number, base: number): 
   return out;
 }
 
+/** The pad bytes of a fixed action, b[from, o + 8 or 16), must be zero as encode() writes them. */
+function actionPad(b: Buffer, o: number, from: number, to: number, what: string, base: number): void {
+  pad(b, o + from, o + to, what, base, C.OFPET_BAD_ACTION, C.OFPBAC_BAD_ARGUMENT);
+}
+
 function decodeAction(b: Buffer, o: number, type: number, len: number, base: number): Action {
   switch (type) {
     case C.OFPAT_OUTPUT:
+      actionPad(b, o, 10, 16, 'output action', base);
       return { type: 'output', port: b.readUInt32BE(o + 4), maxLen: b.readUInt16BE(o + 8) };
     case C.OFPAT_COPY_TTL_OUT:
+      actionPad(b, o, 4, 8, 'copy_ttl_out action', base);
       return { type: 'copy_ttl_out' };
     case C.OFPAT_COPY_TTL_IN:
+      actionPad(b, o, 4, 8, 'copy_ttl_in action', base);
       return { type: 'copy_ttl_in' };
     case C.OFPAT_SET_MPLS_TTL:
+      actionPad(b, o, 5, 8, 'set_mpls_ttl action', base);
       return { type: 'set_mpls_ttl', mplsTtl: b[o + 4]! };
     case C.OFPAT_DEC_MPLS_TTL:
+      actionPad(b, o, 4, 8, 'dec_mpls_ttl action', base);
       return { type: 'dec_mpls_ttl' };
     case C.OFPAT_PUSH_VLAN:
+      actionPad(b, o, 6, 8, 'push_vlan action', base);
       return { type: 'push_vlan', ethertype: b.readUInt16BE(o + 4) };
     case C.OFPAT_POP_VLAN:
+      actionPad(b, o, 4, 8, 'pop_vlan action', base);
       return { type: 'pop_vlan' };
     case C.OFPAT_PUSH_MPLS:
+      actionPad(b, o, 6, 8, 'push_mpls action', base);
       return { type: 'push_mpls', ethertype: b.readUInt16BE(o + 4) };
     case C.OFPAT_POP_MPLS:
+      actionPad(b, o, 6, 8, 'pop_mpls action', base);
       return { type: 'pop_mpls', ethertype: b.readUInt16BE(o + 4) };
     case C.OFPAT_SET_QUEUE:
       return { type: 'set_queue', queueId: b.readUInt32BE(o + 4) };
     case C.OFPAT_GROUP:
       return { type: 'group', groupId: b.readUInt32BE(o + 4) };
     case C.OFPAT_SET_NW_TTL:
+      actionPad(b, o, 5, 8, 'set_nw_ttl action', base);
       return { type: 'set_nw_ttl', nwTtl: b[o + 4]! };
     case C.OFPAT_DEC_NW_TTL:
+      actionPad(b, o, 4, 8, 'dec_nw_ttl action', base);
       return { type: 'dec_nw_ttl' };
     case C.OFPAT_SET_FIELD: {
       // §7.2.5: ofp_action_set_field = header + one OXM TLV (unmasked), padded to 8.
+      // "The value of oxm_hasmask must be zero and no oxm_mask is included": encode refuses
+      // a masked basic field, so decode must too (checked before the OXM's own mask rules,
+      // whose OFPET_BAD_MATCH codes would name the wrong structure). Unknown OXM classes and
+      // fields stay raw, mask bit and all.
+      if (b.readUInt16BE(o + 4) === C.OFPXMC_OPENFLOW_BASIC && (b[o + 6]! & 1) === 1) {
+        const d = OXM_FIELDS[b[o + 6]! >> 1];
+        if (d !== undefined) throw badSetMask(`set_field OXM ${d.name} has oxm_hasmask set; a set-field value may not be masked`, o - base);
+      }
       const [field, oxmEnd] = decodeOxm(b, o + 4, o + len, base);
       if (((oxmEnd - o + 7) & ~7) !== len) {
         throw badActionLen(`set_field length ${len} does not match its OXM`, o - base);
       }
+      // OVS answers non-zero set_field padding with OFPBAC_BAD_SET_ARGUMENT; so do we.
+      pad(b, oxmEnd, o + len, 'set_field action', base, C.OFPET_BAD_ACTION, C.OFPBAC_BAD_SET_ARGUMENT);
       return { type: 'set_field', field };
     }
     case C.OFPAT_PUSH_PBB:
+      actionPad(b, o, 6, 8, 'push_pbb action', base);
       return { type: 'push_pbb', ethertype: b.readUInt16BE(o + 4) };
     case C.OFPAT_POP_PBB:
+      actionPad(b, o, 4, 8, 'pop_pbb action', base);
       return { type: 'pop_pbb' };
     case C.OFPAT_EXPERIMENTER:
       return { type: 'experimenter', experimenter: b.readUInt32BE(o + 4), data: b.subarray(o + 8, o + len) };
@@ -190,7 +218,7 @@ export function writeAction(b: Buffer, o: number, a: Action): number {
       return hdr8(b, o, C.OFPAT_DEC_NW_TTL);
     case 'set_field': {
       if (a.field.field !== 'unknown' && a.field.mask !== undefined) {
-        // §7.2.5: "The value in the payload of the OXM TLV ... must not be masked" in OF1.3.
+        // OF 1.3.5 §7.2.5: "The value of oxm_hasmask must be zero and no oxm_mask is included".
         throw new OfpEncodeError('OFP_ENCODE_BAD_MASK', 'set_field OXM must not carry a mask');
       }
       const p = writeOxm(b, o + 4, a.field);
@@ -252,6 +280,10 @@ const INSTRUCTION_LEN: Record<number, number> = {
   [C.OFPIT_METER]: 8,
 };
 
+function insPad(b: Buffer, from: number, to: number, base: number): void {
+  pad(b, from, to, 'instruction', base, C.OFPET_BAD_INSTRUCTION, C.OFPBIC_BAD_LEN);
+}
+
 /** Decodes the instruction list in b[o, end). */
 export function decodeInstructions(b: Buffer, o: number, end: number, base: number): Instruction[] {
   const out: Instruction[] = [];
@@ -266,6 +298,11 @@ export function decodeInstructions(b: Buffer, o: number, end: number, base: numb
     const fixed = INSTRUCTION_LEN[type];
     if (fixed !== undefined && len !== fixed) {
       throw badInstructionLen(`instruction type ${type} has length ${len}, expected ${fixed}`, o - base);
+    }
+    // Pad bytes of the fixed instructions: goto_table's 3, the 4 after every other header.
+    if (type === C.OFPIT_GOTO_TABLE) insPad(b, o + 5, o + 8, base);
+    else if (type === C.OFPIT_APPLY_ACTIONS || type === C.OFPIT_WRITE_ACTIONS || type === C.OFPIT_WRITE_METADATA || type === C.OFPIT_CLEAR_ACTIONS) {
+      insPad(b, o + 4, o + 8, base);
     }
     switch (type) {
       case C.OFPIT_GOTO_TABLE:

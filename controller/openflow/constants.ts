@@ -315,6 +315,12 @@ export const OFPBAC_BAD_TAG = 12;
 export const OFPBAC_BAD_SET_TYPE = 13;
 export const OFPBAC_BAD_SET_LEN = 14;
 export const OFPBAC_BAD_SET_ARGUMENT = 15;
+/**
+ * Set-field OXM with oxm_hasmask = 1. OF 1.3.5 forbids the mask (§7.2.5) but numbers no
+ * code for it; 16 is the number OF 1.5 gave it (OVS sends the same condition to OF1.3 peers
+ * as ONF experimenter error 4250). We answer with (OFPET_BAD_ACTION, 16).
+ */
+export const OFPBAC_BAD_SET_MASK = 16;
 
 export const OFPBIC_UNKNOWN_INST = 0;
 export const OFPBIC_UNSUP_INST = 1;

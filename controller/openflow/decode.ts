@@ -8,6 +8,7 @@ import { decodeMatch, formatMac } from './oxm.js';
 import { decodeMultipartReply, decodeMultipartRequest } from './multipart.js';
 import { decodeBands, decodeBuckets, decodeHelloElements, decodePort, decodeQueues } from './structs.js';
 import type { AsyncConfigFields, OfpMessage } from './types.js';
+import { pad } from './wire.js';
 
 /** Fixed message sizes including the 8-byte header (OF 1.3.5 §7, struct sizes). */
 export const OFP_SIZES = {
@@ -88,6 +89,7 @@ export function decode(frame: Buffer): OfpMessage {
       return { type: 'features_request', xid };
     case C.OFPT_FEATURES_REPLY:
       exact(len, OFP_SIZES.switchFeatures, 'ofp_switch_features');
+      pad(b, 22, 24, 'ofp_switch_features', 0);
       return {
         type: 'features_reply',
         xid,
@@ -115,6 +117,7 @@ export function decode(frame: Buffer): OfpMessage {
       const [match, mend] = decodeMatch(b, 24, len, 0);
       // §7.4.1: two bytes of padding follow the match so the IP header is 32-bit aligned.
       if (mend + 2 > len) throw truncated('ofp_packet_in padding after match', mend);
+      if ((b[mend]! | b[mend + 1]!) !== 0) pad(b, mend, mend + 2, 'ofp_packet_in (after the match)', 0);
       return {
         type: 'packet_in',
         xid,
@@ -149,11 +152,13 @@ export function decode(frame: Buffer): OfpMessage {
     }
     case C.OFPT_PORT_STATUS:
       exact(len, OFP_SIZES.portStatus, 'ofp_port_status');
-      return { type: 'port_status', xid, reason: b[8]!, desc: decodePort(b, 16) };
+      pad(b, 9, 16, 'ofp_port_status', 0);
+      return { type: 'port_status', xid, reason: b[8]!, desc: decodePort(b, 16, 0) };
     case C.OFPT_PACKET_OUT: {
       atLeast(len, OFP_SIZES.packetOut, 'ofp_packet_out');
       const actionsLen = b.readUInt16BE(16);
       if (24 + actionsLen > len) throw badLength(`ofp_packet_out.actions_len ${actionsLen} overruns the message`, 16);
+      pad(b, 18, 24, 'ofp_packet_out', 0);
       return {
         type: 'packet_out',
         xid,
@@ -165,6 +170,7 @@ export function decode(frame: Buffer): OfpMessage {
     }
     case C.OFPT_FLOW_MOD: {
       atLeast(len, OFP_SIZES.flowMod + 8, 'ofp_flow_mod');
+      pad(b, 46, 48, 'ofp_flow_mod', 0);
       const [match, mend] = decodeMatch(b, 48, len, 0);
       return {
         type: 'flow_mod',
@@ -186,6 +192,7 @@ export function decode(frame: Buffer): OfpMessage {
     }
     case C.OFPT_GROUP_MOD:
       atLeast(len, OFP_SIZES.groupMod, 'ofp_group_mod');
+      pad(b, 11, 12, 'ofp_group_mod', 0);
       return {
         type: 'group_mod',
         xid,
@@ -196,6 +203,9 @@ export function decode(frame: Buffer): OfpMessage {
       };
     case C.OFPT_PORT_MOD:
       exact(len, OFP_SIZES.portMod, 'ofp_port_mod');
+      pad(b, 12, 16, 'ofp_port_mod', 0);
+      pad(b, 22, 24, 'ofp_port_mod', 0);
+      pad(b, 36, 40, 'ofp_port_mod', 0);
       return {
         type: 'port_mod',
         xid,
@@ -207,10 +217,12 @@ export function decode(frame: Buffer): OfpMessage {
       };
     case C.OFPT_TABLE_MOD:
       exact(len, OFP_SIZES.tableMod, 'ofp_table_mod');
+      pad(b, 9, 12, 'ofp_table_mod', 0);
       return { type: 'table_mod', xid, tableId: b[8]!, config: b.readUInt32BE(12) };
     case C.OFPT_MULTIPART_REQUEST:
     case C.OFPT_MULTIPART_REPLY: {
       atLeast(len, OFP_SIZES.multipartHeader, 'ofp_multipart header');
+      pad(b, 12, 16, 'ofp_multipart header', 0);
       const mpType = b.readUInt16BE(8);
       const flags = b.readUInt16BE(10);
       if (type === C.OFPT_MULTIPART_REQUEST) {
@@ -226,13 +238,16 @@ export function decode(frame: Buffer): OfpMessage {
       return { type: 'barrier_reply', xid };
     case C.OFPT_QUEUE_GET_CONFIG_REQUEST:
       exact(len, OFP_SIZES.queueGetConfigRequest, 'ofp_queue_get_config_request');
+      pad(b, 12, 16, 'ofp_queue_get_config_request', 0);
       return { type: 'queue_get_config_request', xid, port: b.readUInt32BE(8) };
     case C.OFPT_QUEUE_GET_CONFIG_REPLY:
       atLeast(len, OFP_SIZES.queueGetConfigReply, 'ofp_queue_get_config_reply');
+      pad(b, 12, 16, 'ofp_queue_get_config_reply', 0);
       return { type: 'queue_get_config_reply', xid, port: b.readUInt32BE(8), queues: decodeQueues(b, 16, len, 0) };
     case C.OFPT_ROLE_REQUEST:
     case C.OFPT_ROLE_REPLY:
       exact(len, OFP_SIZES.roleRequest, 'ofp_role_request');
+      pad(b, 12, 16, 'ofp_role_request', 0);
       return {
         type: type === C.OFPT_ROLE_REQUEST ? 'role_request' : 'role_reply',
         xid,

@@ -8,6 +8,7 @@ import {
   OFPET_BAD_REQUEST,
   OFPET_HELLO_FAILED,
   OFPBAC_BAD_LEN,
+  OFPBAC_BAD_SET_MASK,
   OFPBIC_BAD_LEN,
   OFPBMC_BAD_LEN,
   OFPBMC_BAD_TYPE,
@@ -43,7 +44,13 @@ export type OfpDecodeErrorCode =
   /** A masked OXM value has a bit set where its mask is 0 (OF 1.3.5 §7.2.3.5). */
   | 'OFP_BAD_WILDCARDS'
   /** A multipart body whose size is not a whole number of entries. */
-  | 'OFP_BAD_MULTIPART';
+  | 'OFP_BAD_MULTIPART'
+  /** A set_field action whose OXM has oxm_hasmask = 1 (OF 1.3.5 §7.2.5). */
+  | 'OFP_BAD_SET_MASK'
+  /** A pad field, or the padding after a TLV, holds a non-zero byte (encode() writes zeros there). */
+  | 'OFP_BAD_PADDING'
+  /** A fixed-size string field (port/table name, ofp_desc) that is not UTF-8 text, a NUL, then only NULs. */
+  | 'OFP_BAD_STRING';
 
 /** Thrown by decode() and Framer.push() on malformed input. */
 export class OfpDecodeError extends Error {
@@ -125,6 +132,21 @@ export const badWildcards = (msg: string, offset: number): OfpDecodeError =>
 
 export const badMultipart = (msg: string, offset: number): OfpDecodeError =>
   new OfpDecodeError('OFP_BAD_MULTIPART', msg, OFPET_BAD_REQUEST, OFPBRC_BAD_MULTIPART, offset);
+
+export const badSetMask = (msg: string, offset: number): OfpDecodeError =>
+  new OfpDecodeError('OFP_BAD_SET_MASK', msg, OFPET_BAD_ACTION, OFPBAC_BAD_SET_MASK, offset);
+
+/**
+ * Non-zero padding. OF 1.3 numbers no must-be-zero error (OVS answers with its Nicira
+ * extension NXBRC_MUST_BE_ZERO); the caller passes the nearest standard code for the
+ * structure (OFPBRC_BAD_LEN by default, OFPBAC/OFPBIC/OFPBMC_BAD_LEN inside actions,
+ * instructions and matches).
+ */
+export const badPadding = (what: string, offset: number, errType: number = OFPET_BAD_REQUEST, errCode: number = OFPBRC_BAD_LEN): OfpDecodeError =>
+  new OfpDecodeError('OFP_BAD_PADDING', `${what} has a non-zero padding byte`, errType, errCode, offset);
+
+export const badString = (msg: string, offset: number): OfpDecodeError =>
+  new OfpDecodeError('OFP_BAD_STRING', msg, OFPET_BAD_REQUEST, OFPBRC_BAD_LEN, offset);
 
 export const badVersion = (version: number): OfpDecodeError =>
   new OfpDecodeError(

@@ -1,10 +1,10 @@
-// Multipart request/reply bodies (OF 1.3.5 §7.3.5), including table features (§7.3.5.5).
-// Bodies are decoded from b[o, end) and written at o; the 16-byte multipart header is the
-// caller's business.
+// Multipart request/reply bodies (OF 1.3.5 §7.3.5). Bodies are decoded from b[o, end) and
+// written at o; the 16-byte multipart header is the caller's business. Table features
+// (§7.3.5.5), the one body with nested TLVs of its own, live in table-features.ts.
 import * as C from './constants.js';
 import { badMultipart, badTlv, OfpEncodeError, truncated } from './errors.js';
 import { decodeInstructions, instructionSize, writeInstructions } from './actions.js';
-import { decodeMatch, decodeOxmId, matchLength, oxmIdSize, tooLong, writeMatch, writeOxmId } from './oxm.js';
+import { decodeMatch, matchLength, tooLong, writeMatch } from './oxm.js';
 import {
   bandsSize,
   bucketsSize,
@@ -18,18 +18,12 @@ import {
   writeFixedString,
   writePort,
 } from './structs.js';
-import type {
-  FeatureTlvId,
-  FlowStats,
-  FlowStatsRequestFields,
-  MultipartReplyBody,
-  MultipartRequestBody,
-  MultipartType,
-  OxmId,
-  TableFeatureProp,
-  TableFeatures,
-} from './types.js';
-import { writeU64, zero } from './wire.js';
+import { decodeTableFeaturesList, OFP_TABLE_FEATURES_SIZE, tableFeaturesListSize, writeTableFeaturesList } from './table-features.js';
+import type { FlowStats, FlowStatsRequestFields, MultipartReplyBody, MultipartRequestBody, MultipartType } from './types.js';
+
+// Callers (and test/support/vectors.ts) import these from here; they moved with the code.
+export { propLength, tableFeaturesListSize } from './table-features.js';
+import { pad, writeU64, zero } from './wire.js';
 
 const MP_NAMES: readonly MultipartType[] = [
   'desc',
@@ -74,7 +68,7 @@ export const MP_SIZES = {
   meterBandStats: 16,
   meterConfig: 8,
   meterFeatures: 16,
-  tableFeatures: 64,
+  tableFeatures: OFP_TABLE_FEATURES_SIZE,
 } as const;
 
 function fixedCount(o: number, end: number, size: number, what: string, base: number): number {
@@ -92,6 +86,8 @@ function need(o: number, end: number, n: number, what: string, base: number): vo
 
 function decodeFlowStatsRequest(b: Buffer, o: number, end: number, base: number): FlowStatsRequestFields {
   need(o, end, 32 + 4, 'ofp_flow_stats_request', base);
+  pad(b, o + 1, o + 4, 'ofp_flow_stats_request', base);
+  pad(b, o + 12, o + 16, 'ofp_flow_stats_request', base);
   const [match, mend] = decodeMatch(b, o + 32, end, base);
   if (mend !== end) throw badMultipart('trailing bytes after ofp_flow_stats_request match', mend - base);
   return {
@@ -110,8 +106,9 @@ export function decodeMultipartRequest(b: Buffer, t: number, o: number, end: num
     if (end !== o) throw badMultipart(`${mpType} request must have an empty body`, o - base);
     return { mpType };
   };
-  const eight = (what: string): void => {
+  const eight = (what: string, padFrom = 4): void => {
     if (end - o !== 8) throw badMultipart(`${what} request body must be 8 bytes`, o - base);
+    pad(b, o + padFrom, end, `${what} request`, base);
   };
   switch (t) {
     case C.OFPMP_DESC:
@@ -126,7 +123,7 @@ export function decodeMultipartRequest(b: Buffer, t: number, o: number, end: num
       eight('port_stats');
       return { mpType: 'port_stats', portNo: b.readUInt32BE(o) };
     case C.OFPMP_QUEUE:
-      eight('queue');
+      eight('queue', 8);
       return { mpType: 'queue', portNo: b.readUInt32BE(o), queueId: b.readUInt32BE(o + 4) };
     case C.OFPMP_GROUP:
       eight('group');
@@ -249,6 +246,8 @@ function decodeFlowStatsList(b: Buffer, o: number, end: number, base: number): F
     const len = b.readUInt16BE(o);
     if (len < 56 || (len & 7) !== 0 || o + len > end) throw badTlv(`ofp_flow_stats (len ${len})`, o - base);
     const recEnd = o + len;
+    pad(b, o + 3, o + 4, 'ofp_flow_stats', base);
+    pad(b, o + 20, o + 24, 'ofp_flow_stats', base);
     const [match, mend] = decodeMatch(b, o + 48, recEnd, base);
     out.push({
       tableId: b[o + 2]!,
@@ -276,21 +275,23 @@ export function decodeMultipartReply(b: Buffer, t: number, o: number, end: numbe
       if (end - o !== MP_SIZES.desc) throw badMultipart(`ofp_desc must be ${MP_SIZES.desc} bytes`, o - base);
       return {
         mpType: 'desc',
-        mfrDesc: readFixedString(b, o, 256),
-        hwDesc: readFixedString(b, o + 256, 256),
-        swDesc: readFixedString(b, o + 512, 256),
-        serialNum: readFixedString(b, o + 768, 32),
-        dpDesc: readFixedString(b, o + 800, 256),
+        mfrDesc: readFixedString(b, o, 256, 'ofp_desc.mfr_desc', base),
+        hwDesc: readFixedString(b, o + 256, 256, 'ofp_desc.hw_desc', base),
+        swDesc: readFixedString(b, o + 512, 256, 'ofp_desc.sw_desc', base),
+        serialNum: readFixedString(b, o + 768, 32, 'ofp_desc.serial_num', base),
+        dpDesc: readFixedString(b, o + 800, 256, 'ofp_desc.dp_desc', base),
       };
     case C.OFPMP_FLOW:
       return { mpType: 'flow', stats: decodeFlowStatsList(b, o, end, base) };
     case C.OFPMP_AGGREGATE:
       if (end - o !== MP_SIZES.aggregateReply) throw badMultipart('ofp_aggregate_stats_reply must be 24 bytes', o - base);
+      pad(b, o + 20, o + 24, 'ofp_aggregate_stats_reply', base);
       return { mpType: 'aggregate', packetCount: b.readBigUInt64BE(o), byteCount: b.readBigUInt64BE(o + 8), flowCount: b.readUInt32BE(o + 16) };
     case C.OFPMP_TABLE: {
       const n = fixedCount(o, end, MP_SIZES.tableStats, 'table stats', base);
       const stats = [];
       for (let i = 0, p = o; i < n; i++, p += MP_SIZES.tableStats) {
+        pad(b, p + 1, p + 4, 'ofp_table_stats', base);
         stats.push({ tableId: b[p]!, activeCount: b.readUInt32BE(p + 4), lookupCount: b.readBigUInt64BE(p + 8), matchedCount: b.readBigUInt64BE(p + 16) });
       }
       return { mpType: 'table', stats };
@@ -300,6 +301,7 @@ export function decodeMultipartReply(b: Buffer, t: number, o: number, end: numbe
       const stats = [];
       for (let i = 0, p = o; i < n; i++, p += MP_SIZES.portStats) {
         const c = (k: number): bigint => b.readBigUInt64BE(p + 8 + 8 * k);
+        pad(b, p + 4, p + 8, 'ofp_port_stats', base);
         stats.push({
           portNo: b.readUInt32BE(p),
           rxPackets: c(0),
@@ -345,6 +347,8 @@ export function decodeMultipartReply(b: Buffer, t: number, o: number, end: numbe
         if (len < MP_SIZES.groupStats || (len - MP_SIZES.groupStats) % 16 !== 0 || p + len > end) {
           throw badTlv(`ofp_group_stats (len ${len})`, p - base);
         }
+        pad(b, p + 2, p + 4, 'ofp_group_stats', base);
+        pad(b, p + 12, p + 16, 'ofp_group_stats', base);
         const bucketStats = [];
         for (let q = p + MP_SIZES.groupStats; q < p + len; q += 16) {
           bucketStats.push({ packetCount: b.readBigUInt64BE(q), byteCount: b.readBigUInt64BE(q + 8) });
@@ -369,6 +373,7 @@ export function decodeMultipartReply(b: Buffer, t: number, o: number, end: numbe
         need(p, end, MP_SIZES.groupDesc, 'ofp_group_desc', base);
         const len = b.readUInt16BE(p);
         if (len < MP_SIZES.groupDesc || p + len > end) throw badTlv(`ofp_group_desc (len ${len})`, p - base);
+        pad(b, p + 3, p + 4, 'ofp_group_desc', base);
         groups.push({ groupType: b[p + 2]!, groupId: b.readUInt32BE(p + 4), buckets: decodeBuckets(b, p + 8, p + len, base) });
         p += len;
       }
@@ -392,6 +397,7 @@ export function decodeMultipartReply(b: Buffer, t: number, o: number, end: numbe
         if (len < MP_SIZES.meterStats || (len - MP_SIZES.meterStats) % 16 !== 0 || p + len > end) {
           throw badTlv(`ofp_meter_stats (len ${len})`, p - base);
         }
+        pad(b, p + 6, p + 12, 'ofp_meter_stats', base);
         const bandStats = [];
         for (let q = p + MP_SIZES.meterStats; q < p + len; q += 16) {
           bandStats.push({ packetBandCount: b.readBigUInt64BE(q), byteBandCount: b.readBigUInt64BE(q + 8) });
@@ -423,6 +429,7 @@ export function decodeMultipartReply(b: Buffer, t: number, o: number, end: numbe
     }
     case C.OFPMP_METER_FEATURES:
       if (end - o !== MP_SIZES.meterFeatures) throw badMultipart('ofp_meter_features must be 16 bytes', o - base);
+      pad(b, o + 14, o + 16, 'ofp_meter_features', base);
       return {
         mpType: 'meter_features',
         maxMeter: b.readUInt32BE(o),
@@ -436,7 +443,7 @@ export function decodeMultipartReply(b: Buffer, t: number, o: number, end: numbe
     case C.OFPMP_PORT_DESC: {
       const n = fixedCount(o, end, OFP_PORT_SIZE, 'port desc', base);
       const ports = new Array(n);
-      for (let i = 0; i < n; i++) ports[i] = decodePort(b, o + i * OFP_PORT_SIZE);
+      for (let i = 0; i < n; i++) ports[i] = decodePort(b, o + i * OFP_PORT_SIZE, base);
       return { mpType: 'port_desc', ports };
     }
     case C.OFPMP_EXPERIMENTER:
@@ -662,237 +669,4 @@ export function writeMultipartReply(b: Buffer, o: number, body: MultipartReplyBo
     case 'unknown':
       return copyInto(b, o, body.data);
   }
-}
-
-// ---------------------------------------------------------------------------
-// Table features (§7.3.5.5)
-// ---------------------------------------------------------------------------
-
-const PROP_NAMES: Record<number, TableFeatureProp['type']> = {
-  [C.OFPTFPT_INSTRUCTIONS]: 'instructions',
-  [C.OFPTFPT_INSTRUCTIONS_MISS]: 'instructions_miss',
-  [C.OFPTFPT_NEXT_TABLES]: 'next_tables',
-  [C.OFPTFPT_NEXT_TABLES_MISS]: 'next_tables_miss',
-  [C.OFPTFPT_WRITE_ACTIONS]: 'write_actions',
-  [C.OFPTFPT_WRITE_ACTIONS_MISS]: 'write_actions_miss',
-  [C.OFPTFPT_APPLY_ACTIONS]: 'apply_actions',
-  [C.OFPTFPT_APPLY_ACTIONS_MISS]: 'apply_actions_miss',
-  [C.OFPTFPT_MATCH]: 'match',
-  [C.OFPTFPT_WILDCARDS]: 'wildcards',
-  [C.OFPTFPT_WRITE_SETFIELD]: 'write_setfield',
-  [C.OFPTFPT_WRITE_SETFIELD_MISS]: 'write_setfield_miss',
-  [C.OFPTFPT_APPLY_SETFIELD]: 'apply_setfield',
-  [C.OFPTFPT_APPLY_SETFIELD_MISS]: 'apply_setfield_miss',
-  [C.OFPTFPT_EXPERIMENTER]: 'experimenter',
-  [C.OFPTFPT_EXPERIMENTER_MISS]: 'experimenter_miss',
-};
-const PROP_NUMBERS: Record<string, number> = Object.fromEntries(Object.entries(PROP_NAMES).map(([k, v]) => [v, Number(k)]));
-
-function decodeTableFeaturesList(b: Buffer, o: number, end: number, base: number): TableFeatures[] {
-  const out: TableFeatures[] = [];
-  while (o < end) {
-    need(o, end, MP_SIZES.tableFeatures, 'ofp_table_features', base);
-    const len = b.readUInt16BE(o);
-    if (len < MP_SIZES.tableFeatures || (len & 7) !== 0 || o + len > end) throw badTlv(`ofp_table_features (len ${len})`, o - base);
-    out.push({
-      tableId: b[o + 2]!,
-      name: readFixedString(b, o + 8, 32),
-      metadataMatch: b.readBigUInt64BE(o + 40),
-      metadataWrite: b.readBigUInt64BE(o + 48),
-      config: b.readUInt32BE(o + 56),
-      maxEntries: b.readUInt32BE(o + 60),
-      properties: decodeTableFeatureProps(b, o + MP_SIZES.tableFeatures, o + len, base),
-    });
-    o += len;
-  }
-  return out;
-}
-
-/** Decodes instruction/action ids: type, len (>= 4), experimenter id when len >= 8 and type is 0xffff. */
-function decodeTlvIds(b: Buffer, o: number, end: number, base: number): FeatureTlvId[] {
-  const out: FeatureTlvId[] = [];
-  while (o < end) {
-    if (o + 4 > end) throw badTlv('table feature id', o - base);
-    const type = b.readUInt16BE(o);
-    const len = b.readUInt16BE(o + 2);
-    if (len < 4 || o + len > end) throw badTlv(`table feature id (len ${len})`, o - base);
-    const id: FeatureTlvId = { type };
-    let dataFrom = o + 4;
-    if (type === 0xffff && len >= 8) {
-      id.experimenter = b.readUInt32BE(o + 4);
-      dataFrom = o + 8;
-    }
-    if (o + len > dataFrom) id.data = b.subarray(dataFrom, o + len);
-    out.push(id);
-    o += len;
-  }
-  return out;
-}
-
-function tlvIdSize(id: FeatureTlvId): number {
-  return 4 + (id.experimenter === undefined ? 0 : 4) + (id.data === undefined ? 0 : id.data.length);
-}
-
-function writeTlvId(b: Buffer, o: number, id: FeatureTlvId): number {
-  const len = tlvIdSize(id);
-  if (o + len > b.length) throw tooLong();
-  b.writeUInt16BE(id.type, o);
-  b.writeUInt16BE(len, o + 2);
-  let p = o + 4;
-  if (id.experimenter !== undefined) {
-    b.writeUInt32BE(id.experimenter, p);
-    p += 4;
-  }
-  if (id.data !== undefined) id.data.copy(b, p);
-  return o + len;
-}
-
-function decodeTableFeatureProps(b: Buffer, o: number, end: number, base: number): TableFeatureProp[] {
-  const out: TableFeatureProp[] = [];
-  while (o < end) {
-    if (o + 4 > end) throw badTlv('table feature property header', o - base);
-    const t = b.readUInt16BE(o);
-    const len = b.readUInt16BE(o + 2);
-    // §7.3.5.5.2: length excludes the padding to 8 that follows each property.
-    const padded = (len + 7) & ~7;
-    if (len < 4 || o + padded > end) throw badTlv(`table feature property ${t} (len ${len})`, o - base);
-    const p = o + 4;
-    const pend = o + len;
-    const name = PROP_NAMES[t];
-    switch (name) {
-      case 'instructions':
-      case 'instructions_miss':
-        out.push({ type: name, instructionIds: decodeTlvIds(b, p, pend, base) });
-        break;
-      case 'next_tables':
-      case 'next_tables_miss':
-        out.push({ type: name, tableIds: Array.from(b.subarray(p, pend)) });
-        break;
-      case 'write_actions':
-      case 'write_actions_miss':
-      case 'apply_actions':
-      case 'apply_actions_miss':
-        out.push({ type: name, actionIds: decodeTlvIds(b, p, pend, base) });
-        break;
-      case 'match':
-      case 'wildcards':
-      case 'write_setfield':
-      case 'write_setfield_miss':
-      case 'apply_setfield':
-      case 'apply_setfield_miss': {
-        const oxmIds: OxmId[] = [];
-        for (let q = p; q < pend; ) {
-          const [id, size] = decodeOxmId(b, q, pend, base);
-          oxmIds.push(id);
-          q += size;
-        }
-        out.push({ type: name, oxmIds });
-        break;
-      }
-      case 'experimenter':
-      case 'experimenter_miss':
-        if (len < 12) throw badTlv('experimenter table feature property', o - base);
-        out.push({ type: name, experimenter: b.readUInt32BE(p), expType: b.readUInt32BE(p + 4), data: b.subarray(p + 8, pend) });
-        break;
-      default:
-        out.push({ type: 'unknown', raw: b.subarray(o, pend) });
-    }
-    o += padded;
-  }
-  return out;
-}
-
-/** Unpadded length of a table feature property. */
-export function propLength(x: TableFeatureProp): number {
-  switch (x.type) {
-    case 'instructions':
-    case 'instructions_miss':
-      return 4 + x.instructionIds.reduce((n, id) => n + tlvIdSize(id), 0);
-    case 'next_tables':
-    case 'next_tables_miss':
-      return 4 + x.tableIds.length;
-    case 'write_actions':
-    case 'write_actions_miss':
-    case 'apply_actions':
-    case 'apply_actions_miss':
-      return 4 + x.actionIds.reduce((n, id) => n + tlvIdSize(id), 0);
-    case 'experimenter':
-    case 'experimenter_miss':
-      return 12 + x.data.length;
-    case 'unknown':
-      return x.raw.length;
-    default:
-      return 4 + x.oxmIds.reduce((n, id) => n + oxmIdSize(id), 0);
-  }
-}
-
-/** Encoded size of a list of ofp_table_features. */
-export function tableFeaturesListSize(list: readonly TableFeatures[]): number {
-  let n = 0;
-  for (const t of list) {
-    n += MP_SIZES.tableFeatures;
-    for (const x of t.properties) n += (propLength(x) + 7) & ~7;
-  }
-  return n;
-}
-
-function writeTableFeaturesList(b: Buffer, o: number, list: readonly TableFeatures[]): number {
-  for (const t of list) {
-    const start = o;
-    if (o + MP_SIZES.tableFeatures > b.length) throw tooLong();
-    zero(b, o, o + 8);
-    b[o + 2] = t.tableId;
-    writeFixedString(b, o + 8, 32, t.name, 'table features name');
-    writeU64(b, o + 40, t.metadataMatch);
-    writeU64(b, o + 48, t.metadataWrite);
-    b.writeUInt32BE(t.config, o + 56);
-    b.writeUInt32BE(t.maxEntries, o + 60);
-    o += MP_SIZES.tableFeatures;
-    for (const x of t.properties) {
-      const len = propLength(x);
-      const padded = (len + 7) & ~7;
-      if (o + padded > b.length) throw tooLong();
-      if (x.type === 'unknown') {
-        if (x.raw.length < 4 || x.raw.readUInt16BE(2) !== x.raw.length) {
-          throw new OfpEncodeError('OFP_ENCODE_BAD_RAW', 'raw table feature property length mismatch');
-        }
-        x.raw.copy(b, o);
-      } else {
-        const num = PROP_NUMBERS[x.type];
-        if (num === undefined) throw new OfpEncodeError('OFP_ENCODE_UNKNOWN_TYPE', `unknown table feature property '${x.type}'`);
-        b.writeUInt16BE(num, o);
-        b.writeUInt16BE(len, o + 2);
-        let p = o + 4;
-        switch (x.type) {
-          case 'instructions':
-          case 'instructions_miss':
-            for (const id of x.instructionIds) p = writeTlvId(b, p, id);
-            break;
-          case 'next_tables':
-          case 'next_tables_miss':
-            for (const id of x.tableIds) b[p++] = id;
-            break;
-          case 'write_actions':
-          case 'write_actions_miss':
-          case 'apply_actions':
-          case 'apply_actions_miss':
-            for (const id of x.actionIds) p = writeTlvId(b, p, id);
-            break;
-          case 'experimenter':
-          case 'experimenter_miss':
-            b.writeUInt32BE(x.experimenter, p);
-            b.writeUInt32BE(x.expType, p + 4);
-            x.data.copy(b, p + 8);
-            break;
-          default:
-            for (const id of x.oxmIds) p = writeOxmId(b, p, id);
-        }
-      }
-      zero(b, o + len, o + padded);
-      o += padded;
-    }
-    if (o - start > 0xffff) throw tooLong();
-    b.writeUInt16BE(o - start, start);
-  }
-  return o;
 }

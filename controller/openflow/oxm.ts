@@ -1,9 +1,9 @@
 // OXM TLVs and ofp_match (OF 1.3.5 §7.2.3). One table (OXM_FIELDS) drives encode, decode
 // and printing of all 40 OFPXMC_OPENFLOW_BASIC fields (STYLE.md practice 3).
-import { OFPMT_OXM, OFPXMC_EXPERIMENTER, OFPXMC_OPENFLOW_BASIC } from './constants.js';
+import { OFPBMC_BAD_LEN, OFPET_BAD_MATCH, OFPMT_OXM, OFPXMC_EXPERIMENTER, OFPXMC_OPENFLOW_BASIC } from './constants.js';
 import { badMatchLen, badMatchType, badOxmLen, badOxmMask, badWildcards, OfpEncodeError } from './errors.js';
 import type { Match, Oxm, OxmFieldName, OxmId, OxmValueTypes } from './types.js';
-import { writeU64, zero } from './wire.js';
+import { pad, writeU64, zero } from './wire.js';
 
 // ---------------------------------------------------------------------------
 // Value codecs: each knows its byte width, how to read/write the typed value,
@@ -27,7 +27,9 @@ function uint(width: 1 | 2 | 3 | 4): ValueCodec<number> {
   const max = 2 ** (8 * width) - 1;
   return {
     width,
-    read: (b, o) => b.readUIntBE(o, width),
+    // Width-specific reads: readUIntBE's generic width switch showed in the packet_in
+    // profile (in_port is on every packet_in); this pays for the padding checks.
+    read: width === 4 ? (b, o) => b.readUInt32BE(o) : width === 2 ? (b, o) => b.readUInt16BE(o) : width === 1 ? (b, o) => b[o]! : (b, o) => b.readUIntBE(o, width),
     write: (b, o, v, what) => {
       if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > max) throw badValue(what, v);
       b.writeUIntBE(v, o, width);
@@ -359,6 +361,10 @@ export function decodeMatch(b: Buffer, o: number, end: number, base: number): [M
     out.push(x);
     p = next;
   }
+  // Padding to 8 is zero (encode writes zeros); the OR loop is inlined: every packet_in has it.
+  let x = 0;
+  for (let i = stop; i < o + padded; i++) x |= b[i]!;
+  if (x !== 0) pad(b, stop, o + padded, 'ofp_match', base, OFPET_BAD_MATCH, OFPBMC_BAD_LEN);
   return [out, o + padded];
 }
 

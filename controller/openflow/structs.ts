@@ -1,32 +1,36 @@
 // Shared fixed and TLV structures used by several messages: ofp_port, buckets, meter
 // bands, queue properties, hello elements, fixed-width strings. Decode and write side by side.
+import { isUtf8 } from 'node:buffer';
 import * as C from './constants.js';
-import { badTlv, OfpEncodeError, truncated } from './errors.js';
+import { badString, badTlv, OfpEncodeError, truncated } from './errors.js';
 import { actionsSize, decodeActions, writeActions, writeRawTlv } from './actions.js';
 import { formatMac, tooLong, writeMac } from './oxm.js';
 import type { Bucket, HelloElement, MeterBand, OfpPort, PacketQueue, QueueProp } from './types.js';
-import { zero } from './wire.js';
+import { isZero, pad, zero } from './wire.js';
 
 /** sizeof(struct ofp_port), OF 1.3.5 §7.2.1. */
 export const OFP_PORT_SIZE = 64;
 
-/** Reads a NUL-padded fixed-size string field (UTF-8, stops at the first NUL). */
-export function readFixedString(b: Buffer, o: number, size: number): string {
+/**
+ * Reads a fixed-size string field (OF 1.3.5 §7.2.1 port name, §7.3.5.1 ofp_desc, §7.3.5.5
+ * table name): UTF-8 text, a terminating NUL, then only NULs, which is exactly what
+ * writeFixedString() writes. Anything else (no NUL, bytes after it, invalid UTF-8, which
+ * would come back as U+FFFD) is OFP_BAD_STRING: decode() must not return a string that
+ * encode() would write differently (test/unit/openflow-props/agreement.test.ts).
+ */
+export function readFixedString(b: Buffer, o: number, size: number, what: string, base = 0): string {
   let e = o;
+  let high = 0; // OR of the text bytes: < 0x80 means ASCII, valid UTF-8 without asking
   const stop = o + size;
-  while (e < stop && b[e] !== 0) e++;
-  const s = b.toString('utf8', o, e);
-  if (Buffer.byteLength(s, 'utf8') < size) return s;
-  // Invalid UTF-8 decodes to U+FFFD (3 bytes each) and an unterminated field fills all
-  // `size` bytes: either way the text would no longer fit writeFixedString(). Cut it at a
-  // character boundary so encode() can always write back what decode() returned (lossy
-  // only for such input; found by the fuzz test, see test/unit/openflow-props/fuzz.test.ts).
-  let out = '';
-  for (const ch of s) {
-    if (Buffer.byteLength(out + ch, 'utf8') >= size) break;
-    out += ch;
+  while (e < stop && b[e] !== 0) high |= b[e++]!;
+  if (e === stop) throw badString(`${what} has no terminating NUL in its ${size} bytes`, o - base);
+  if (!isZero(b, e + 1, stop)) {
+    let i = e + 1;
+    while (b[i] === 0) i++;
+    throw badString(`${what} has a non-zero byte after its terminating NUL`, i - base);
   }
-  return out;
+  if (high >= 0x80 && !isUtf8(b.subarray(o, e))) throw badString(`${what} is not valid UTF-8`, o - base);
+  return b.toString('utf8', o, e);
 }
 
 /** Writes s NUL-padded into a `size`-byte field; it must leave room for the terminating NUL. */
@@ -38,11 +42,13 @@ export function writeFixedString(b: Buffer, o: number, size: number, s: string, 
   b.write(s, o, 'utf8');
 }
 
-export function decodePort(b: Buffer, o: number): OfpPort {
+export function decodePort(b: Buffer, o: number, base = 0): OfpPort {
+  pad(b, o + 4, o + 8, 'ofp_port', base);
+  pad(b, o + 14, o + 16, 'ofp_port', base);
   return {
     portNo: b.readUInt32BE(o),
     hwAddr: formatMac(b, o + 8),
-    name: readFixedString(b, o + 16, 16),
+    name: readFixedString(b, o + 16, 16, 'ofp_port.name', base),
     config: b.readUInt32BE(o + 32),
     state: b.readUInt32BE(o + 36),
     curr: b.readUInt32BE(o + 40),
@@ -80,6 +86,7 @@ export function decodeBuckets(b: Buffer, o: number, end: number, base: number): 
     if (o + 16 > end) throw badTlv('ofp_bucket header', o - base);
     const len = b.readUInt16BE(o);
     if (len < 16 || (len & 7) !== 0 || o + len > end) throw badTlv(`ofp_bucket (len ${len})`, o - base);
+    pad(b, o + 12, o + 16, 'ofp_bucket', base);
     out.push({
       weight: b.readUInt16BE(o + 2),
       watchPort: b.readUInt32BE(o + 4),
@@ -123,8 +130,11 @@ export function decodeBands(b: Buffer, o: number, end: number, base: number): Me
     if (len < 16 || (len & 7) !== 0 || o + len > end) throw badTlv(`meter band (len ${len})`, o - base);
     const rate = b.readUInt32BE(o + 4);
     const burstSize = b.readUInt32BE(o + 8);
-    if (type === C.OFPMBT_DROP && len === 16) out.push({ type: 'drop', rate, burstSize });
-    else if (type === C.OFPMBT_DSCP_REMARK && len === 16) {
+    if (type === C.OFPMBT_DROP && len === 16) {
+      pad(b, o + 12, o + 16, 'ofp_meter_band_drop', base);
+      out.push({ type: 'drop', rate, burstSize });
+    } else if (type === C.OFPMBT_DSCP_REMARK && len === 16) {
+      pad(b, o + 13, o + 16, 'ofp_meter_band_dscp_remark', base);
       out.push({ type: 'dscp_remark', rate, burstSize, precLevel: b[o + 12]! });
     } else if (type === C.OFPMBT_EXPERIMENTER) {
       out.push({ type: 'experimenter', rate, burstSize, experimenter: b.readUInt32BE(o + 12), data: b.subarray(o + 16, o + len) });
@@ -177,6 +187,7 @@ export function decodeQueues(b: Buffer, o: number, end: number, base: number): P
     if (o + 16 > end) throw badTlv('ofp_packet_queue header', o - base);
     const len = b.readUInt16BE(o + 8);
     if (len < 16 || o + len > end) throw badTlv(`ofp_packet_queue (len ${len})`, o - base);
+    pad(b, o + 10, o + 16, 'ofp_packet_queue', base);
     const properties: QueueProp[] = [];
     let p = o + 16;
     const qend = o + len;
@@ -186,8 +197,12 @@ export function decodeQueues(b: Buffer, o: number, end: number, base: number): P
       const plen = b.readUInt16BE(p + 2);
       if (plen < 8 || p + plen > qend) throw badTlv(`queue property (len ${plen})`, p - base);
       if ((type === C.OFPQT_MIN_RATE || type === C.OFPQT_MAX_RATE) && plen === 16) {
+        pad(b, p + 4, p + 8, 'queue rate property', base);
+        pad(b, p + 10, p + 16, 'queue rate property', base);
         properties.push({ type: type === C.OFPQT_MIN_RATE ? 'min_rate' : 'max_rate', rate: b.readUInt16BE(p + 8) });
       } else if (type === C.OFPQT_EXPERIMENTER && plen >= 16) {
+        pad(b, p + 4, p + 8, 'queue experimenter property', base);
+        pad(b, p + 12, p + 16, 'queue experimenter property', base);
         properties.push({ type: 'experimenter', experimenter: b.readUInt32BE(p + 8), data: b.subarray(p + 16, p + plen) });
       } else properties.push({ type: 'unknown', raw: b.subarray(p, p + plen) });
       p += plen;
@@ -253,7 +268,11 @@ export function decodeHelloElements(b: Buffer, o: number, end: number, base: num
     const type = b.readUInt16BE(o);
     const len = b.readUInt16BE(o + 2);
     if (len < 4 || o + len > end) throw badTlv(`hello element (len ${len})`, o - base);
-    if (type === C.OFPHET_VERSIONBITMAP && (len & 3) === 0) {
+    // §7.5.1: each element is padded to 8; encode() writes that padding, so it must be here.
+    const padded = (len + 7) & ~7;
+    if (o + padded > end) throw badTlv(`hello element padding (len ${len}) overruns the message`, o - base);
+    pad(b, o + len, o + padded, 'hello element', base);
+    if (type === C.OFPHET_VERSIONBITMAP && isCanonicalBitmap(b, o, len)) {
       const versions: number[] = [];
       for (let w = 0; w < (len - 4) / 4; w++) {
         const word = b.readUInt32BE(o + 4 + 4 * w);
@@ -261,10 +280,19 @@ export function decodeHelloElements(b: Buffer, o: number, end: number, base: num
       }
       out.push({ type: 'versionbitmap', versions });
     } else out.push({ type: 'unknown', raw: b.subarray(o, o + len) });
-    // Padding to 8 may be cut short by the end of the message; tolerate that.
-    o = Math.min(end, o + ((len + 7) & ~7));
+    o += padded;
   }
   return out;
+}
+
+/**
+ * A version bitmap as encode() writes it: 1 to 8 words (versions 0..255, ofp_header.version
+ * is one byte) and no trailing zero word except a lone one. Any other bitmap is kept raw
+ * (byte for byte) rather than turned into a list that would be written back differently.
+ */
+function isCanonicalBitmap(b: Buffer, o: number, len: number): boolean {
+  if ((len & 3) !== 0 || len < 8 || len > 4 + 4 * 8) return false;
+  return len === 8 || b.readUInt32BE(o + len - 4) !== 0;
 }
 
 function helloElementLen(e: HelloElement): number {
