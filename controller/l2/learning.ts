@@ -246,7 +246,7 @@ export class L2Switch {
     return [
       // §6.4: out_port restricts a delete to flows that output to that port.
       { ...this.deleteBase(), outPort: port },
-      { ...this.deleteBase(), match: [{ field: 'in_port', value: port }] },
+      this.deleteMatching([{ field: 'in_port', value: port }]),
     ];
   }
 
@@ -346,8 +346,8 @@ export class L2Switch {
   }
 
   private deleteFlowsOf(mac: string, out: OfpMessage[]): void {
-    out.push({ ...this.deleteBase(), match: [{ field: 'eth_dst', value: mac }] });
-    out.push({ ...this.deleteBase(), match: [{ field: 'eth_src', value: mac }] });
+    out.push(this.deleteMatching([{ field: 'eth_dst', value: mac }]));
+    out.push(this.deleteMatching([{ field: 'eth_src', value: mac }]));
   }
 
   private flood(msg: PacketIn, inPort: number, out: OfpMessage[]): void {
@@ -377,6 +377,11 @@ export class L2Switch {
   }
 
   /** A non-strict delete of our flows in our table; callers add a match or out_port. */
+  /** A non-strict delete of our flows in our table matching `match` (on the eviction path: no spread copies). */
+  private deleteMatching(match: FlowMod['match']): FlowMod {
+    return deleteByCookie(L2_COOKIES.cookie, L2_COOKIES.cookieMask, { tableId: this.cfg.tableId, match });
+  }
+
   private deleteBase(): FlowMod {
     return deleteByCookie(L2_COOKIES.cookie, L2_COOKIES.cookieMask, { tableId: this.cfg.tableId });
   }

@@ -91,7 +91,15 @@ export function flowDelete(init: FlowModInit = {}): MessageOf<'flow_mod'> {
  * narrowed by a match or an out_port.
  */
 export function deleteByCookie(cookie: bigint, cookieMask: bigint, init: FlowModInit = {}): MessageOf<'flow_mod'> {
-  return flowMod({ tableId: C.OFPTT_ALL, ...init, cookie, cookieMask, command: C.OFPFC_DELETE, priority: 0 });
+  // Fields set on the built message rather than through an object spread: the L2
+  // fabric calls this on every MAC eviction (bench/l2-learning.ts, "new src + LRU").
+  const m = flowMod(init);
+  m.cookie = cookie;
+  m.cookieMask = cookieMask;
+  m.command = C.OFPFC_DELETE;
+  m.priority = 0;
+  if (init.tableId === undefined) m.tableId = C.OFPTT_ALL;
+  return m;
 }
 
 /**
