@@ -220,8 +220,15 @@ async function connectHypervisors(inventory: Inventory, log: Logger): Promise<Ma
 }
 
 /** The apps, in order, for parsed arguments. Throws for a bad inventory or bad L2 options. */
-export async function buildApps(args: ControllerArgs, log: Logger, plane: ControlPlane = new ControlPlane({ log }), metrics?: SeamlessMetrics): Promise<App[]> {
-  const inventory = args.config === undefined ? undefined : await loadInventory(args.config);
+export async function buildApps(
+  args: ControllerArgs,
+  log: Logger,
+  plane: ControlPlane = new ControlPlane({ log }),
+  metrics?: SeamlessMetrics,
+  /** The inventory already read from args.config (read here when absent). */
+  loaded?: Inventory,
+): Promise<App[]> {
+  const inventory = loaded ?? (args.config === undefined ? undefined : await loadInventory(args.config));
   const l2 = createL2App({
     log: log.child({ app: 'l2' }),
     ...(metrics === undefined ? {} : { onPacketIn: metrics.l2PacketIn }),
@@ -263,8 +270,10 @@ const command: Command = async (argv) => {
   let metricsServer: MetricsServer | undefined;
   try {
     plane = new ControlPlane({ ...(args.redis === undefined ? {} : { redis: args.redis }), log });
-    const metrics = args.metrics === undefined ? undefined : await metricsFor(args.config);
-    const apps = await buildApps(args, log, plane, metrics);
+    // Read once: the metrics' label values (VM names, depths) are the engine's inventory.
+    const inventory = args.config === undefined ? undefined : await loadInventory(args.config);
+    const metrics = args.metrics === undefined ? undefined : new SeamlessMetrics({ vms: inventory?.vms ?? [] });
+    const apps = await buildApps(args, log, plane, metrics, inventory);
     ctl = await startController({
       listen: args.listen,
       ...(args.tls === undefined ? {} : { tls: args.tls }),
@@ -310,12 +319,6 @@ const command: Command = async (argv) => {
   await plane.stop();
   return 0;
 };
-
-/** The metrics of a daemon for the inventory at `config` (VM names and depths are its label values). */
-async function metricsFor(config: string | undefined): Promise<SeamlessMetrics> {
-  const inventory = config === undefined ? undefined : await loadInventory(config);
-  return new SeamlessMetrics({ vms: inventory?.vms ?? [] });
-}
 
 /**
  * Starts the control API. An explicit --api that cannot be served is fatal;
