@@ -6,6 +6,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { atExit } from '../support/exec.js';
+import { createBridge, destroyBridge } from '../support/ovs.js';
 import { startPrometheus } from '../support/prometheus.js';
 
 const MAIN = join(import.meta.dirname, '..', '..', 'controller', 'cli', 'main.ts');
@@ -36,14 +37,15 @@ vms:
   let out = '';
   let err = '';
   child.stderr.on('data', (d: Buffer) => (err += d.toString()));
-  const target = await new Promise<string>((resolve, reject) => {
+  const [ofPort, target] = await new Promise<[number, string]>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`controller did not start: ${err}`)), 30_000);
     child.stdout.on('data', (d: Buffer) => {
       out += d.toString();
+      const l = /listening on 127\.0\.0\.1:(\d+)/.exec(out);
       const m = /metrics at http:\/\/([^/\s]+)\/metrics/.exec(out);
-      if (m !== null) {
+      if (l !== null && m !== null) {
         clearTimeout(timer);
-        resolve(m[1]!);
+        resolve([Number(l[1]), m[1]!]);
       }
     });
     child.once('exit', () => reject(new Error(`controller exited: ${err}`)));
@@ -60,6 +62,15 @@ vms:
   t.is(active.length, 1);
   t.is((await prom.query('sum(seamless_vms)'))[0]!.value[1], '1');
   t.true((await prom.query('seamless_wake_duration_seconds_bucket{depth="pause",le="0.005"}')).length === 1, 'the histogram buckets are ingested');
+
+  // A real switch (OVS, userspace datapath) connects: counted UP; its bridge deleted: a disconnect by reason.
+  t.is((await prom.query('seamless_switches_connected'))[0]!.value[1], '0');
+  const bridge = await createBridge(t, { controllerPort: ofPort });
+  await prom.waitFor('seamless_switches_connected == 1');
+  await destroyBridge(bridge);
+  await prom.waitFor('seamless_switches_connected == 0');
+  const downs = await prom.waitFor('sum(seamless_switch_disconnects_total) == 1');
+  t.is(downs.length, 1);
 
   child.kill('SIGTERM');
   t.is(await exited, 0, err);
