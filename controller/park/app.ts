@@ -385,9 +385,12 @@ export function createParkApp(opts: ParkAppOptions): ParkApp {
           log.error('park state not loaded; assuming active unless libvirt reports the domain paused or shut off', { vm: v.name, err: e });
         }
       }
+      const started = clock.now();
       try {
         domain = (await hv(v.libvirt.uri).getState(v.libvirt.domain)).state;
+        obs?.libvirtOp?.('read_state', (clock.now() - started) / 1000, undefined);
       } catch (e) {
+        obs?.libvirtOp?.('read_state', (clock.now() - started) / 1000, errCode(e) ?? 'unknown');
         // The machine keeps it UNKNOWN (unless the store says parked) and reads it again when libvirt reconnects.
         log.warn('domain state not read at start-up; unknown until libvirt answers', { vm: v.name, domain: v.libvirt.domain, err: e });
       }

@@ -42,6 +42,7 @@ test('a full park/wake cycle: transitions, parks, wakes, wake duration, held pac
   t.is(sampleValue(text, 'seamless_vms', { state: 'active' }), 2);
   t.is(sampleValue(text, 'seamless_vms', { state: 'parked' }), 0, 'every state is present');
   t.is(sampleValue(text, 'seamless_parks_total', { vm: 'vm1', depth: 'pause' }), 0, 'bounded series exist before the first event');
+  t.is(sampleValue(text, 'seamless_libvirt_operation_duration_seconds_count', { op: 'read_state' }), 2, "start-up read each VM's domain state");
 
   await until(w, 'vm1', 'parked');
   await until(w, 'vm2', 'parked');
