@@ -8,7 +8,7 @@
 import type { App, Datapath } from './app.js';
 import { createLogger, type Logger } from './log.js';
 import { AppDispatcher } from './switch/apps.js';
-import { resolveConnectionConfig, type ConnectionConfig } from './switch/connection.js';
+import { resolveConnectionConfig, type ConnectionConfig, type ConnectionObserver } from './switch/connection.js';
 import { systemClock, type Clock } from './clock.js';
 import { DatapathRegistry } from './switch/registry.js';
 import { listenForSwitches, type BoundAddress, type SwitchListener, type TlsFiles } from './switch/server.js';
@@ -18,6 +18,7 @@ export type { BoundAddress, TlsFiles } from './switch/server.js';
 export type { RegistryEventMap as ControllerEventMap, WaitOptions } from './switch/registry.js';
 export { SwitchWaitError } from './switch/registry.js';
 export { SwitchConnection } from './switch/connection.js';
+export type { ConnectionObserver } from './switch/connection.js';
 
 export interface ControllerOptions extends ConnectionConfig {
   /** Where switches connect; port 0 picks a free port (read it from Controller.address). */
@@ -30,6 +31,8 @@ export interface ControllerOptions extends ConnectionConfig {
   readonly log?: Logger;
   /** Default: the system clock. */
   readonly clock?: Clock;
+  /** Told about every switch's OFPT_ERRORs and echo round trips (metrics). */
+  readonly observer?: ConnectionObserver;
 }
 
 /**
@@ -82,7 +85,7 @@ export async function startController(opts: ControllerOptions): Promise<Controll
   const clock = opts.clock ?? systemClock;
   const config = resolveConnectionConfig(opts);
   const dispatcher = new AppDispatcher(opts.apps, log, () => clock.now());
-  const ctl = new Controller(dispatcher, log, { apps: dispatcher, config, clock, log });
+  const ctl = new Controller(dispatcher, log, { apps: dispatcher, config, clock, log, ...(opts.observer === undefined ? {} : { observer: opts.observer }) });
   const listener = await listenForSwitches({
     host: opts.listen.host,
     port: opts.listen.port,

@@ -14,13 +14,15 @@ import { LibvirtError } from '../libvirt/errors.js';
 import type { Hypervisor } from '../libvirt/hypervisor.js';
 import { connectHypervisor, RemoteHypervisor, socketPathForUri } from '../libvirt/remote.js';
 import { createParkApp, systemClock } from '../park/index.js';
+import { MetricsAddressError, parseMetricsAddress, SeamlessMetrics, serveMetrics, type MetricsAddress, type MetricsServer } from '../metrics/index.js';
 import { createLogger, parseLogLevel, type Logger, type LogLevel } from '../log.js';
 import type { Command } from './dispatch.js';
 
 export const USAGE =
   'usage: seamless controller [--listen HOST:PORT] [--config FILE] [--tls-cert F --tls-key F --tls-ca F]\n' +
   '                           [--log-level debug|info|warn|error|silent] [--log-format json|text]\n' +
-  '                           [--idle-timeout S] [--packet-in-rate N] [--redis URL] [--api PATH|HOST:PORT]\n';
+  '                           [--idle-timeout S] [--packet-in-rate N] [--redis URL] [--api PATH|HOST:PORT]\n' +
+  '                           [--metrics [HOST:]PORT]\n';
 
 const HELP = `${USAGE}
 Runs the OpenFlow 1.3 controller until SIGINT or SIGTERM.
@@ -36,6 +38,7 @@ Runs the OpenFlow 1.3 controller until SIGINT or SIGTERM.
   --redis URL           keep parked state in Redis (redis://HOST:PORT[/DB], rediss://..., unix:///PATH or /PATH);
                         without it a restart forgets which VMs are parked
   --api PATH|HOST:PORT  control API for \`seamless vm\` (default ${DEFAULT_API_SOCKET}; TCP: loopback only)
+  --metrics [HOST:]PORT Prometheus metrics at http://HOST:PORT/metrics (PORT alone: 127.0.0.1; off when not given)
 `;
 
 /** A bad flag or flag value: exit status 2 with the usage line. */
@@ -59,6 +62,8 @@ export interface ControllerArgs {
   redis?: string;
   /** Control API address; absent = the default socket, skipped with a warning if another daemon holds it. */
   api?: ApiAddress;
+  /** Where GET /metrics is served; absent = no metrics endpoint. */
+  metrics?: MetricsAddress;
   help: boolean;
 }
 
@@ -98,6 +103,7 @@ export function parseControllerArgs(argv: string[]): ControllerArgs {
         'packet-in-rate': { type: 'string' },
         redis: { type: 'string' },
         api: { type: 'string' },
+        metrics: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
     }));
@@ -141,6 +147,14 @@ export function parseControllerArgs(argv: string[]): ControllerArgs {
       throw new UsageError(`--api: ${(e as Error).message}`);
     }
   }
+  if (values.metrics !== undefined) {
+    try {
+      args.metrics = parseMetricsAddress(values.metrics);
+    } catch (e) {
+      if (!(e instanceof MetricsAddressError)) throw e;
+      throw new UsageError(`--metrics: ${e.message}`);
+    }
+  }
   return args;
 }
 
@@ -149,7 +163,7 @@ export function parseControllerArgs(argv: string[]): ControllerArgs {
  * parked VMs are never learned or flooded): the parking engine, with one
  * libvirt connection per distinct VM URI.
  */
-async function configApps(inventory: Inventory | undefined, log: Logger, plane: ControlPlane): Promise<App[]> {
+async function configApps(inventory: Inventory | undefined, log: Logger, plane: ControlPlane, metrics: SeamlessMetrics | undefined): Promise<App[]> {
   if (inventory === undefined) return [];
   const hypervisors = await connectHypervisors(inventory, log);
   const park = createParkApp({
@@ -158,8 +172,10 @@ async function configApps(inventory: Inventory | undefined, log: Logger, plane: 
     clock: systemClock,
     ...plane.parkOptions(), // parked-state store (Redis or memory) + wake times for the API
     log: plane.parkLog(log.child({ app: 'park' })), // its warnings become each VM's lastProblem in the API
+    ...(metrics === undefined ? {} : { observer: metrics.park }),
   });
   plane.attachPark(park, inventory);
+  metrics?.bind({ vmPhases: () => park.status() });
   log.info('parking engine loaded', { config: inventory.file, vms: inventory.vms.length });
   // The engine closes only the connections it used; this closes every one opened here
   // (an open libvirt socket would keep the process alive after a signal). Apps stop
@@ -204,14 +220,22 @@ async function connectHypervisors(inventory: Inventory, log: Logger): Promise<Ma
 }
 
 /** The apps, in order, for parsed arguments. Throws for a bad inventory or bad L2 options. */
-export async function buildApps(args: ControllerArgs, log: Logger, plane: ControlPlane = new ControlPlane({ log })): Promise<App[]> {
-  const inventory = args.config === undefined ? undefined : await loadInventory(args.config);
+export async function buildApps(
+  args: ControllerArgs,
+  log: Logger,
+  plane: ControlPlane = new ControlPlane({ log }),
+  metrics?: SeamlessMetrics,
+  /** The inventory already read from args.config (read here when absent). */
+  loaded?: Inventory,
+): Promise<App[]> {
+  const inventory = loaded ?? (args.config === undefined ? undefined : await loadInventory(args.config));
   const l2 = createL2App({
     log: log.child({ app: 'l2' }),
+    ...(metrics === undefined ? {} : { onPacketIn: metrics.l2PacketIn }),
     ...(args.idleTimeoutSec === undefined ? {} : { idleTimeoutSec: args.idleTimeoutSec }),
     ...(args.packetInRate === undefined ? {} : { packetInRate: args.packetInRate }),
   });
-  return [...(await configApps(inventory, log, plane)), l2];
+  return [...(await configApps(inventory, log, plane, metrics)), l2];
 }
 
 /** Resolves on the first SIGINT or SIGTERM (then removes its handlers). */
@@ -243,12 +267,32 @@ const command: Command = async (argv) => {
   const log = createLogger({ level: args.logLevel, format: args.logFormat });
   let ctl: Controller | undefined;
   let plane: ControlPlane | undefined;
+  let metricsServer: MetricsServer | undefined;
   try {
     plane = new ControlPlane({ ...(args.redis === undefined ? {} : { redis: args.redis }), log });
-    const apps = await buildApps(args, log, plane);
-    ctl = await startController({ listen: args.listen, ...(args.tls === undefined ? {} : { tls: args.tls }), apps, log });
+    // Read once: the metrics' label values (VM names, depths) are the engine's inventory.
+    const inventory = args.config === undefined ? undefined : await loadInventory(args.config);
+    const metrics = args.metrics === undefined ? undefined : new SeamlessMetrics({ vms: inventory?.vms ?? [] });
+    const apps = await buildApps(args, log, plane, metrics, inventory);
+    ctl = await startController({
+      listen: args.listen,
+      ...(args.tls === undefined ? {} : { tls: args.tls }),
+      apps,
+      log,
+      ...(metrics === undefined ? {} : { observer: metrics.connection }),
+    });
+    if (metrics !== undefined && args.metrics !== undefined) {
+      const c = ctl;
+      const p = plane;
+      metrics.bind({ switchesConnected: () => c.datapaths.size, store: () => p.health() });
+      c.on('switchDown', (_dp, reason) => metrics.switchDown(reason));
+      metricsServer = await serveMetrics(metrics, args.metrics);
+      const { host, port } = metricsServer.address;
+      log.info('metrics served', { url: `http://${host.includes(':') ? `[${host}]` : host}:${port}/metrics` });
+    }
     await serveApi(plane, args, ctl, log);
   } catch (e) {
+    await metricsServer?.close();
     await ctl?.stop();
     await plane?.stop();
     if (e instanceof InventoryError) {
@@ -264,8 +308,13 @@ const command: Command = async (argv) => {
   const stopped = untilSignal();
   const { host, port } = ctl.address;
   process.stdout.write(`seamless controller listening on ${host.includes(':') ? `[${host}]` : host}:${port}\n`);
+  if (metricsServer !== undefined) {
+    const m = metricsServer.address;
+    process.stdout.write(`seamless controller metrics at http://${m.host.includes(':') ? `[${m.host}]` : m.host}:${m.port}/metrics\n`);
+  }
   const sig = await stopped;
   log.info('signal received, stopping', { signal: sig });
+  await metricsServer?.close();
   await ctl.stop();
   await plane.stop();
   return 0;

@@ -16,6 +16,8 @@ export interface L2AppOptions extends L2Options {
   clock?: Clock;
   /** How often MACs past macAgeSec are swept, ms (default 10 000). */
   expireIntervalMs?: number;
+  /** Called for every packet-in this app handles (metrics: verdict l2). */
+  onPacketIn?: () => void;
 }
 
 /** The L2 app plus a read-only view of its logic (for status and tests). */
@@ -94,6 +96,7 @@ export function createL2App(opts: L2AppOptions = {}): L2App {
     packetIn(dp, msg: Msg<'packet_in'>) {
       const sw = stateOf(dp);
       if (sw === undefined) return false;
+      opts.onPacketIn?.();
       send(dp, sw.packetIn(clock.now(), msg));
       return true;
     },

@@ -23,8 +23,10 @@ import {
   type ParkEvent,
   type Phase,
   type Step,
+  type StepResult,
   type VmCounters,
 } from './machine.js';
+import { packetVerdict, type ParkObserver } from './observer.js';
 import type { ParkRecord, StateStore } from './store.js';
 
 export interface ParkAppOptions {
@@ -46,6 +48,8 @@ export interface ParkAppOptions {
   log: Logger;
   /** Called on every VM transition (metrics, event streams). */
   onTransition?: (t: Extract<Output, { kind: 'transition' }>) => void;
+  /** Passive observer of every step's outputs and counters, packet-in verdicts and libvirt timings (metrics). */
+  observer?: ParkObserver;
   /** Timeout of barriers and flow stats requests (default 5000 ms). */
   requestTimeoutMs?: number;
 }
@@ -80,6 +84,7 @@ export interface ParkApp extends App {
 export function createParkApp(opts: ParkAppOptions): ParkApp {
   const cfg: MachineConfig = configFromInventory(opts.inventory);
   const { clock, log } = opts;
+  const obs = opts.observer;
   const timeoutMs = opts.requestTimeoutMs ?? 5000;
   const vmById = new Map(cfg.vms.map((v) => [v.id, v]));
   const toEpoch = opts.toEpoch ?? ((t: number) => Date.now() - clock.now() + t);
@@ -165,11 +170,18 @@ export function createParkApp(opts: ParkAppOptions): ParkApp {
     }
     reads++;
     const spec = cfg.byName.get(vm)!;
+    const started = clock.now();
     hv(spec.libvirt.uri)
       .getState(spec.libvirt.domain)
       .then(
-        (st) => dispatch({ type: 'libvirt_state', vm, seq, state: st.state }),
-        (e: unknown) => dispatch({ type: 'libvirt_state', vm, seq, state: undefined, error: errText(e) }),
+        (st) => {
+          obs?.libvirtOp?.('read_state', (clock.now() - started) / 1000, undefined);
+          dispatch({ type: 'libvirt_state', vm, seq, state: st.state });
+        },
+        (e: unknown) => {
+          obs?.libvirtOp?.('read_state', (clock.now() - started) / 1000, errCode(e) ?? 'unknown');
+          dispatch({ type: 'libvirt_state', vm, seq, state: undefined, error: errText(e) });
+        },
       )
       .finally(() => {
         reads--;
@@ -195,10 +207,12 @@ export function createParkApp(opts: ParkAppOptions): ParkApp {
       const r = step(cfg, state, ev, clock.now());
       state = r.state;
       consumed = r.consumed;
+      if (obs !== undefined) observe(r, ev.type === 'packet_in' && consumed);
       for (const o of r.out) execute(o);
       for (let i = 0; i < 10_000 && pending.length > 0; i++) {
         const next = step(cfg, state, pending.shift()!, clock.now());
         state = next.state;
+        if (obs !== undefined) observe(next, false);
         for (const o of next.out) execute(o);
       }
     } catch (e) {
@@ -207,6 +221,17 @@ export function createParkApp(opts: ParkAppOptions): ParkApp {
       dispatching = false;
     }
     return consumed;
+  }
+
+  /** Tells the observer what a step emitted; an observer's exception must not stop the engine. */
+  function observe(r: StepResult, consumedPacketIn: boolean): void {
+    try {
+      for (const d of r.counts) obs?.counted?.(d);
+      if (consumedPacketIn) obs?.packetIn?.(packetVerdict(r.counts));
+      for (const o of r.out) obs?.output?.(o);
+    } catch (e) {
+      log.error('park observer failed', { err: e });
+    }
   }
 
   function later(ev: ParkEvent): void {
@@ -248,10 +273,12 @@ export function createParkApp(opts: ParkAppOptions): ParkApp {
           o.op === 'park' ? parkDomain(h, spec.libvirt.domain, spec.depth).then(() => undefined) : wakeDomain(h, spec.libvirt.domain);
         op.then(
           (woke) => {
+            obs?.libvirtOp?.(o.op, (clock.now() - started) / 1000, undefined);
             log.debug('libvirt op done', { vm: o.vm, op: o.op, depth: spec.depth, ms: clock.now() - started, ...(woke ? { woke } : {}) });
             dispatch({ type: 'libvirt_done', vm: o.vm, seq: o.seq, woke });
           },
           (e: unknown) => {
+            obs?.libvirtOp?.(o.op, (clock.now() - started) / 1000, errCode(e) ?? 'unknown');
             log.warn('libvirt op failed', { vm: o.vm, op: o.op, depth: spec.depth, err: e });
             dispatch({ type: 'libvirt_failed', vm: o.vm, seq: o.seq, error: errText(e), code: errCode(e) });
           },
@@ -358,9 +385,12 @@ export function createParkApp(opts: ParkAppOptions): ParkApp {
           log.error('park state not loaded; assuming active unless libvirt reports the domain paused or shut off', { vm: v.name, err: e });
         }
       }
+      const started = clock.now();
       try {
         domain = (await hv(v.libvirt.uri).getState(v.libvirt.domain)).state;
+        obs?.libvirtOp?.('read_state', (clock.now() - started) / 1000, undefined);
       } catch (e) {
+        obs?.libvirtOp?.('read_state', (clock.now() - started) / 1000, errCode(e) ?? 'unknown');
         // The machine keeps it UNKNOWN (unless the store says parked) and reads it again when libvirt reconnects.
         log.warn('domain state not read at start-up; unknown until libvirt answers', { vm: v.name, domain: v.libvirt.domain, err: e });
       }
@@ -408,7 +438,12 @@ export function createParkApp(opts: ParkAppOptions): ParkApp {
           break;
         }
       }
-      if (!ready) return decodeCookie(msg.cookie) !== undefined; // stale park entries: drop until loaded
+      if (!ready) {
+        // Stale park entries: dropped until loaded.
+        const ours = decodeCookie(msg.cookie) !== undefined;
+        if (ours) obs?.packetIn?.('park_other');
+        return ours;
+      }
       return dispatch({ type: 'packet_in', dpid: dp.id, inPort, cookie: msg.cookie, data: msg.data });
     },
 

@@ -5,3 +5,4 @@ export { MemoryStateStore, type ParkRecord, type StateStore } from './store.js';
 export { parkDomain, wakeDomain, DomainStateError, type WakeKind } from './hypervisor.js';
 export * from './machine.js';
 export { PRIO, KIND, cookieOf, decodeCookie } from './flows.js';
+export { packetVerdict, type ParkObserver, type ParkPacketVerdict, type LibvirtOpName } from './observer.js';

@@ -29,7 +29,7 @@ import {
 import type { ParkRecord } from './store.js';
 import { assignVmIds } from './ids.js';
 export * from './model.js';
-import type { LibvirtOp, LogLevel, MachineConfig, MachineState, Output, ParkEvent, ParkReason, Phase, Step, StepResult, SwitchState, TimerKey, VmCounters, VmState } from './model.js';
+import type { CountDelta, LibvirtOp, LogLevel, MachineConfig, MachineState, Output, ParkEvent, ParkReason, Phase, Step, StepResult, SwitchState, TimerKey, VmCounters, VmState } from './model.js';
 
 const ZERO_COUNTERS: VmCounters = { parks: 0, wakes: 0, parkFailures: 0, wakeFailures: 0, heldDropped: 0, arpAnswered: 0, icmpAnswered: 0, ignored: 0 };
 
@@ -98,6 +98,7 @@ class Ctx {
   opsInFlight: number;
   opQueue: string[] | undefined;
   readonly out: Output[] = [];
+  readonly counts: CountDelta[] = [];
   consumed = false;
 
   constructor(
@@ -126,6 +127,7 @@ class Ctx {
   count(name: string, key: keyof VmCounters, n = 1): void {
     const v = this.vm(name);
     this.patch(name, { counters: { ...v.counters, [key]: v.counters[key] + n } });
+    this.counts.push({ vm: name, key, n });
   }
 
   sw(dpid: bigint): SwitchState | undefined {
@@ -172,7 +174,7 @@ class Ctx {
             libvirtGen: this.libvirtGen ?? b.libvirtGen,
           }
         : b;
-    return { state, out: this.out, consumed: this.consumed };
+    return { state, out: this.out, consumed: this.consumed, counts: this.counts };
   }
 }
 
@@ -528,6 +530,7 @@ function hold(c: Ctx, name: string, data: Buffer): void {
   }
   // The packet-in buffer is a view into the receive frame: copy what we keep.
   c.patch(name, { held: [...v.held, Buffer.from(data)] });
+  c.counts.push({ vm: name, key: 'held', n: 1 });
 }
 
 // ---------------------------------------------------------------------------

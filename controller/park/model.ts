@@ -242,9 +242,22 @@ export type Output =
   | { kind: 'transition'; vm: string; from: Phase; to: Phase; reason: ParkReason; durationMs?: number }
   | { kind: 'log'; level: LogLevel; vm?: string; msg: string };
 
+/**
+ * A per-VM counter the step moved (VmCounters' keys, plus `held`: a packet was
+ * queued for a waking VM). Observers (metrics) count from these, so every path
+ * that counts in the machine is counted there too.
+ */
+export interface CountDelta {
+  readonly vm: string;
+  readonly key: keyof VmCounters | 'held';
+  readonly n: number;
+}
+
 export interface StepResult {
   readonly state: MachineState;
   readonly out: Output[];
+  /** The counters this step moved, in order. */
+  readonly counts: readonly CountDelta[];
   /** packet_in only: the packet was for the park engine (no other app should see it). */
   readonly consumed: boolean;
 }

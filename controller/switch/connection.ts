@@ -112,9 +112,22 @@ export interface ConnectionConfig {
   readonly warnWindowMs?: number;
 }
 
+/**
+ * Passive observer of a connection (metrics): told about every OFPT_ERROR the
+ * switch sends (matched to a request or not) and every keepalive round trip.
+ * Must not throw; it changes nothing the connection does.
+ */
+export interface ConnectionObserver {
+  /** An OFPT_ERROR from the switch: type and code (the experimenter's exp_type for OFPET_EXPERIMENTER). */
+  ofpError?(errType: number, code: number): void;
+  /** A keepalive ECHO_REPLY arrived `ms` after its ECHO_REQUEST (OF 1.3.5 §6.3.2). */
+  echoRtt?(ms: number): void;
+}
+
 export interface ConnectionOptions extends ConnectionConfig {
   readonly socket: SocketLike;
   readonly events?: ConnectionEvents;
+  readonly observer?: ConnectionObserver;
   readonly clock?: Clock;
   readonly log?: Logger;
 }
@@ -272,12 +285,16 @@ export class SwitchConnection implements Datapath {
   private readonly maxPorts: number;
   private readonly maxPendingRequests: number;
   private readonly messagesPerTurn: number;
+  private readonly observer: ConnectionObserver | undefined;
+  /** The keepalive ECHO_REQUEST awaiting its reply (one at a time), for the round-trip time. */
+  private echoSent: { xid: number; at: number } | undefined;
   /** "address:port" of the peer, for logs. */
   readonly remote: string;
 
   constructor(opts: ConnectionOptions) {
     this.socket = opts.socket;
     this.events = opts.events ?? {};
+    this.observer = opts.observer;
     this.clock = opts.clock ?? systemClock;
     const cfg = resolveConnectionConfig(opts);
     this.echoIntervalMs = cfg.echoIntervalMs;
@@ -653,7 +670,9 @@ export class SwitchConnection implements Datapath {
     }
     let next: number;
     if (idle >= this.echoIntervalMs) {
-      this.send({ type: 'echo_request', xid: this.nextXid(), data: Buffer.alloc(0) });
+      const xid = this.nextXid();
+      this.echoSent = { xid, at: now };
+      this.send({ type: 'echo_request', xid, data: Buffer.alloc(0) });
       next = Math.min(this.lastRx + this.echoTimeoutMs, now + this.echoIntervalMs);
     } else {
       next = this.lastRx + this.echoIntervalMs;
@@ -729,6 +748,7 @@ export class SwitchConnection implements Datapath {
       this.helloFailed(`expected HELLO first, got ${msg.type}`);
       return;
     }
+    if (msg.type === 'error') this.observer?.ofpError?.(msg.errType, 'code' in msg ? msg.code : msg.expType);
     const p = this.pending.get(msg.xid);
     if (p !== undefined && (msg.type === 'error' || msg.type === p.replyType)) {
       this.complete(p, msg, frame);
@@ -749,7 +769,14 @@ export class SwitchConnection implements Datapath {
       if (this.st === 'UP') this.events.error?.(this, msg);
       return;
     }
-    if (msg.type === 'echo_reply') return; // our keepalive: receiving it already refreshed lastRx
+    if (msg.type === 'echo_reply') {
+      // Our keepalive: receiving it already refreshed lastRx; its xid gives the round trip.
+      if (this.echoSent !== undefined && this.echoSent.xid === msg.xid) {
+        this.observer?.echoRtt?.(this.clock.now() - this.echoSent.at);
+        this.echoSent = undefined;
+      }
+      return;
+    }
     this.log.debug('unexpected message ignored', { type: msg.type, xid: msg.xid });
   }
 

@@ -11,7 +11,7 @@ import { EventEmitter } from 'node:events';
 import type { DisconnectReason, Msg } from '../app.js';
 import type { Logger } from '../log.js';
 import type { AppDispatcher } from './apps.js';
-import { SwitchConnection, type ConnectionConfig } from './connection.js';
+import { SwitchConnection, type ConnectionConfig, type ConnectionObserver } from './connection.js';
 import type { Clock } from '../clock.js';
 import type { SocketLike } from './io.js';
 
@@ -42,6 +42,8 @@ export interface RegistryOptions {
   readonly config: ConnectionConfig;
   readonly clock: Clock;
   readonly log: Logger;
+  /** Passed to every connection (metrics: OFPT_ERRORs, echo round trips). */
+  readonly observer?: ConnectionObserver;
 }
 
 function hex(id: bigint): string {
@@ -66,9 +68,11 @@ export class DatapathRegistry extends EventEmitter<RegistryEventMap> {
   private readonly config: ConnectionConfig;
   private readonly clock: Clock;
   private readonly log: Logger;
+  private readonly observer: ConnectionObserver | undefined;
 
   constructor(opts: RegistryOptions) {
     super();
+    this.observer = opts.observer;
     this.apps = opts.apps;
     this.config = opts.config;
     this.clock = opts.clock;
@@ -113,6 +117,7 @@ export class DatapathRegistry extends EventEmitter<RegistryEventMap> {
     }
     const conn = new SwitchConnection({
       ...this.config,
+      ...(this.observer === undefined ? {} : { observer: this.observer }),
       socket,
       clock: this.clock,
       log: this.log,

@@ -20,6 +20,7 @@ import type { OfpMessage } from '../../controller/openflow/types.js';
 import { buildArpReplyFor, buildTcpFrame } from '../../controller/packet/build.js';
 import { parseFrame } from '../../controller/packet/parse.js';
 import { createParkApp, type ParkApp } from '../../controller/park/app.js';
+import type { ParkObserver } from '../../controller/park/observer.js';
 import { VirtualClock } from '../../controller/clock.js';
 import { PARK_TABLE } from '../../controller/park/flows.js';
 import { MemoryStateStore, type StateStore } from '../../controller/park/store.js';
@@ -258,6 +259,8 @@ export class World {
    */
   readonly closedPorts = new Map<string, Set<number>>();
   readonly logs: string[] = [];
+  /** The engine's observer (metrics); a test may set it before start(). */
+  observer: ParkObserver | undefined;
 
   constructor(yaml: string) {
     this.inv = parseInventory(yaml, 'test.yaml');
@@ -281,6 +284,7 @@ export class World {
       hypervisors: () => this.hv,
       clock: this.clock,
       store: this.store,
+      ...(this.observer === undefined ? {} : { observer: this.observer }),
       log: createLogger({ level: 'debug', format: 'text', sink: (line) => this.logs.push(line), now: () => this.clock.now() }),
     });
     this.sw.app = this.app;

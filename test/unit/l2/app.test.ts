@@ -98,3 +98,16 @@ test('a meter refusal reported through error() installs the unmetered table-miss
   t.is(lines.length, n);
   app.stop!();
 });
+
+test('onPacketIn (metrics verdict l2) is called for each packet-in the app handles, not for an unknown datapath', async (t) => {
+  let n = 0;
+  const app = createL2App({ onPacketIn: () => void (n += 1) });
+  const a = fakeDp(7n);
+  t.false(app.packetIn!(a.dp, pi(1, '00:00:00:00:00:01', '00:00:00:00:00:02')), 'not up yet');
+  t.is(n, 0);
+  await app.switchUp!(a.dp);
+  app.packetIn!(a.dp, pi(1, '00:00:00:00:00:01', '00:00:00:00:00:02'));
+  app.packetIn!(a.dp, pi(2, '00:00:00:00:00:02', '00:00:00:00:00:01'));
+  t.is(n, 2);
+  app.stop!();
+});

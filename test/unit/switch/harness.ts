@@ -1,7 +1,7 @@
 // A SwitchConnection on a fake socket and clock, with everything it reports recorded.
 import type { DisconnectReason, Msg } from '../../../controller/app.js';
 import { createLogger } from '../../../controller/log.js';
-import { SwitchConnection, type ConnectionConfig } from '../../../controller/switch/connection.js';
+import { SwitchConnection, type ConnectionConfig, type ConnectionObserver } from '../../../controller/switch/connection.js';
 import { VirtualClock } from '../../../controller/clock.js';
 import { featuresReply, port } from '../../support/switch-fakes.js';
 import { FakeSocket, tick } from './fakes.js';
@@ -21,7 +21,10 @@ export interface Harness {
   logs: Record<string, unknown>[];
 }
 
-export function harness(config: ConnectionConfig = {}, sock = new FakeSocket(), clock = new VirtualClock(1_000_000)): Harness {
+/** `observer` (metrics) is passed to the connection like the registry does. */
+export type HarnessConfig = ConnectionConfig & { observer?: ConnectionObserver };
+
+export function harness(config: HarnessConfig = {}, sock = new FakeSocket(), clock = new VirtualClock(1_000_000)): Harness {
   const logs: Record<string, unknown>[] = [];
   const h: Harness = {
     sock,
@@ -55,7 +58,7 @@ export function harness(config: ConnectionConfig = {}, sock = new FakeSocket(), 
 export const PORTS = [port(1, 'eth1'), port(2, 'eth2', { linkDown: true }), port(0xfffffffe, 'br0', { down: true })];
 
 /** Plays a switch through the whole handshake; returns the harness in UP. */
-export async function up(config: ConnectionConfig = {}, sock?: FakeSocket, clock?: VirtualClock, dpid = DPID): Promise<Harness> {
+export async function up(config: HarnessConfig = {}, sock?: FakeSocket, clock?: VirtualClock, dpid = DPID): Promise<Harness> {
   const h = harness(config, sock, clock);
   h.conn.start();
   await tick();

@@ -1,0 +1,20 @@
+// What parking is worth, per VM, as the metrics read it at scrape time. The
+// energy/memory accounting (docs/energy.md) implements this; until it is wired
+// in, every figure is 0 (the series exist, so dashboards and alerts can be built).
+import type { Depth } from '../inventory/types.js';
+
+export interface VmEconomics {
+  /** Memory released now by this VM being parked (bytes, measured); 0 when it is not parked. */
+  memoryReleasedBytes(vm: string): number;
+  /** Energy saved so far by parking this VM, net of park and wake costs (joules). */
+  energySavedJoules(vm: string): number;
+  /** Parks of this VM (at `depth`) whose idle period was shorter than the depth's break-even time; monotonic. */
+  unprofitableParks(vm: string, depth: Depth): number;
+}
+
+/** The provider used until the accounting is plugged in: nothing measured, nothing saved. */
+export const zeroEconomics: VmEconomics = {
+  memoryReleasedBytes: () => 0,
+  energySavedJoules: () => 0,
+  unprofitableParks: () => 0,
+};
