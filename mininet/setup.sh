@@ -35,6 +35,9 @@ packages=(
   ethtool iproute2 iputils-ping curl tcpdump psmisc cpio xz-utils arping hping3
   libvirt-daemon-system libvirt-daemon-driver-qemu qemu-system-x86 qemu-utils
   linux-image-amd64 busybox-static libvirt-clients
+  # The dashboards test runs every panel's PromQL through a real Prometheus (its own
+  # config, data dir and loopback port; the packaged service is not used).
+  prometheus
 )
 missing=()
 for p in "${packages[@]}"; do
