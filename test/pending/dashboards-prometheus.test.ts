@@ -151,4 +151,9 @@ test('every dashboard expression returns data from a live controller after a par
     return last.length === 0 ? true : undefined;
   }, 60_000, 1_000).catch(() => undefined);
   t.deepEqual(last, [], `expressions without data after the cycle:\n${last.join('\n')}`);
+  // What the panels would show right after the cycle (for the person reading the test log).
+  for (const q of queries) {
+    const r = await prom.query(expandForPrometheus(q.expr, { vm: VM }, '1m'));
+    if (r.ok) t.log(`${q.panel}: ${r.samples.map((s) => `${JSON.stringify(s.metric)}=${s.value[1]}`).join(' ')}`);
+  }
 });
