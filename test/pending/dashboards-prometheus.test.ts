@@ -21,7 +21,7 @@ import { dashboardQueries, expandForPrometheus, metricsOf } from '../../dashboar
 import { loadInventory } from '../../controller/inventory/index.js';
 import { atExit } from '../support/exec.js';
 import { freePort } from '../support/mininet.js';
-import { startPrometheus } from '../support/prometheus-dash.js';
+import { startPrometheus, type PromSample } from '../support/prometheus-dash.js';
 import { startTestbed, waitFor } from '../support/testbed.js';
 
 const REPO = fileURLToPath(new URL('../../', import.meta.url));
@@ -35,6 +35,11 @@ interface Transition {
   to: string;
   reason: string;
 }
+
+const sum = (s: readonly PromSample[]): number => s.reduce((n, x) => n + Number(x.value[1]), 0);
+/** Some sample whose labels include `labels` has a finite value (histogram_quantile gives NaN without observations). */
+const finite = (s: readonly PromSample[], labels: Readonly<Record<string, string>>): boolean =>
+  s.some((x) => Object.entries(labels).every(([k, v]) => x.metric[k] === v) && Number.isFinite(Number(x.value[1])));
 
 /** The testbed inventory with only vm1, parked after 4 s idle (the cycle takes seconds, not minutes). */
 function testInventory(dir: string): string {
@@ -151,6 +156,31 @@ test('every dashboard expression returns data from a live controller after a par
     return last.length === 0 ? true : undefined;
   }, 60_000, 1_000).catch(() => undefined);
   t.deepEqual(last, [], `expressions without data after the cycle:\n${last.join('\n')}`);
+  // Non-empty is not enough where series are created at zero: the panels that show a park
+  // and a wake must show this one (counts >= 1, a finite wake and libvirt latency at its depth).
+  const expr = (dashboard: string, panel: string, i: number): string => {
+    const q = queries.filter((x) => x.dashboard === dashboard && x.panel === panel)[i];
+    if (q === undefined) throw new Error(`no query ${i} in ${dashboard} / ${panel}`);
+    return expandForPrometheus(q.expr, { vm: VM }, '1m');
+  };
+  const cycle: Array<{ what: string; expr: string; ok: (s: PromSample[]) => boolean }> = [
+    { what: `${VM} parks >= 1`, expr: expr('seamless / one VM', 'Parks and wakes', 0), ok: (s) => sum(s) >= 1 },
+    { what: `${VM} wakes >= 1`, expr: expr('seamless / one VM', 'Parks and wakes', 1), ok: (s) => sum(s) >= 1 },
+    { what: `${VM} held packets counted`, expr: `sum(seamless_held_packets_total{vm="${VM}"})`, ok: (s) => sum(s) >= 1 },
+    { what: 'wake p50 at depth pause is a number', expr: expr('seamless / fleet overview', 'Wake latency p50 / p99 per depth', 0), ok: (s) => finite(s, { depth: 'pause' }) },
+    { what: 'libvirt park p50 is a number', expr: expr('seamless / controller health', 'libvirt latency p50 / p99 by operation', 0), ok: (s) => finite(s, { op: 'park' }) },
+  ];
+  let notShown: string[] = [];
+  await waitFor('the cycle shows in the panels', async () => {
+    notShown = [];
+    for (const c of cycle) {
+      const r = await prom.query(c.expr);
+      if (!r.ok || !c.ok(r.samples)) notShown.push(`${c.what}: ${c.expr} -> ${r.ok ? JSON.stringify(r.samples.map((x) => [x.metric, x.value[1]])) : r.error}`);
+    }
+    return notShown.length === 0 ? true : undefined;
+  }, 30_000, 1_000).catch(() => undefined);
+  t.deepEqual(notShown, [], `the park/wake cycle does not show:\n${notShown.join('\n')}`);
+
   // What the panels would show right after the cycle (for the person reading the test log).
   for (const q of queries) {
     const r = await prom.query(expandForPrometheus(q.expr, { vm: VM }, '1m'));
