@@ -34,7 +34,10 @@ packages=(
   openvswitch-switch mininet python3-os-ken redis-server tshark
   ethtool iproute2 iputils-ping curl tcpdump psmisc cpio xz-utils arping hping3
   libvirt-daemon-system libvirt-daemon-driver-qemu qemu-system-x86 qemu-utils
-  linux-image-amd64 busybox-static libvirt-clients prometheus
+  linux-image-amd64 busybox-static libvirt-clients
+  # The metrics and dashboards tests scrape and query a real Prometheus (its own
+  # config, data dir and loopback port; the packaged service is not used).
+  prometheus
 )
 missing=()
 for p in "${packages[@]}"; do
