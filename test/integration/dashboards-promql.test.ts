@@ -5,7 +5,7 @@
 // metrics) pins that each expression returns data from a live controller.
 import test from 'ava';
 import { dashboardQueries, expandForPrometheus } from '../../dashboards/src/index.js';
-import { startPrometheus } from '../support/prometheus-dash.js';
+import { startPrometheus } from '../support/prometheus.js';
 
 test('Prometheus accepts every dashboard expression (Grafana variables expanded as Grafana would)', async (t) => {
   const prom = await startPrometheus(t);

@@ -51,8 +51,7 @@ vms:
     child.once('exit', () => reject(new Error(`controller exited: ${err}`)));
   });
 
-  const prom = await startPrometheus([target]);
-  t.teardown(() => prom.stop());
+  const prom = await startPrometheus(t, { scrape: [target] });
   const up = await prom.waitFor('up{job="seamless"} == 1');
   t.is(up.length, 1, 'the target is scraped successfully');
   const vms = await prom.waitFor('seamless_vms');
@@ -60,11 +59,11 @@ vms:
   // libvirt confirms the test domain running: vm2 becomes active (bounded wait).
   const active = await prom.waitFor('seamless_vm_state{vm="vm2",state="active"} == 1');
   t.is(active.length, 1);
-  t.is((await prom.query('sum(seamless_vms)'))[0]!.value[1], '1');
-  t.true((await prom.query('seamless_wake_duration_seconds_bucket{depth="pause",le="0.005"}')).length === 1, 'the histogram buckets are ingested');
+  t.is((await prom.samples('sum(seamless_vms)'))[0]!.value[1], '1');
+  t.true((await prom.samples('seamless_wake_duration_seconds_bucket{depth="pause",le="0.005"}')).length === 1, 'the histogram buckets are ingested');
 
   // A real switch (OVS, userspace datapath) connects: counted UP; its bridge deleted: a disconnect by reason.
-  t.is((await prom.query('seamless_switches_connected'))[0]!.value[1], '0');
+  t.is((await prom.samples('seamless_switches_connected'))[0]!.value[1], '0');
   const bridge = await createBridge(t, { controllerPort: ofPort });
   await prom.waitFor('seamless_switches_connected == 1');
   await destroyBridge(bridge);

@@ -1,7 +1,3 @@
-// PENDING until the metrics of issue 9 item 2 land (then move this file to
-// test/integration/; its imports already resolve from there). ava does not run
-// test/pending/.
-//
 // Every PromQL expression of every dashboard panel returns data from a live
 // controller: `seamless controller --metrics 127.0.0.1:PORT` drives the testbed
 // (real Mininet switch, a libvirt/QEMU VM parked by pause), a real Prometheus
@@ -21,7 +17,7 @@ import { dashboardQueries, expandForPrometheus, metricsOf } from '../../dashboar
 import { loadInventory } from '../../controller/inventory/index.js';
 import { atExit } from '../support/exec.js';
 import { freePort } from '../support/mininet.js';
-import { startPrometheus, type PromSample } from '../support/prometheus-dash.js';
+import { startPrometheus, type PromSample } from '../support/prometheus.js';
 import { startTestbed, waitFor } from '../support/testbed.js';
 
 const REPO = fileURLToPath(new URL('../../', import.meta.url));
