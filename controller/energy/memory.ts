@@ -4,6 +4,7 @@
 // event data (libvirt_done.memory). docs/energy.md, "Memory released".
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import type { Hypervisor } from '../libvirt/hypervisor.js';
 
 /** Where libvirt's QEMU driver writes each running domain's PID (system instance). */
 export const LIBVIRT_QEMU_RUN_DIR = '/var/run/libvirt/qemu';
@@ -51,6 +52,20 @@ export function qemuRssReader(runDir = LIBVIRT_QEMU_RUN_DIR, procDir = '/proc'):
       if (errno(e) === 'ENOENT' || errno(e) === 'ESRCH') return 0;
       return undefined;
     }
+  };
+}
+
+/**
+ * RSS through libvirt's domain memory stats (`rss`, KiB), for hosts whose /proc
+ * is not ours (remote URIs): a shut-off domain has no process (0); a driver or
+ * domain without the stat gives undefined.
+ */
+export function libvirtRssReader(hv: Pick<Hypervisor, 'getState' | 'memoryStats'>): RssReader {
+  return async (_uri, domain) => {
+    if (hv.memoryStats === undefined) return undefined;
+    if ((await hv.getState(domain)).state === 'shutoff') return 0;
+    const kib = (await hv.memoryStats(domain)).get('rss');
+    return kib === undefined ? undefined : Number(kib) * 1024;
   };
 }
 

@@ -12,7 +12,7 @@ import { activityCounts, activityStatsRequest, decodeCookie, parkStatsRequest, s
 import { parkDomain, wakeDomain, type WakeKind } from './hypervisor.js';
 import { vmEnergyNow, type VmEnergyNow } from '../energy/account.js';
 import { DEFAULT_POWER_PROFILE } from '../energy/profile.js';
-import { isLocalQemu, measureAround, qemuRssReader, type RssAround, type RssReader } from '../energy/memory.js';
+import { isLocalQemu, libvirtRssReader, measureAround, qemuRssReader, type RssAround, type RssReader } from '../energy/memory.js';
 import { METERS_PER_VM } from './ids.js';
 import {
   configFromInventory,
@@ -53,7 +53,8 @@ export interface ParkAppOptions {
   requestTimeoutMs?: number;
   /**
    * Reads a domain's QEMU RSS around each park (memory released, docs/energy.md).
-   * Default: /proc via libvirt's PID file, for qemu:///system URIs only.
+   * Default: /proc via libvirt's PID file for qemu:///system URIs, libvirt's
+   * domain memory stats (`rss`) for others whose adapter has them.
    */
   readRss?: RssReader;
 }
@@ -256,7 +257,8 @@ export function createParkApp(opts: ParkAppOptions): ParkApp {
         const h = hv(spec.libvirt.uri);
         const started = clock.now();
         const { uri, domain } = spec.libvirt;
-        const rss = opts.readRss ?? (isLocalQemu(uri) ? defaultRss : undefined);
+        // /proc for a local QEMU, else libvirt's memory stats when the adapter has them.
+        const rss = opts.readRss ?? (isLocalQemu(uri) ? defaultRss : h.memoryStats ? libvirtRssReader(h) : undefined);
         const park = (): Promise<void> => parkDomain(h, domain, spec.depth);
         const op: Promise<{ woke?: WakeKind; memory?: RssAround | undefined }> =
           o.op === 'park'
