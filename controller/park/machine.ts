@@ -997,7 +997,8 @@ function applyLibvirtState(c: Ctx, name: string, state: DomainRunState, context:
     case 'paused':
     case 'shutoff': {
       c.log('warn', name, `libvirt reports the domain ${state} ${context}: treated as parked`);
-      transition(c, name, 'parked', 'none', 'reconciled', state === 'shutoff' ? { portNo: undefined, lastError: undefined } : { lastError: undefined });
+      // Not parked by us: nothing was measured, an earlier park's memory figure does not apply.
+      transition(c, name, 'parked', 'none', 'reconciled', state === 'shutoff' ? { portNo: undefined, lastError: undefined, memory: undefined } : { lastError: undefined, memory: undefined });
       // Park entries first (they outrank the activity entries), then the activity entries go.
       c.send(s.dpid, [...parkFlowsOf(c, name), deleteKind(s.id, KIND.ACTIVITY), deleteKind(s.id, KIND.ACTIVITY_IGNORE), deleteKind(s.id, KIND.PROBE)]);
       persist(c, name, 'parked');

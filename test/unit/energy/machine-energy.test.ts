@@ -109,3 +109,18 @@ test('a park that failed is no idle period: nothing accounted', (t) => {
   t.is(vm().parkStartedAt, undefined);
   t.deepEqual(vm().energy, { savedJoules: 0, unprofitableParks: 0, periods: 0 });
 });
+
+test('a VM found parked by reconciliation shows no memory figure of an earlier park and no idle period', (t) => {
+  const { cfg, s: s0 } = setup('save');
+  let s = park(cfg, s0, 1000, 2000, { beforeBytes: 300 * MIB, afterBytes: 0 });
+  s = wake(cfg, s, 10_000, 11_000);
+  // An operator saves the domain behind the engine's back; libvirt reports it shut off.
+  s = step(cfg, s, { type: 'libvirt_state', vm: 'vm1', seq: s.vms.get('vm1')!.opSeq, state: 'shutoff' }, 20_000).state;
+  const v = s.vms.get('vm1')!;
+  t.is(v.phase, 'parked');
+  t.is(v.memory, undefined);
+  t.is(v.parkStartedAt, undefined);
+  t.is(vmEnergyNow(cfg.byName.get('vm1')!.power!, 'save', v, 30_000).memoryReleasedBytes, 0);
+  s = wake(cfg, s, 40_000, 41_000);
+  t.is(s.vms.get('vm1')!.energy.periods, 1, 'only the period the engine parked itself');
+});
