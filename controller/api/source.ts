@@ -139,6 +139,9 @@ export function createControlSource(opts: ControlSourceOptions): ControlSource {
       lastTransition: opts.park?.wakeTimes?.lastTransition(s.name) ?? null,
       lastProblem: opts.park?.wakeTimes?.lastProblem(s.name) ?? null,
       counters: s.counters,
+      memoryReleasedBytes: s.energy.memoryReleasedBytes,
+      energySavedJoules: s.energy.energySavedJoules,
+      unprofitableParks: s.energy.unprofitableParks,
     };
   }
 

@@ -33,6 +33,12 @@ export interface VmView {
   /** The last warning or error the engine logged about this VM; null if none. */
   readonly lastProblem: ProblemView | null;
   readonly counters: VmCounters;
+  /** Memory the current park released now (bytes, measured: QEMU RSS before minus after); 0 when active or unmeasured. */
+  readonly memoryReleasedBytes: number;
+  /** Net energy parking saved so far (J, docs/energy.md); negative when parks cost more than they saved. */
+  readonly energySavedJoules: number;
+  /** Parks whose idle period was shorter than the depth's break-even time. */
+  readonly unprofitableParks: number;
 }
 
 export interface TransitionView {

@@ -175,7 +175,19 @@ async function configApps(inventory: Inventory | undefined, log: Logger, plane: 
     ...(metrics === undefined ? {} : { observer: metrics.park }),
   });
   plane.attachPark(park, inventory);
-  metrics?.bind({ vmPhases: () => park.status() });
+  if (metrics !== undefined) {
+    // Memory and energy per VM from the engine's own accounting (docs/energy.md), read at scrape time.
+    const byName = (vm: string) => park.status().find((s) => s.name === vm);
+    const depthOf = new Map(inventory.vms.map((v) => [v.name, v.depth]));
+    metrics.bind({
+      vmPhases: () => park.status(),
+      economics: {
+        memoryReleasedBytes: (vm) => byName(vm)?.energy.memoryReleasedBytes ?? 0,
+        energySavedJoules: (vm) => byName(vm)?.energy.energySavedJoules ?? 0,
+        unprofitableParks: (vm, depth) => (depthOf.get(vm) === depth ? (byName(vm)?.energy.unprofitableParks ?? 0) : 0),
+      },
+    });
+  }
   log.info('parking engine loaded', { config: inventory.file, vms: inventory.vms.length });
   // The engine closes only the connections it used; this closes every one opened here
   // (an open libvirt socket would keep the process alive after a signal). Apps stop

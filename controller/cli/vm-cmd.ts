@@ -83,6 +83,19 @@ export function formatMs(ms: number | null): string {
   return ms < 10_000 ? `${Math.round(ms)} ms` : `${(ms / 1000).toFixed(1)} s`;
 }
 
+const MIB = 1024 * 1024;
+
+/** Bytes as MiB (GiB from 1 GiB on); 0 as `0`. */
+export function formatBytes(n: number): string {
+  if (n === 0) return '0';
+  return n >= 1024 * MIB ? `${(n / (1024 * MIB)).toFixed(2)} GiB` : `${(n / MIB).toFixed(1)} MiB`;
+}
+
+/** Joules with one decimal; kJ from 10 kJ on (a negative value: parking cost more than it saved). */
+export function formatJoules(j: number): string {
+  return Math.abs(j) >= 10_000 ? `${(j / 1000).toFixed(1)} kJ` : `${j.toFixed(1)} J`;
+}
+
 function stateText(v: VmView): string {
   return v.step === 'none' ? v.state : `${v.state} (${v.step})`;
 }
@@ -98,8 +111,8 @@ export function table(header: string[], rows: string[][]): string {
 
 export function vmTable(vms: readonly VmView[]): string {
   return table(
-    ['Name', 'State', 'Depth', 'Since', 'Port', 'Last wake'],
-    vms.map((v) => [v.name, stateText(v), v.depth, formatTime(v.since), v.port === null ? '-' : String(v.port), formatMs(v.lastWakeMs)]),
+    ['Name', 'State', 'Depth', 'Since', 'Port', 'Last wake', 'Mem released', 'Energy saved'],
+    vms.map((v) => [v.name, stateText(v), v.depth, formatTime(v.since), v.port === null ? '-' : String(v.port), formatMs(v.lastWakeMs), formatBytes(v.memoryReleasedBytes), formatJoules(v.energySavedJoules)]),
   );
 }
 
@@ -126,8 +139,12 @@ export function vmInfo(v: VmView): string {
     ['ARP answered', String(v.counters.arpAnswered)],
     ['ICMP answered', String(v.counters.icmpAnswered)],
     ['Ignored', String(v.counters.ignored)],
+    ['Memory released', formatBytes(v.memoryReleasedBytes)],
+    ['Energy saved', formatJoules(v.energySavedJoules)],
+    // docs/energy.md: idle periods shorter than the depth's break-even time.
+    ['Parks not paid off', String(v.unprofitableParks)],
   ];
-  return rows.map(([k, val]) => `${`${k}:`.padEnd(16)}${val}`).join('\n') + '\n';
+  return rows.map(([k, val]) => `${`${k}:`.padEnd(21)}${val}`).join('\n') + '\n';
 }
 
 export function switchSummary(switches: readonly SwitchView[]): string {

@@ -5,6 +5,7 @@ import { open } from 'node:fs/promises';
 import { parseDocument } from 'yaml';
 import type { z } from 'zod';
 import { inventorySchema, type RawInventory } from './schema.js';
+import { DEFAULT_POWER_PROFILE, mergeProfile, type PowerOverride } from '../energy/profile.js';
 import type { Depth, IgnoreRule, Inventory, ParkSettings, VmSpec } from './types.js';
 
 /** A bad inventory file; `issues` lists every problem found, each as "path: message". */
@@ -244,6 +245,12 @@ function resolve(raw: RawInventory, file: string): Inventory {
     sinkSwitch.set(s.name, s.switch);
   });
   const domains = new Map<string, string>();
+  const power = raw.power;
+  const hostPower = new Map<string, PowerOverride>();
+  (power?.hosts ?? []).forEach((h, i) => {
+    if (hostPower.has(h.uri)) issues.push(`power.hosts[${i}].uri: duplicate host ${h.uri}`);
+    hostPower.set(h.uri, h);
+  });
   const vms: VmSpec[] = raw.vms.map((v, i) => {
     const w = `vms[${i}]`;
     dupe('name', names, v.name, `${w}.name`);
@@ -282,6 +289,7 @@ function resolve(raw: RawInventory, file: string): Inventory {
       ignore,
       maxHeld: v.maxHeld ?? d.maxHeld ?? BUILTIN_DEFAULTS.maxHeld,
       wakeTimeoutMs: v.wakeTimeout ?? d.wakeTimeout ?? BUILTIN_DEFAULTS.wakeTimeoutMs,
+      power: mergeProfile(DEFAULT_POWER_PROFILE, power, hostPower.get(v.libvirt.uri)),
     };
   });
   // The probe source is the controller's own identity on the VMs' network: if a

@@ -116,7 +116,31 @@ const vmSettings = {
   wakeTimeout: duration('wakeTimeout').optional(),
 };
 
+/** Energy (J, >= 0) and duration (ms, >= 0) of one depth's park and wake (docs/energy.md). */
+const transitionCost = z.strictObject({
+  parkJoules: z.number().min(0).optional(),
+  parkMs: z.number().min(0).max(3_600_000).optional(),
+  wakeJoules: z.number().min(0).optional(),
+  wakeMs: z.number().min(0).max(3_600_000).optional(),
+});
+
+/** A host's power profile, every field optional over the defaults (controller/energy/profile.ts). */
+const powerFields = {
+  idleWatts: z.number().min(0).max(10_000).optional(),
+  wattsPerGiB: z.number().min(0).max(1000).optional(),
+  pause: transitionCost.optional(),
+  save: transitionCost.optional(),
+  shutdown: transitionCost.optional(),
+};
+
 export const inventorySchema = z.strictObject({
+  /** Power profile of the VMs' host; `hosts` overrides it per libvirt URI. */
+  power: z
+    .strictObject({
+      ...powerFields,
+      hosts: z.array(z.strictObject({ uri: z.string().min(1), ...powerFields })).optional(),
+    })
+    .optional(),
   defaults: z.strictObject(vmSettings).optional(),
   park: z
     .strictObject({

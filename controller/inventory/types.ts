@@ -1,4 +1,5 @@
 // The validated inventory: what the parking engine and tools consume. Durations are milliseconds.
+import type { PowerProfile } from '../energy/model.js';
 
 /** How deeply an idle VM is parked: vCPUs paused (memory kept), memory saved to disk (managed save), or shut down. */
 export type Depth = 'pause' | 'save' | 'shutdown';
@@ -56,6 +57,11 @@ export interface VmSpec {
   readonly maxHeld: number;
   /** Bound on waiting for the tap port and the ARP probe answer after libvirt is done. */
   readonly wakeTimeoutMs: number;
+  /**
+   * The power profile of the VM's host (inventory `power:`, per libvirt URI,
+   * over the defaults); absent in hand-built specs: the defaults apply.
+   */
+  readonly power?: PowerProfile;
 }
 
 /** Engine-wide settings (`park:` section). */

@@ -44,6 +44,13 @@ export interface Hypervisor {
    * next operation. Returns the unsubscribe function.
    */
   onConnection?(cb: () => void): () => void;
+  /**
+   * libvirt's memory statistics of a running domain (virDomainMemoryStats), by
+   * name (`rss`, `actual_balloon`, ...; sizes in KiB). Which exist depends on
+   * the driver and the guest's balloon; `rss` is the QEMU process's resident
+   * set. Optional: adapters without it measure nothing.
+   */
+  memoryStats?(domain: string): Promise<ReadonlyMap<string, bigint>>;
   /** Releases the connection; later calls fail with LIBVIRT_CONNECTION. */
   close(): Promise<void>;
 }

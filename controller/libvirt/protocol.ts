@@ -43,6 +43,7 @@ export const Proc = {
   CONNECT_OPEN: 1,
   CONNECT_CLOSE: 2,
   CONNECT_GET_LIB_VERSION: 157,
+  DOMAIN_MEMORY_STATS: 159,
   DOMAIN_CREATE: 9,
   DOMAIN_DEFINE_XML: 11,
   DOMAIN_DESTROY: 12,
@@ -285,6 +286,52 @@ export function encodeDomainFlagsArgs(d: RemoteDomain, flags: number): Buffer {
   writeDomain(w, d);
   w.uint(flags);
   return w.toBuffer();
+}
+
+/** REMOTE_DOMAIN_MEMORY_STATS_MAX: the most stats one reply may carry. */
+export const REMOTE_DOMAIN_MEMORY_STATS_MAX = 1024;
+
+/** enum virDomainMemoryStatTags, by tag number (values in KiB, except the counters and last_update). */
+export const MEMORY_STAT_TAGS = [
+  'swap_in',
+  'swap_out',
+  'major_fault',
+  'minor_fault',
+  'unused',
+  'available',
+  'actual_balloon',
+  'rss',
+  'usable',
+  'last_update',
+  'disk_caches',
+  'hugetlb_pgalloc',
+  'hugetlb_pgfail',
+] as const;
+
+/** remote_domain_memory_stats_args { remote_nonnull_domain dom; unsigned int maxStats; unsigned int flags; } */
+export function encodeMemoryStatsArgs(d: RemoteDomain, maxStats: number, flags = 0): Buffer {
+  const w = new XdrWriter();
+  writeDomain(w, d);
+  w.uint(maxStats);
+  w.uint(flags);
+  return w.toBuffer();
+}
+
+/**
+ * remote_domain_memory_stats_ret { remote_domain_memory_stat stats<REMOTE_DOMAIN_MEMORY_STATS_MAX>; },
+ * each { int tag; unsigned hyper val; }. Tags newer than MEMORY_STAT_TAGS are named `tag_N`.
+ */
+export function decodeMemoryStatsRet(buf: Buffer): Map<string, bigint> {
+  const r = new XdrReader(buf);
+  const n = r.uint();
+  if (n > REMOTE_DOMAIN_MEMORY_STATS_MAX) throw new ProtocolError(`domain_memory_stats_ret: ${n} stats, more than ${REMOTE_DOMAIN_MEMORY_STATS_MAX}`);
+  const out = new Map<string, bigint>();
+  for (let i = 0; i < n; i++) {
+    const tag = r.int();
+    out.set(MEMORY_STAT_TAGS[tag] ?? `tag_${tag}`, r.uhyper());
+  }
+  r.end('domain_memory_stats_ret');
+  return out;
 }
 
 /** remote_domain_get_state_ret { int state; int reason; } */

@@ -19,6 +19,9 @@ import {
   VIR_DOMAIN_SAVE_RUNNING,
   VirDomainState,
   decodeAuthListRet,
+  decodeMemoryStatsRet,
+  encodeMemoryStatsArgs,
+  MEMORY_STAT_TAGS,
   decodeAuthPolkitRet,
   decodeDomainRet,
   decodeGetStateRet,
@@ -143,6 +146,12 @@ export class RemoteHypervisor implements Hypervisor {
         hasManagedSave: decodeIntRet(ms, 'domain_has_managed_save_image_ret') !== 0,
       };
     });
+  }
+
+  async memoryStats(domain: string): Promise<ReadonlyMap<string, bigint>> {
+    return this.withDomain(domain, async (conn, dom) =>
+      decodeMemoryStatsRet(await this.call(conn, Proc.DOMAIN_MEMORY_STATS, encodeMemoryStatsArgs(dom, MEMORY_STAT_TAGS.length), domain)),
+    );
   }
 
   async suspend(domain: string): Promise<void> {

@@ -1,6 +1,6 @@
 // What parking is worth, per VM, as the metrics read it at scrape time. The
-// energy/memory accounting (docs/energy.md) implements this; until it is wired
-// in, every figure is 0 (the series exist, so dashboards and alerts can be built).
+// daemon (cli/controller-cmd.ts) binds it to the park engine's own accounting
+// (docs/energy.md); without a park engine every figure is 0.
 import type { Depth } from '../inventory/types.js';
 
 export interface VmEconomics {

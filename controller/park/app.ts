@@ -10,6 +10,9 @@ import type { OfpMessage } from '../openflow/types.js';
 import type { Clock, TimerHandle } from '../clock.js';
 import { activityCounts, activityStatsRequest, decodeCookie, parkStatsRequest, staleVmDeletes } from './flows.js';
 import { parkDomain, wakeDomain, type WakeKind } from './hypervisor.js';
+import { vmEnergyNow, type VmEnergyNow } from '../energy/account.js';
+import { DEFAULT_POWER_PROFILE } from '../energy/profile.js';
+import { isLocalQemu, libvirtRssReader, measureAround, qemuRssReader, type RssAround, type RssReader } from '../energy/memory.js';
 import { METERS_PER_VM } from './ids.js';
 import {
   configFromInventory,
@@ -52,6 +55,12 @@ export interface ParkAppOptions {
   observer?: ParkObserver;
   /** Timeout of barriers and flow stats requests (default 5000 ms). */
   requestTimeoutMs?: number;
+  /**
+   * Reads a domain's QEMU RSS around each park (memory released, docs/energy.md).
+   * Default: /proc via libvirt's PID file for qemu:///system URIs, libvirt's
+   * domain memory stats (`rss`) for others whose adapter has them.
+   */
+  readRss?: RssReader;
 }
 
 /** A VM as the operator sees it. */
@@ -67,6 +76,8 @@ export interface VmStatus {
   /** The most recent error and when (engine clock), kept after the VM recovered. */
   lastFailure: Failure | undefined;
   counters: VmCounters;
+  /** Memory released, energy saved and parks that did not pay off, at the time of the call (docs/energy.md). */
+  energy: VmEnergyNow;
 }
 
 export interface ParkApp extends App {
@@ -88,6 +99,7 @@ export function createParkApp(opts: ParkAppOptions): ParkApp {
   const timeoutMs = opts.requestTimeoutMs ?? 5000;
   const vmById = new Map(cfg.vms.map((v) => [v.id, v]));
   const toEpoch = opts.toEpoch ?? ((t: number) => Date.now() - clock.now() + t);
+  const defaultRss = qemuRssReader();
   let state = initialState(cfg, clock.now());
   const dps = new Map<bigint, Datapath>();
   const timers = new Map<string, TimerHandle>();
@@ -269,13 +281,21 @@ export function createParkApp(opts: ParkAppOptions): ParkApp {
         const spec = cfg.byName.get(o.vm)!;
         const h = hv(spec.libvirt.uri);
         const started = clock.now();
-        const op: Promise<WakeKind | undefined> =
-          o.op === 'park' ? parkDomain(h, spec.libvirt.domain, spec.depth).then(() => undefined) : wakeDomain(h, spec.libvirt.domain);
+        const { uri, domain } = spec.libvirt;
+        // /proc for a local QEMU, else libvirt's memory stats when the adapter has them.
+        const rss = opts.readRss ?? (isLocalQemu(uri) ? defaultRss : h.memoryStats ? libvirtRssReader(h) : undefined);
+        const park = (): Promise<void> => parkDomain(h, domain, spec.depth);
+        const op: Promise<{ woke?: WakeKind; memory?: RssAround | undefined }> =
+          o.op === 'park'
+            ? rss === undefined
+              ? park().then(() => ({}))
+              : measureAround(rss, uri, domain, park).then((memory) => ({ memory }))
+            : wakeDomain(h, domain).then((woke) => ({ woke }));
         op.then(
-          (woke) => {
+          ({ woke, memory }) => {
             obs?.libvirtOp?.(o.op, (clock.now() - started) / 1000, undefined);
-            log.debug('libvirt op done', { vm: o.vm, op: o.op, depth: spec.depth, ms: clock.now() - started, ...(woke ? { woke } : {}) });
-            dispatch({ type: 'libvirt_done', vm: o.vm, seq: o.seq, woke });
+            log.debug('libvirt op done', { vm: o.vm, op: o.op, depth: spec.depth, ms: clock.now() - started, ...(woke ? { woke } : {}), ...(memory ? { rssBefore: memory.beforeBytes, rssAfter: memory.afterBytes } : {}) });
+            dispatch({ type: 'libvirt_done', vm: o.vm, seq: o.seq, woke, memory });
           },
           (e: unknown) => {
             obs?.libvirtOp?.(o.op, (clock.now() - started) / 1000, errCode(e) ?? 'unknown');
@@ -469,7 +489,8 @@ export function createParkApp(opts: ParkAppOptions): ParkApp {
     status(): VmStatus[] {
       return cfg.vms.map((s) => {
         const v = state.vms.get(s.name)!;
-        return { name: v.name, phase: v.phase, step: v.step, since: v.since, portNo: v.portNo, held: v.held.length, lastError: v.lastError, lastFailure: v.lastFailure, counters: v.counters };
+        const energy = vmEnergyNow(s.power ?? DEFAULT_POWER_PROFILE, s.depth, v, clock.now());
+        return { name: v.name, phase: v.phase, step: v.step, since: v.since, portNo: v.portNo, held: v.held.length, lastError: v.lastError, lastFailure: v.lastFailure, counters: v.counters, energy };
       });
     },
 

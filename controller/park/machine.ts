@@ -28,10 +28,13 @@ import {
 } from './flows.js';
 import type { ParkRecord } from './store.js';
 import { assignVmIds } from './ids.js';
+import { energySaved, paidOff } from '../energy/model.js';
+import { DEFAULT_POWER_PROFILE } from '../energy/profile.js';
 export * from './model.js';
-import type { CountDelta, LibvirtOp, LogLevel, MachineConfig, MachineState, Output, ParkEvent, ParkReason, Phase, Step, StepResult, SwitchState, TimerKey, VmCounters, VmState } from './model.js';
+import type { CountDelta, LibvirtOp, LogLevel, MemoryMeasurement, VmEnergy, MachineConfig, MachineState, Output, ParkEvent, ParkReason, Phase, Step, StepResult, SwitchState, TimerKey, VmCounters, VmState } from './model.js';
 
 const ZERO_COUNTERS: VmCounters = { parks: 0, wakes: 0, parkFailures: 0, wakeFailures: 0, heldDropped: 0, arpAnswered: 0, icmpAnswered: 0, ignored: 0 };
+const ZERO_ENERGY: VmEnergy = { savedJoules: 0, unprofitableParks: 0, periods: 0 };
 
 /** Builds the machine's configuration from an inventory. */
 export function configFromInventory(inv: Inventory): MachineConfig {
@@ -82,6 +85,7 @@ function newVm(name: string, now: number): VmState {
     attempt: 0,
     seenUp: false,
     counters: ZERO_COUNTERS,
+    energy: ZERO_ENERGY,
   };
 }
 
@@ -218,8 +222,8 @@ export function step(cfg: MachineConfig, state: MachineState, event: ParkEvent, 
     case 'libvirt_done':
     case 'libvirt_failed':
       if (cfg.byName.has(event.vm)) {
-        if (event.type === 'libvirt_done') onLibvirtResult(c, event.vm, event.seq, undefined, undefined, event.woke);
-        else onLibvirtResult(c, event.vm, event.seq, event.error, event.code, undefined);
+        if (event.type === 'libvirt_done') onLibvirtResult(c, event.vm, event.seq, undefined, undefined, event.woke, event.memory);
+        else onLibvirtResult(c, event.vm, event.seq, event.error, event.code, undefined, undefined);
       }
       break;
     case 'libvirt_up':
@@ -326,7 +330,7 @@ function dequeue(c: Ctx, name: string): void {
 function beginPark(c: Ctx, name: string, reason: ParkReason): void {
   const s = spec(c, name);
   const seq = c.vm(name).barrierSeq + 1;
-  transition(c, name, 'parking', 'flows', reason, { barrierSeq: seq, held: [], wakeRequested: false });
+  transition(c, name, 'parking', 'flows', reason, { barrierSeq: seq, held: [], wakeRequested: false, parkStartedAt: c.now });
   // The park flows must be in the switch (barrier reply) before libvirt stops the VM: never a black hole.
   c.send(s.dpid, parkFlowsOf(c, name));
   c.out.push({ kind: 'barrier', dpid: s.dpid, vm: name, seq });
@@ -345,7 +349,8 @@ function unpark(c: Ctx, name: string, reason: ParkReason, error?: string): void 
   if (v.portNo !== undefined) for (const p of v.held) msgs.push(packetOut(v.portNo, p));
   else if (v.held.length > 0) c.count(name, 'heldDropped', v.held.length);
   msgs.push(deleteKind(s.id, KIND.PARK));
-  const p: { -readonly [K in keyof VmState]?: VmState[K] } = { held: [], wakeRequested: false, activeSince: c.now, lastChangeAt: c.now, barrierSeq: v.barrierSeq + 1 };
+  // No idle period to account: the VM never stopped (a failed park's own cost is not modelled).
+  const p: { -readonly [K in keyof VmState]?: VmState[K] } = { held: [], wakeRequested: false, activeSince: c.now, lastChangeAt: c.now, barrierSeq: v.barrierSeq + 1, parkStartedAt: undefined };
   if (error !== undefined) {
     const failures = v.counters.parkFailures + 1;
     p.lastError = error;
@@ -453,7 +458,26 @@ function startSwitching(c: Ctx, name: string): void {
   c.out.push({ kind: 'barrier', dpid: s.dpid, vm: name, seq });
 }
 
+/**
+ * The idle period that began with this engine's park ends now: its energy is
+ * accounted (docs/energy.md, eq. 3) and a park that did not pay off is counted.
+ * A VM found parked at start-up or by reconciliation has no known start: not accounted.
+ */
+function accountIdlePeriod(c: Ctx, name: string): void {
+  const v = c.vm(name);
+  if (v.parkStartedAt === undefined) return;
+  const s = spec(c, name);
+  const period = { depth: s.depth, seconds: (c.now - v.parkStartedAt) / 1000, residentBytes: v.memory?.residentBytes ?? 0, releasedBytes: v.memory?.releasedBytes ?? 0 };
+  const profile = s.power ?? DEFAULT_POWER_PROFILE;
+  const saved = energySaved(profile, period);
+  const e = v.energy;
+  const unprofitable = !paidOff(profile, period);
+  c.patch(name, { parkStartedAt: undefined, energy: { savedJoules: e.savedJoules + saved, unprofitableParks: e.unprofitableParks + (unprofitable ? 1 : 0), periods: e.periods + 1 } });
+  if (unprofitable) c.log('info', name, `park did not pay off: idle ${period.seconds.toFixed(1)} s at depth ${s.depth} cost ${(-saved).toFixed(2)} J more than staying up`);
+}
+
 function finishWake(c: Ctx, name: string, reason: ParkReason): void {
+  accountIdlePeriod(c, name);
   const v = c.vm(name);
   const took = v.wakeStartedAt === undefined ? undefined : c.now - v.wakeStartedAt;
   // lastError described this wake's trouble; it is over (lastFailure keeps it for the operator).
@@ -840,7 +864,7 @@ function onPersistResult(c: Ctx, name: string, seq: number, error: string | unde
   requestOp(c, name);
 }
 
-function onLibvirtResult(c: Ctx, name: string, seq: number, error: string | undefined, code: string | undefined, woke: WakeKind | undefined): void {
+function onLibvirtResult(c: Ctx, name: string, seq: number, error: string | undefined, code: string | undefined, woke: WakeKind | undefined, memory: MemoryMeasurement | undefined): void {
   releaseSlot(c, name);
   const v = c.vm(name);
   if (seq !== v.opSeq || v.step !== 'libvirt') return;
@@ -851,7 +875,9 @@ function onLibvirtResult(c: Ctx, name: string, seq: number, error: string | unde
       return;
     }
     // save/shutdown: the tap is gone; it comes back under a new number. An old error is over.
-    transition(c, name, 'parked', 'none', 'parked', s.depth === 'pause' ? { lastError: undefined } : { portNo: undefined, lastError: undefined });
+    // Measured by the shell around the operation (docs/energy.md); a grown RSS released nothing.
+    const mem = memory === undefined ? undefined : { residentBytes: memory.beforeBytes, releasedBytes: Math.max(0, memory.beforeBytes - memory.afterBytes) };
+    transition(c, name, 'parked', 'none', 'parked', s.depth === 'pause' ? { lastError: undefined, memory: mem } : { portNo: undefined, lastError: undefined, memory: mem });
     c.count(name, 'parks');
     c.send(s.dpid, [deleteKind(s.id, KIND.ACTIVITY), deleteKind(s.id, KIND.ACTIVITY_IGNORE)]);
     // Held packets stay held: they are delivered when the VM is up again.
@@ -974,7 +1000,8 @@ function applyLibvirtState(c: Ctx, name: string, state: DomainRunState, context:
     case 'paused':
     case 'shutoff': {
       c.log('warn', name, `libvirt reports the domain ${state} ${context}: treated as parked`);
-      transition(c, name, 'parked', 'none', 'reconciled', state === 'shutoff' ? { portNo: undefined, lastError: undefined } : { lastError: undefined });
+      // Not parked by us: nothing was measured, an earlier park's memory figure does not apply.
+      transition(c, name, 'parked', 'none', 'reconciled', state === 'shutoff' ? { portNo: undefined, lastError: undefined, memory: undefined } : { lastError: undefined, memory: undefined });
       // Park entries first (they outrank the activity entries), then the activity entries go.
       c.send(s.dpid, [...parkFlowsOf(c, name), deleteKind(s.id, KIND.ACTIVITY), deleteKind(s.id, KIND.ACTIVITY_IGNORE), deleteKind(s.id, KIND.PROBE)]);
       persist(c, name, 'parked');

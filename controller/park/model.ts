@@ -90,6 +90,32 @@ export interface VmCounters {
   readonly ignored: number;
 }
 
+/**
+ * The QEMU process's resident memory measured around a park (docs/energy.md):
+ * `residentBytes` before it, `releasedBytes` = before minus after (the whole
+ * RSS when the process is gone: save, shutdown).
+ */
+export interface ParkMemory {
+  readonly residentBytes: number;
+  readonly releasedBytes: number;
+}
+
+/** Energy accounting of a VM's finished idle periods (controller/energy/model.ts). */
+export interface VmEnergy {
+  /** Net energy parking saved over finished idle periods (J); a park that did not pay off subtracts. */
+  readonly savedJoules: number;
+  /** Finished idle periods shorter than the depth's break-even time (saved <= 0). */
+  readonly unprofitableParks: number;
+  /** Finished idle periods accounted (a park begun by this engine and ended by a wake). */
+  readonly periods: number;
+}
+
+/** What the shell measured around a park operation: the QEMU process's RSS before and after (bytes). */
+export interface MemoryMeasurement {
+  readonly beforeBytes: number;
+  readonly afterBytes: number;
+}
+
 export interface VmState {
   readonly name: string;
   readonly phase: Phase;
@@ -140,6 +166,11 @@ export interface VmState {
   /** libvirt connection generation (MachineState.libvirtGen) when the last operation was issued. */
   readonly opGen: number;
   readonly counters: VmCounters;
+  /** Engine clock when this engine began the current park (ACTIVE -> PARKING); the idle period's start. */
+  readonly parkStartedAt?: number | undefined;
+  /** Memory measured around the last park (kept after the wake for `vm info`); undefined when unmeasured. */
+  readonly memory?: ParkMemory | undefined;
+  readonly energy: VmEnergy;
 }
 
 export interface SwitchState {
@@ -197,8 +228,11 @@ export type ParkEvent =
   /** The store has (or failed to write) the record of an awaited `persist` output. */
   | { type: 'persist_done'; vm: string; seq: number }
   | { type: 'persist_failed'; vm: string; seq: number; error: string }
-  /** `woke`: how a wake operation made the domain run (absent for parks). */
-  | { type: 'libvirt_done'; vm: string; seq: number; woke?: WakeKind | undefined }
+  /**
+   * `woke`: how a wake operation made the domain run (absent for parks).
+   * `memory`: a park's QEMU RSS before/after, when the shell could read it.
+   */
+  | { type: 'libvirt_done'; vm: string; seq: number; woke?: WakeKind | undefined; memory?: MemoryMeasurement | undefined }
   /** `code`: the LibvirtError code when there is one (LIBVIRT_CONNECTION waits for a reconnect). */
   | { type: 'libvirt_failed'; vm: string; seq: number; error: string; code?: string | undefined }
   /** The libvirt adapter for `uri` (re)connected: reconcile its VMs, retry wakes that lost the connection. */

@@ -42,8 +42,8 @@ function seamless(...args: string[]): Promise<Run> {
 function source() {
   return new FakeSource([
     vmView('vm1'),
-    vmView('web-frontend', { state: 'parked', depth: 'pause', port: 12, wakes: 3, lastWakeMs: 512, since: Date.UTC(2025, 0, 2, 3, 5, 0) }),
-    vmView('db', { state: 'waking', step: 'probe', port: null, lastWakeMs: 12_345 }),
+    vmView('web-frontend', { state: 'parked', depth: 'pause', port: 12, wakes: 3, lastWakeMs: 512, since: Date.UTC(2025, 0, 2, 3, 5, 0), memoryReleasedBytes: 3 * 1024 * 1024 / 2, energySavedJoules: 123.456, unprofitableParks: 2 }),
+    vmView('db', { state: 'waking', step: 'probe', port: null, lastWakeMs: 12_345, memoryReleasedBytes: 2 * 1024 ** 3, energySavedJoules: -27.25 }),
   ]);
 }
 
@@ -55,11 +55,11 @@ test('vm list prints a virsh-like table; --json the API view', async (t) => {
   t.is(
     r.stdout,
     [
-      ' Name           State            Depth   Since                 Port   Last wake',
-      '---------------------------------------------------------------------------------',
-      ' vm1            active           save    2025-01-02 03:04:05   10     -',
-      ' web-frontend   parked           pause   2025-01-02 03:05:00   12     512 ms',
-      ' db             waking (probe)   save    2025-01-02 03:04:05   -      12.3 s',
+      ' Name           State            Depth   Since                 Port   Last wake   Mem released   Energy saved',
+      '---------------------------------------------------------------------------------------------------------------',
+      ' vm1            active           save    2025-01-02 03:04:05   10     -           0              0.0 J',
+      ' web-frontend   parked           pause   2025-01-02 03:05:00   12     512 ms      1.5 MiB        123.5 J',
+      ' db             waking (probe)   save    2025-01-02 03:04:05   -      12.3 s      2.00 GiB       -27.3 J',
       '',
     ].join('\n'),
   );
@@ -77,6 +77,9 @@ test('vm info prints every field; unknown VM exits 1 naming it', async (t) => {
   t.regex(r.stdout, /^Last wake:\s+512 ms$/m);
   t.regex(r.stdout, /^Last error:\s+-$/m);
   t.regex(r.stdout, /^Last failure:\s+-$/m);
+  t.regex(r.stdout, /^Memory released:\s+1\.5 MiB$/m);
+  t.regex(r.stdout, /^Energy saved:\s+123\.5 J$/m);
+  t.regex(r.stdout, /^Parks not paid off:\s+2$/m);
   const bad = await seamless('vm', 'info', 'nope', '--socket', path);
   t.is(bad.code, 1);
   t.is(bad.stdout, '');

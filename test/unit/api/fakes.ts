@@ -28,6 +28,9 @@ export function vmView(name: string, over: Partial<VmView> = {}): VmView {
     lastTransition: null,
     lastProblem: null,
     counters: COUNTERS,
+    memoryReleasedBytes: 0,
+    energySavedJoules: 0,
+    unprofitableParks: 0,
     ...over,
   };
 }

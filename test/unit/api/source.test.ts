@@ -123,3 +123,32 @@ test('a park aborted because the switch is gone: the view carries the transition
   t.is(v.lastProblem?.message, 'park aborted, barrier failed: switch not connected');
   t.true(v.lastProblem!.at >= before);
 });
+
+test('memory released, energy saved and unprofitable parks: measured around the park by the shell, in the VM view', async (t) => {
+  const w = new World(INVENTORY);
+  const MIB = 1024 * 1024;
+  const reads: string[] = [];
+  // The QEMU process: 300 MiB while the domain runs, none once saved (shut off).
+  const readRss = async (_uri: string, domain: string) => {
+    reads.push(`${domain}:${w.fake.peek(domain)!.state}`);
+    return w.fake.peek(domain)!.state === 'shutoff' ? 0 : 300 * MIB;
+  };
+  w.app = createParkApp({ inventory: w.inv, hypervisors: () => w.hv, clock: w.clock, store: w.store, log: createLogger({ level: 'silent' }), readRss });
+  w.sw.app = w.app;
+  await w.app.ready;
+  await w.reconnect();
+  const src = createControlSource({ park: { app: w.app, inventory: w.inv }, switches: { datapaths: new Map([[w.sw.id, w.sw]]) }, now: () => 42 });
+  t.like(src.vm('vm1'), { memoryReleasedBytes: 0, energySavedJoules: 0, unprofitableParks: 0 });
+  await src.park('vm1');
+  await until(w, () => src.vm('vm1').state === 'parked');
+  t.deepEqual(reads, ['d1:running', 'd1:shutoff'], 'read before and after the park operation');
+  t.is(src.vm('vm1').memoryReleasedBytes, 300 * MIB);
+  // Woken 2 s later: far below the save depth's break-even time, so it did not pay off.
+  await w.clock.advance(2000);
+  await src.wake('vm1');
+  await until(w, () => src.vm('vm1').state === 'active');
+  const v = src.vm('vm1');
+  t.is(v.memoryReleasedBytes, 0, 'active: nothing released any more');
+  t.is(v.unprofitableParks, 1);
+  t.true(v.energySavedJoules < 0, `a 2 s park at depth save costs more than it saves (${v.energySavedJoules} J)`);
+});
