@@ -28,6 +28,9 @@ repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$repo"
 
 port=${SEAMLESS_DEMO_PORT:-6653}
+metrics_port=${SEAMLESS_DEMO_METRICS_PORT:-9464}
+# The run's report (HTML, SVG plots) is written here and kept after the demo.
+report_dir=${SEAMLESS_DEMO_REPORT:-$repo/demo-report}
 pingall=${SEAMLESS_DEMO_PINGALL:-1}
 idle=${SEAMLESS_DEMO_IDLE:-8s}
 min_active=${SEAMLESS_DEMO_MIN_ACTIVE:-40s}
@@ -157,10 +160,14 @@ grep -E '^  (idleTimeout|minActive):' "$inv" | sed 's/^ */  /'
 port_free
 ctl_log=$work/controller.log
 # Started directly (not through a shell function) so $! is the controller itself.
-node dist/controller/cli/main.js controller --listen "127.0.0.1:$port" --config "$inv" --api "$api" --log-level debug >"$ctl_log" 2>&1 &
+if ss -Hltn "sport = :$metrics_port" | grep -q .; then
+  say "something already listens on port $metrics_port; stop it or set SEAMLESS_DEMO_METRICS_PORT"
+  exit 1
+fi
+node dist/controller/cli/main.js controller --listen "127.0.0.1:$port" --config "$inv" --api "$api" --metrics "127.0.0.1:$metrics_port" --log-level debug >"$ctl_log" 2>&1 &
 ctl_pid=$!
 wait_listen "$ctl_pid"
-say "controller listening on 127.0.0.1:$port, API $api"
+say "controller listening on 127.0.0.1:$port, API $api, metrics http://127.0.0.1:$metrics_port/metrics"
 
 # The testbed holder keeps Mininet and the VMs up while fd 8 (its stdin) is open.
 mkfifo "$work/tb.in"
@@ -225,6 +232,10 @@ save_file=/var/lib/libvirt/qemu/save/seamless-vm2.save
 save_size=$( [ -f "$save_file" ] && du -m "$save_file" | cut -f1 || echo '?')
 say "vm2 (save):  qemu $rss2_before before -> $(qemu_rss seamless-vm2) now: memory released, state in a ${save_size} MiB managed-save image on disk"
 say "vm1 (pause): qemu $rss1_before before -> $(qemu_rss seamless-vm1) now: vCPUs stopped, memory kept (fast wake, no memory saved)"
+mib() { awk '{printf "%.0f MiB", $1/1048576}'; }
+released1=$(vm_state vm1 memoryReleasedBytes | mib)
+released2=$(vm_state vm2 memoryReleasedBytes | mib)
+say "memory released as seamless measured it (QEMU RSS before the park minus after): vm1 $released1, vm2 $released2"
 
 # ---- 6: a client request wakes a VM ---------------------------------------------
 wake_demo() { # vm ip
@@ -271,5 +282,24 @@ say "vm2 qemu memory now: $(qemu_rss seamless-vm2)"
 
 step "6b the same for vm1 (parked by pausing)"
 wake_demo vm1 "$vm1_ip"
+
+# ---- 7: what parking was worth -------------------------------------------------
+step "7 what parking was worth (memory measured, energy from the power profile: docs/energy.md)"
+seamless vm list --socket "$api" | sed 's/^/  /'
+metrics_url=http://127.0.0.1:$metrics_port/metrics
+say "Prometheus metrics: $metrics_url (for example:)"
+curl -s "$metrics_url" | grep -E '^seamless_(parks_total|wakes_total|memory_released_bytes|energy_saved_joules|parks_unprofitable_total)\{' | sed 's/^/  /'
+say "memory released while parked: vm2 (save) $released2, vm1 (pause) $released1"
+say "energy saved so far: vm1 $(vm_state vm1 energySavedJoules | awk '{printf "%.1f J", $1}'), vm2 $(vm_state vm2 energySavedJoules | awk '{printf "%.1f J", $1}') (negative: the idle period was shorter than the depth's break-even time); parks that did not pay off: vm1 $(vm_state vm1 unprofitableParks), vm2 $(vm_state vm2 unprofitableParks)"
+if seamless report --help >/dev/null 2>&1; then
+  rm -rf "$report_dir"
+  if seamless report --from "$ctl_log" --config "$inv" --out "$report_dir" >"$work/report.out" 2>&1; then
+    say "report of this run: $report_dir/index.html"
+  else
+    sed 's/^/  /' "$work/report.out"
+    say "FAIL: the run report could not be written"
+    exit 1
+  fi
+fi
 
 step "RESULT: PASS ($((SECONDS - t_start)) s): VMs parked when idle (vm2's memory released), woken by a client's first packet, page served"
