@@ -1,0 +1,192 @@
+// Small hand-written SVG plots for the run report (docs/decisions.md, "Run report"): strings
+// only, no DOM, no scripts, so the page is self-contained and renders the same everywhere.
+import type { Phase } from '../park/model.js';
+import type { Point, VmReport } from './model.js';
+
+/** Colour per phase; the legend and the CSS of the page use the same table. */
+export const PHASE_COLOURS: Readonly<Record<Phase, string>> = {
+  active: '#2e9d4f',
+  parking: '#e0a526',
+  parked: '#3b6fc4',
+  waking: '#d9622b',
+  wake_failed: '#c0392b',
+  unknown: '#9a9a9a',
+};
+
+const SERIES = ['#3b6fc4', '#d9622b', '#2e9d4f', '#8e44ad'];
+
+export function esc(s: string): string {
+  return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
+}
+
+/** Short number for axis labels (3 significant digits). */
+function num(v: number): string {
+  if (v === 0) return '0';
+  const a = Math.abs(v);
+  if (a >= 1e9) return `${+(v / 1e9).toPrecision(3)}G`;
+  if (a >= 1e6) return `${+(v / 1e6).toPrecision(3)}M`;
+  if (a >= 1e3) return `${+(v / 1e3).toPrecision(3)}k`;
+  return `${+v.toPrecision(3)}`;
+}
+
+/** Bytes in binary units (MiB, GiB), as the tables show them. */
+export function bytes(v: number): string {
+  if (v === 0) return '0';
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+  let u = 0;
+  let x = Math.abs(v);
+  while (x >= 1024 && u < units.length - 1) {
+    x /= 1024;
+    u += 1;
+  }
+  return `${v < 0 ? '-' : ''}${+x.toPrecision(3)} ${units[u]}`;
+}
+
+/** Seconds since the run's start, for time axes. */
+function secs(ms: number): string {
+  return `${+(ms / 1000).toPrecision(3)} s`;
+}
+
+const W = 720;
+const M = { l: 70, r: 20, t: 16, b: 36 };
+
+interface Axis {
+  readonly min: number;
+  readonly max: number;
+  readonly px0: number;
+  readonly px1: number;
+  /** Logarithmic (base 10): wake latencies span 5 ms pauses to 10 s cold boots in one plot. */
+  readonly log?: boolean;
+}
+function scale(a: Axis, v: number): number {
+  if (a.log === true) {
+    const lo = Math.log10(a.min);
+    const span = Math.log10(a.max) - lo || 1;
+    return a.px0 + ((Math.log10(Math.max(v, a.min)) - lo) / span) * (a.px1 - a.px0);
+  }
+  const span = a.max - a.min || 1;
+  return a.px0 + ((v - a.min) / span) * (a.px1 - a.px0);
+}
+
+/** Tick values: n+1 even steps, or on a log axis 1-2-5 steps of each decade in range. */
+function tickValues(a: Axis, n: number): number[] {
+  if (a.log !== true) return Array.from({ length: n + 1 }, (_, i) => a.min + ((a.max - a.min) * i) / n);
+  const out: number[] = [];
+  for (let d = Math.floor(Math.log10(a.min)); d <= Math.ceil(Math.log10(a.max)); d++) {
+    for (const m of [1, 2, 5]) {
+      const v = m * 10 ** d;
+      if (v >= a.min && v <= a.max) out.push(v);
+    }
+  }
+  return out;
+}
+
+function ticks(a: Axis, n: number, label: (v: number) => string, horizontal: boolean, other: number): string {
+  let s = '';
+  for (const v of tickValues(a, n)) {
+    const p = scale(a, v).toFixed(1);
+    s += horizontal
+      ? `<line x1="${p}" y1="${other}" x2="${p}" y2="${other + 4}" class="tick"/><text x="${p}" y="${other + 16}" text-anchor="middle">${esc(label(v))}</text>`
+      : `<line x1="${other - 4}" y1="${p}" x2="${other}" y2="${p}" class="tick"/><text x="${other - 6}" y="${p}" dy="0.32em" text-anchor="end">${esc(label(v))}</text>`;
+  }
+  return s;
+}
+
+function frame(h: number, body: string, title: string): string {
+  return `<svg xmlns="http://www.w3.org/2000/svg" class="plot" role="img" aria-label="${esc(title)}" width="${W}" height="${h}" viewBox="0 0 ${W} ${h}"><title>${esc(title)}</title>${body}</svg>`;
+}
+
+/** One row per VM, a coloured bar per phase interval, time since the run's start on x. */
+export function timelineSvg(vms: readonly VmReport[], start: number, end: number): string {
+  const row = 22;
+  const h = M.t + vms.length * row + M.b;
+  const x: Axis = { min: 0, max: Math.max(end - start, 1), px0: M.l + 40, px1: W - M.r };
+  let body = '';
+  vms.forEach((vm, i) => {
+    const y = M.t + i * row;
+    body += `<text x="${x.px0 - 6}" y="${y + row / 2}" dy="0.32em" text-anchor="end" class="vm">${esc(vm.name)}</text>`;
+    for (const iv of vm.intervals) {
+      const x0 = scale(x, iv.start - start);
+      // At least a pixel wide, so a 5 ms wake in an hour-long run still shows.
+      const w = Math.max(scale(x, iv.end - start) - x0, 1);
+      body += `<rect class="iv" x="${x0.toFixed(1)}" y="${y + 3}" width="${w.toFixed(1)}" height="${row - 6}" fill="${PHASE_COLOURS[iv.phase]}"><title>${esc(`${vm.name}: ${iv.phase} ${secs(iv.start - start)} to ${secs(iv.end - start)}`)}</title></rect>`;
+    }
+  });
+  const axisY = M.t + vms.length * row + 4;
+  body += `<line x1="${x.px0}" y1="${axisY}" x2="${x.px1}" y2="${axisY}" class="axis"/>`;
+  body += ticks(x, 6, secs, true, axisY);
+  return frame(h, body, 'state of each VM over the run');
+}
+
+function lines(series: readonly { name: string; pts: readonly Point[] }[], xl: (v: number) => string, yl: (v: number) => string, title: string, step: boolean, yMin?: number, xLog = false): string {
+  const h = 260;
+  const all = series.flatMap((s) => s.pts);
+  const xs = all.map((p) => p.t);
+  const ys = all.map((p) => p.v);
+  let x: Axis = { min: Math.min(...xs), max: Math.max(...xs, Math.min(...xs) + 1), px0: M.l, px1: W - M.r };
+  // A log axis from the decade below the fastest sample to the one above the slowest (1-2-5 ticks then land inside).
+  if (xLog) x = { ...x, min: 10 ** Math.floor(Math.log10(Math.max(x.min, 0.1))), max: 10 ** Math.ceil(Math.log10(Math.max(x.max, 1))), log: true };
+  const lo = Math.min(...ys, yMin ?? Math.min(...ys));
+  const hi = Math.max(...ys);
+  const y: Axis = { min: lo, max: hi > lo ? hi : lo + 1, px0: h - M.b, px1: M.t };
+  let body = `<line x1="${M.l}" y1="${h - M.b}" x2="${W - M.r}" y2="${h - M.b}" class="axis"/><line x1="${M.l}" y1="${M.t}" x2="${M.l}" y2="${h - M.b}" class="axis"/>`;
+  body += ticks(x, 6, xl, true, h - M.b);
+  body += ticks(y, 4, yl, false, M.l);
+  if (y.min < 0 && y.max > 0) {
+    const z = scale(y, 0).toFixed(1);
+    body += `<line x1="${M.l}" y1="${z}" x2="${W - M.r}" y2="${z}" class="zero"/>`;
+  }
+  series.forEach((s, i) => {
+    let d = '';
+    s.pts.forEach((p, k) => {
+      const px = scale(x, p.t).toFixed(1);
+      const py = scale(y, p.v).toFixed(1);
+      if (k === 0) d += `M${px},${py}`;
+      else if (step) d += `H${px}V${py}`;
+      else d += `L${px},${py}`;
+    });
+    const c = SERIES[i % SERIES.length]!;
+    body += `<path class="series" d="${d}" fill="none" stroke="${c}" stroke-width="2"/>`;
+    if (series.length > 1 || s.name !== '') body += `<rect x="${W - M.r - 150}" y="${M.t + 4 + i * 16}" width="10" height="10" fill="${c}"/><text x="${W - M.r - 136}" y="${M.t + 13 + i * 16}">${esc(s.name)}</text>`;
+  });
+  return frame(h, body, title);
+}
+
+/** Empirical CDF of wake latency, one step line per depth. */
+export function wakeCdfSvg(byDepth: ReadonlyMap<string, readonly number[]>): string {
+  const series = [...byDepth].map(([depth, sorted]) => ({
+    name: `${depth} (n=${sorted.length})`,
+    pts: [{ t: sorted[0]!, v: 0 }, ...sorted.map((ms, i) => ({ t: ms, v: (i + 1) / sorted.length }))],
+  }));
+  return lines(series, (v) => `${num(v)} ms`, (v) => `${Math.round(v * 100)}%`, 'wake latency CDF per depth (log time axis)', true, 0, true);
+}
+
+/** Memory released at each moment of the run (bytes, step function). */
+export function memorySvg(pts: readonly Point[], start: number, end: number): string {
+  const rel = pts.map((p) => ({ t: p.t - start, v: p.v }));
+  const last = rel[rel.length - 1]!;
+  if (end - start > last.t) rel.push({ t: end - start, v: last.v });
+  return lines([{ name: '', pts: rel }], secs, bytes, 'memory released over the run', true, 0);
+}
+
+/** Cumulative energy saved compared with leaving every VM running (J); the always-on baseline is 0. */
+export function energySvg(pts: readonly Point[], start: number, end: number): string {
+  const rel = pts.map((p) => ({ t: p.t - start, v: p.v }));
+  const last = rel[rel.length - 1]!;
+  if (end - start > last.t) rel.push({ t: end - start, v: last.v });
+  const base = [
+    { t: 0, v: 0 },
+    { t: Math.max(end - start, last.t), v: 0 },
+  ];
+  return lines(
+    [
+      { name: 'saved by parking', pts: rel },
+      { name: 'always-on (0)', pts: base },
+    ],
+    secs,
+    (v) => `${num(v)} J`,
+    'energy saved vs always-on',
+    true,
+    0,
+  );
+}
