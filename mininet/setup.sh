@@ -34,7 +34,7 @@ packages=(
   openvswitch-switch mininet python3-os-ken redis-server tshark
   ethtool iproute2 iputils-ping curl tcpdump psmisc cpio xz-utils arping hping3
   libvirt-daemon-system libvirt-daemon-driver-qemu qemu-system-x86 qemu-utils
-  linux-image-amd64 busybox-static libvirt-clients prometheus
+  linux-image-amd64 busybox-static libvirt-clients prometheus chromium
 )
 missing=()
 for p in "${packages[@]}"; do

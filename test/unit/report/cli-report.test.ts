@@ -26,7 +26,7 @@ async function run(argv: string[]): Promise<{ code: number; out: string; err: st
 test.serial('seamless report writes a self-contained index.html with the plots and the tables', async (t) => {
   const dir = await mkdtemp(join(tmpdir(), 'seamless-report-'));
   t.teardown(() => rm(dir, { recursive: true, force: true }));
-  const r = await run(['report', '--from', fixture('run-energy.log'), '--out', dir]);
+  const r = await run(['report', '--from', fixture('run-energy.jsonl'), '--out', dir]);
   t.is(r.code, 0, r.err);
   t.regex(r.out, /39 transitions, 9 parks, 9 wakes, 3 VMs/);
   const html = await readFile(join(dir, 'index.html'), 'utf8');
@@ -42,7 +42,7 @@ test.serial('seamless report writes a self-contained index.html with the plots a
 test.serial('a log without energy or memory fields gets visible notes instead of plots, never made-up numbers', async (t) => {
   const dir = await mkdtemp(join(tmpdir(), 'seamless-report-'));
   t.teardown(() => rm(dir, { recursive: true, force: true }));
-  t.is((await run(['report', '--from', fixture('run.log'), '--out', dir, '--config', fixture('inventory.yaml')])).code, 0);
+  t.is((await run(['report', '--from', fixture('run.jsonl'), '--out', dir, '--config', fixture('inventory.yaml')])).code, 0);
   const html = await readFile(join(dir, 'index.html'), 'utf8');
   t.regex(html, /no energy data in this log/);
   t.regex(html, /no memory data in this log/);
@@ -60,7 +60,7 @@ test.serial('usage errors exit 2: an unknown flag, a positional, an empty --out'
 });
 
 test.serial('an unreadable log exits 1 naming the file', async (t) => {
-  const r = await run(['report', '--from', '/nonexistent/run.log', '--out', join(tmpdir(), 'never-written')]);
+  const r = await run(['report', '--from', '/nonexistent/run.jsonl', '--out', join(tmpdir(), 'never-written')]);
   t.is(r.code, 1);
   t.regex(r.err, /cannot read \/nonexistent\/run\.log/);
 });

@@ -6,7 +6,7 @@ const fixture = (name: string) => readFileSync(new URL(`../../support/report/${n
 const line = (f: Record<string, unknown>) => JSON.stringify({ time: '2026-12-01T12:00:00.000Z', level: 'info', msg: 'vm transition', app: 'park', vm: 'vm1', from: 'active', to: 'parking', reason: 'idle', ...f });
 
 test('the fixture log: transitions typed and sorted, text lines and blank lines counted as non-JSON, other records counted', (t) => {
-  const log = parseEventLog(fixture('run.log'));
+  const log = parseEventLog(fixture('run.jsonl'));
   t.is(log.events.length, 39);
   t.is(log.nonJsonLines, 3, 'the banner, the blank line and the stray line');
   t.is(log.otherRecords, 12);

@@ -74,14 +74,14 @@ test('energy is summed from energySavedJoules as logged (losses included); absen
   ]);
   t.deepEqual(r.energy?.map((p) => [p.t, p.v]), [[0, 0], [0, -1.5], [10, 38.5]]);
   t.deepEqual(r.vms.map((v) => v.energySavedJoules), [-1.5, 40]);
-  const none = buildReport(parseEventLog(fixture('run.log')).events);
+  const none = buildReport(parseEventLog(fixture('run.jsonl')).events);
   t.is(none.energy, undefined);
   t.true(none.vms.every((v) => v.energySavedJoules === undefined));
 });
 
 test('the fixture run: parks, wakes and per-depth latencies (p50/p99) from the log and the inventory', (t) => {
   const depths = new Map<string, Depth>([['vm1', 'pause'], ['vm2', 'save'], ['vm3', 'shutdown']]);
-  const r = buildReport(parseEventLog(fixture('run.log')).events, { depthOf: (vm) => depths.get(vm) });
+  const r = buildReport(parseEventLog(fixture('run.jsonl')).events, { depthOf: (vm) => depths.get(vm) });
   t.is(r.parks, 9);
   t.is(r.wakes, 9);
   t.deepEqual([...r.wakesByDepth.keys()].sort(), ['pause', 'save', 'shutdown']);
