@@ -62,7 +62,7 @@ test.serial('usage errors exit 2: an unknown flag, a positional, an empty --out'
 test.serial('an unreadable log exits 1 naming the file', async (t) => {
   const r = await run(['report', '--from', '/nonexistent/run.jsonl', '--out', join(tmpdir(), 'never-written')]);
   t.is(r.code, 1);
-  t.regex(r.err, /cannot read \/nonexistent\/run\.log/);
+  t.regex(r.err, /cannot read \/nonexistent\/run\.jsonl/);
 });
 
 test.serial('a malformed transition record exits 1 naming the file and the line', async (t) => {
