@@ -70,7 +70,15 @@ function scale(a: Axis, v: number): number {
 
 /** Tick values: n+1 even steps, or on a log axis 1-2-5 steps of each decade in range. */
 function tickValues(a: Axis, n: number): number[] {
-  if (a.log !== true) return Array.from({ length: n + 1 }, (_, i) => a.min + ((a.max - a.min) * i) / n);
+  if (a.log !== true) {
+    // Round steps (1, 2 or 5 times a power of ten), about n of them, so labels read 20 s, 40 s, not 20.9 s.
+    const raw = (a.max - a.min) / n || 1;
+    const p = 10 ** Math.floor(Math.log10(raw));
+    const step = [1, 2, 5, 10].map((m) => m * p).reduce((b, v) => (Math.abs(Math.log(v / raw)) < Math.abs(Math.log(b / raw)) ? v : b));
+    const out: number[] = [];
+    for (let v = Math.ceil(a.min / step) * step; v <= a.max + step * 1e-9; v += step) out.push(v);
+    return out;
+  }
   const out: number[] = [];
   for (let d = Math.floor(Math.log10(a.min)); d <= Math.ceil(Math.log10(a.max)); d++) {
     for (const m of [1, 2, 5]) {
@@ -166,7 +174,11 @@ export function memorySvg(pts: readonly Point[], start: number, end: number): st
   const rel = pts.map((p) => ({ t: p.t - start, v: p.v }));
   const last = rel[rel.length - 1]!;
   if (end - start > last.t) rel.push({ t: end - start, v: last.v });
-  return lines([{ name: '', pts: rel }], secs, bytes, 'memory released over the run', true, 0);
+  // Plotted in MiB (or GiB) so the round tick steps are round in the unit the tables use.
+  const max = Math.max(...rel.map((p) => p.v));
+  const [div, unit] = max >= 2 ** 30 ? [2 ** 30, 'GiB'] : max >= 2 ** 20 ? [2 ** 20, 'MiB'] : [1, 'B'];
+  const scaled = rel.map((p) => ({ t: p.t, v: p.v / div }));
+  return lines([{ name: '', pts: scaled }], secs, (v) => `${num(v)} ${unit}`, 'memory released over the run', true, 0);
 }
 
 /** Cumulative energy saved compared with leaving every VM running (J); the always-on baseline is 0. */
