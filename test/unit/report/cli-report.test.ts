@@ -2,6 +2,7 @@ import test from 'ava';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { runCli } from '../../../controller/cli/dispatch.js';
 
@@ -73,4 +74,17 @@ test.serial('a malformed transition record exits 1 naming the file and the line'
   const r = await run(['report', '--from', log, '--out', dir]);
   t.is(r.code, 1);
   t.regex(r.err, new RegExp(`${log.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}: line 2: malformed vm transition record: to must be one of`));
+});
+
+test.serial('without --from it reads standard input and without --out writes ./seamless-report/index.html', async (t) => {
+  const cwd = await mkdtemp(join(tmpdir(), 'seamless-report-'));
+  t.teardown(() => rm(cwd, { recursive: true, force: true }));
+  const main = fileURLToPath(new URL('../../../controller/cli/main.ts', import.meta.url));
+  const log = await readFile(fixture('run-energy.jsonl'));
+  const r = spawnSync(process.execPath, [`--import=${import.meta.resolve('tsx')}`, main, 'report'], { cwd, input: log, encoding: 'utf8', timeout: 60_000 });
+  t.is(r.status, 0, r.stderr);
+  t.regex(r.stdout, /seamless-report\/index\.html: 39 transitions/);
+  const html = await readFile(join(cwd, 'seamless-report', 'index.html'), 'utf8');
+  t.regex(html, /log: stdin/);
+  t.is((html.match(/<svg /g) ?? []).length, 4);
 });
