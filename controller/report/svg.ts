@@ -126,8 +126,18 @@ export function timelineSvg(vms: readonly VmReport[], start: number, end: number
   return frame(h, body, 'state of each VM over the run');
 }
 
-function lines(series: readonly { name: string; pts: readonly Point[] }[], xl: (v: number) => string, yl: (v: number) => string, title: string, step: boolean, yMin?: number, xLog = false): string {
-  const h = 260;
+interface Series {
+  readonly name: string;
+  readonly pts: readonly Point[];
+  /** A reference line (the always-on baseline): grey and dashed, not a colour of its own. */
+  readonly reference?: boolean;
+}
+
+function lines(series: readonly Series[], xl: (v: number) => string, yl: (v: number) => string, title: string, step: boolean, yMin?: number, xLog = false): string {
+  // The legend gets its own row above the plot area, so it never covers a line.
+  const legend = series.length > 1 || series.some((s) => s.name !== '');
+  const top = legend ? M.t + 22 : M.t;
+  const h = 260 + top - M.t;
   const all = series.flatMap((s) => s.pts);
   const xs = all.map((p) => p.t);
   const ys = all.map((p) => p.v);
@@ -136,8 +146,9 @@ function lines(series: readonly { name: string; pts: readonly Point[] }[], xl: (
   if (xLog) x = { ...x, min: 10 ** Math.floor(Math.log10(Math.max(x.min, 0.1))), max: 10 ** Math.ceil(Math.log10(Math.max(x.max, 1))), log: true };
   const lo = Math.min(...ys, yMin ?? Math.min(...ys));
   const hi = Math.max(...ys);
-  const y: Axis = { min: lo, max: hi > lo ? hi : lo + 1, px0: h - M.b, px1: M.t };
-  let body = `<line x1="${M.l}" y1="${h - M.b}" x2="${W - M.r}" y2="${h - M.b}" class="axis"/><line x1="${M.l}" y1="${M.t}" x2="${M.l}" y2="${h - M.b}" class="axis"/>`;
+  const y: Axis = { min: lo, max: hi > lo ? hi : lo + 1, px0: h - M.b, px1: top };
+  let body = `<line x1="${M.l}" y1="${h - M.b}" x2="${W - M.r}" y2="${h - M.b}" class="axis"/><line x1="${M.l}" y1="${top}" x2="${M.l}" y2="${h - M.b}" class="axis"/>`;
+  let lx = M.l;
   body += ticks(x, 6, xl, true, h - M.b);
   body += ticks(y, 4, yl, false, M.l);
   if (y.min < 0 && y.max > 0) {
@@ -153,9 +164,13 @@ function lines(series: readonly { name: string; pts: readonly Point[] }[], xl: (
       else if (step) d += `H${px}V${py}`;
       else d += `L${px},${py}`;
     });
-    const c = SERIES[i % SERIES.length]!;
-    body += `<path class="series" d="${d}" fill="none" stroke="${c}" stroke-width="2"/>`;
-    if (series.length > 1 || s.name !== '') body += `<rect x="${W - M.r - 150}" y="${M.t + 4 + i * 16}" width="10" height="10" fill="${c}"/><text x="${W - M.r - 136}" y="${M.t + 13 + i * 16}">${esc(s.name)}</text>`;
+    const c = s.reference === true ? '#888' : SERIES[i % SERIES.length]!;
+    const dash = s.reference === true ? ' stroke-dasharray="6 4"' : '';
+    body += `<path class="series" d="${d}" fill="none" stroke="${c}" stroke-width="2"${dash}/>`;
+    if (legend) {
+      body += `<rect x="${lx}" y="${M.t - 6}" width="10" height="10" fill="${c}"/><text x="${lx + 14}" y="${M.t + 3}">${esc(s.name)}</text>`;
+      lx += 24 + 6.5 * s.name.length;
+    }
   });
   return frame(h, body, title);
 }
@@ -193,7 +208,7 @@ export function energySvg(pts: readonly Point[], start: number, end: number): st
   return lines(
     [
       { name: 'saved by parking', pts: rel },
-      { name: 'always-on (0)', pts: base },
+      { name: 'always-on (0)', pts: base, reference: true },
     ],
     secs,
     (v) => `${num(v)} J`,

@@ -72,12 +72,12 @@ test.serial('the report of a run with memory and energy renders in headless Chro
 
   await mkdir(artifacts, { recursive: true });
   const png = join(artifacts, 'report.png');
-  const shot = await chromium([`--screenshot=${png}`, '--window-size=1000,1800', '--hide-scrollbars', url], join(dir, 'profile'));
+  const shot = await chromium([`--screenshot=${png}`, '--window-size=1000,1900', '--hide-scrollbars', url], join(dir, 'profile'));
   t.is(shot.code, 0, shot.stderr);
   t.deepEqual(consoleErrors(shot.stderr), []);
   const head = (await readFile(png)).subarray(0, 24);
   t.deepEqual([...head.subarray(0, 8)], [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a], 'a PNG');
-  t.deepEqual([head.readUInt32BE(16), head.readUInt32BE(20)], [1000, 1800]);
+  t.deepEqual([head.readUInt32BE(16), head.readUInt32BE(20)], [1000, 1900]);
   t.true((await stat(png)).size > 20_000, 'not a blank page');
   t.log(`screenshot: ${png}`);
 });
