@@ -1,7 +1,7 @@
 // Small hand-written SVG plots for the run report (docs/decisions.md, "Run report"): strings
 // only, no DOM, no scripts, so the page is self-contained and renders the same everywhere.
 import type { Phase } from '../park/model.js';
-import type { Point, VmReport } from './model.js';
+import type { Point, StateInterval, VmReport } from './model.js';
 
 /** Colour per phase; the legend and the CSS of the page use the same table. */
 export const PHASE_COLOURS: Readonly<Record<Phase, string>> = {
@@ -113,7 +113,7 @@ export function timelineSvg(vms: readonly VmReport[], start: number, end: number
   vms.forEach((vm, i) => {
     const y = M.t + i * row;
     body += `<text x="${x.px0 - 6}" y="${y + row / 2}" dy="0.32em" text-anchor="end" class="vm">${esc(vm.name)}</text>`;
-    for (const iv of vm.intervals) {
+    for (const iv of vm.intervals.length > x.px1 - x.px0 ? byColumn(vm.intervals, x, start) : vm.intervals) {
       const x0 = scale(x, iv.start - start);
       // At least a pixel wide, so a 5 ms wake in an hour-long run still shows.
       const w = Math.max(scale(x, iv.end - start) - x0, 1);
@@ -124,6 +124,84 @@ export function timelineSvg(vms: readonly VmReport[], start: number, end: number
   body += `<line x1="${x.px0}" y1="${axisY}" x2="${x.px1}" y2="${axisY}" class="axis"/>`;
   body += ticks(x, 6, secs, true, axisY);
   return frame(h, body, 'state of each VM over the run');
+}
+
+/** [min, max] of a list, in a loop: spreading 100k+ samples into Math.min overflows V8's argument stack. */
+function extent(vs: readonly number[]): [number, number] {
+  let lo = Number.POSITIVE_INFINITY;
+  let hi = Number.NEGATIVE_INFINITY;
+  for (const v of vs) {
+    if (v < lo) lo = v;
+    if (v > hi) hi = v;
+  }
+  return [lo, hi];
+}
+
+/**
+ * Bounds a long run's timeline to one bar per pixel column (plus merges): each column shows the
+ * phase that held the VM longest in it. Without it a run of 200k parks is 600k <rect>s (tens of MB)
+ * for a 600-pixel-wide plot. Runs with no more intervals than pixels are drawn exactly.
+ */
+function byColumn(ivs: readonly StateInterval[], x: Axis, start: number): StateInterval[] {
+  const cols = Math.ceil(x.px1 - x.px0);
+  const span = (x.max - x.min) / cols;
+  const time = Array.from({ length: cols }, () => new Map<Phase, number>());
+  for (const iv of ivs) {
+    let a = iv.start - start;
+    const b = iv.end - start;
+    while (a < b) {
+      const c = Math.min(Math.floor(a / span), cols - 1);
+      const e = Math.min(b, (c + 1) * span);
+      const m = time[c]!;
+      m.set(iv.phase, (m.get(iv.phase) ?? 0) + (e - a));
+      a = e > a ? e : b;
+    }
+  }
+  const out: StateInterval[] = [];
+  time.forEach((m, c) => {
+    let best: Phase | undefined;
+    for (const [p, d] of m) if (best === undefined || d > m.get(best)!) best = p;
+    if (best === undefined) return;
+    const last = out[out.length - 1];
+    const s0 = start + c * span;
+    if (last !== undefined && last.phase === best && last.end === s0) out[out.length - 1] = { ...last, end: s0 + span };
+    else out.push({ phase: best, start: s0, end: s0 + span });
+  });
+  return out;
+}
+
+/**
+ * At most four points per pixel column (first, lowest, highest, last, in x order), which draws the
+ * same line as every point: a step line's extremes inside one pixel are all that can show.
+ */
+function decimate(pts: readonly Point[], x: Axis): readonly Point[] {
+  const cols = x.px1 - x.px0;
+  if (pts.length <= 4 * cols) return pts;
+  const out: Point[] = [];
+  let col = Number.NaN;
+  let group: Point[] = [];
+  const flush = () => {
+    if (group.length === 0) return;
+    let lo = group[0]!;
+    let hi = group[0]!;
+    for (const p of group) {
+      if (p.v < lo.v) lo = p;
+      if (p.v > hi.v) hi = p;
+    }
+    const keep = new Set([group[0]!, lo, hi, group[group.length - 1]!]);
+    for (const p of group) if (keep.has(p)) out.push(p);
+    group = [];
+  };
+  for (const p of pts) {
+    const c = Math.floor(scale(x, p.t));
+    if (c !== col) {
+      flush();
+      col = c;
+    }
+    group.push(p);
+  }
+  flush();
+  return out;
 }
 
 interface Series {
@@ -139,13 +217,13 @@ function lines(series: readonly Series[], xl: (v: number) => string, yl: (v: num
   const top = legend ? M.t + 22 : M.t;
   const h = 260 + top - M.t;
   const all = series.flatMap((s) => s.pts);
-  const xs = all.map((p) => p.t);
-  const ys = all.map((p) => p.v);
-  let x: Axis = { min: Math.min(...xs), max: Math.max(...xs, Math.min(...xs) + 1), px0: M.l, px1: W - M.r };
+  const [xMin, xMax] = extent(all.map((p) => p.t));
+  const [yLo, yHi] = extent(all.map((p) => p.v));
+  let x: Axis = { min: xMin, max: Math.max(xMax, xMin + 1), px0: M.l, px1: W - M.r };
   // A log axis from the decade below the fastest sample to the one above the slowest (1-2-5 ticks then land inside).
   if (xLog) x = { ...x, min: 10 ** Math.floor(Math.log10(Math.max(x.min, 0.1))), max: 10 ** Math.ceil(Math.log10(Math.max(x.max, 1))), log: true };
-  const lo = Math.min(...ys, yMin ?? Math.min(...ys));
-  const hi = Math.max(...ys);
+  const lo = Math.min(yLo, yMin ?? yLo);
+  const hi = yHi;
   const y: Axis = { min: lo, max: hi > lo ? hi : lo + 1, px0: h - M.b, px1: top };
   let body = `<line x1="${M.l}" y1="${h - M.b}" x2="${W - M.r}" y2="${h - M.b}" class="axis"/><line x1="${M.l}" y1="${top}" x2="${M.l}" y2="${h - M.b}" class="axis"/>`;
   let lx = M.l;
@@ -157,7 +235,7 @@ function lines(series: readonly Series[], xl: (v: number) => string, yl: (v: num
   }
   series.forEach((s, i) => {
     let d = '';
-    s.pts.forEach((p, k) => {
+    decimate(s.pts, x).forEach((p, k) => {
       const px = scale(x, p.t).toFixed(1);
       const py = scale(y, p.v).toFixed(1);
       if (k === 0) d += `M${px},${py}`;
@@ -190,7 +268,7 @@ export function memorySvg(pts: readonly Point[], start: number, end: number): st
   const last = rel[rel.length - 1]!;
   if (end - start > last.t) rel.push({ t: end - start, v: last.v });
   // Plotted in MiB (or GiB) so the round tick steps are round in the unit the tables use.
-  const max = Math.max(...rel.map((p) => p.v));
+  const max = extent(rel.map((p) => p.v))[1];
   const [div, unit] = max >= 2 ** 30 ? [2 ** 30, 'GiB'] : max >= 2 ** 20 ? [2 ** 20, 'MiB'] : [1, 'B'];
   const scaled = rel.map((p) => ({ t: p.t, v: p.v / div }));
   return lines([{ name: '', pts: scaled }], secs, (v) => `${num(v)} ${unit}`, 'memory released over the run', true, 0);
