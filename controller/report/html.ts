@@ -36,7 +36,7 @@ export function renderHtml(r: RunReport, info: PageInfo): string {
   const parts: string[] = [];
   parts.push(`<h1>seamless run report</h1>`);
   parts.push(
-    `<p class="meta">log: ${esc(info.source)} · ${r.start > 0 ? esc(new Date(r.start).toISOString()) : 'no events'} · ${(dur / 1000).toFixed(1)} s · ${r.vms.length} VMs · ` +
+    `<p class="meta">log: ${esc(info.source)} · ${r.vms.length > 0 ? esc(new Date(r.start).toISOString()) : 'no events'} · ${(dur / 1000).toFixed(1)} s · ${r.vms.length} VMs · ` +
       `${info.log.nonJsonLines} non-JSON lines skipped, ${info.log.otherRecords} other records</p>`,
   );
 

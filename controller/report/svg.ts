@@ -42,7 +42,19 @@ export function bytes(v: number): string {
   return `${v < 0 ? '-' : ''}${+x.toPrecision(3)} ${units[u]}`;
 }
 
-/** Seconds since the run's start, for time axes. */
+/** The unit of a time axis spanning `spanMs`: seconds, minutes or hours, so round ticks read 20 min, not 1200 s. */
+function timeUnit(spanMs: number): { div: number; unit: string } {
+  if (spanMs >= 3 * 3_600_000) return { div: 3_600_000, unit: 'h' };
+  if (spanMs >= 3 * 60_000) return { div: 60_000, unit: 'min' };
+  return { div: 1000, unit: 's' };
+}
+
+/** A latency in ms or s. */
+function latency(v: number): string {
+  return v >= 1000 ? `${num(v / 1000)} s` : `${num(v)} ms`;
+}
+
+/** Seconds since the run's start, for tooltips. */
 function secs(ms: number): string {
   return `${+(ms / 1000).toPrecision(3)} s`;
 }
@@ -80,8 +92,12 @@ function tickValues(a: Axis, n: number): number[] {
     return out;
   }
   const out: number[] = [];
-  for (let d = Math.floor(Math.log10(a.min)); d <= Math.ceil(Math.log10(a.max)); d++) {
-    for (const m of [1, 2, 5]) {
+  const d0 = Math.floor(Math.log10(a.min));
+  const d1 = Math.ceil(Math.log10(a.max));
+  // 1-2-5 steps while they fit (labels about 60 px apart); only the decades on a wide range.
+  const steps = d1 - d0 > 3 ? [1] : [1, 2, 5];
+  for (let d = d0; d <= d1; d++) {
+    for (const m of steps) {
       const v = m * 10 ** d;
       if (v >= a.min && v <= a.max) out.push(v);
     }
@@ -107,23 +123,76 @@ function frame(h: number, body: string, title: string): string {
 /** One row per VM, a coloured bar per phase interval, time since the run's start on x. */
 export function timelineSvg(vms: readonly VmReport[], start: number, end: number): string {
   const row = 22;
+  const bar = row - 6;
   const h = M.t + vms.length * row + M.b;
   const x: Axis = { min: 0, max: Math.max(end - start, 1), px0: M.l + 40, px1: W - M.r };
+  const cols = Math.ceil(x.px1 - x.px0);
   let body = '';
   vms.forEach((vm, i) => {
     const y = M.t + i * row;
     body += `<text x="${x.px0 - 6}" y="${y + row / 2}" dy="0.32em" text-anchor="end" class="vm">${esc(vm.name)}</text>`;
-    for (const iv of vm.intervals.length > x.px1 - x.px0 ? byColumn(vm.intervals, x, start) : vm.intervals) {
+    if (vm.intervals.length > cols) {
+      body += stackedColumns(vm.intervals, x, start, y + 3, bar);
+      return;
+    }
+    for (const iv of vm.intervals) {
       const x0 = scale(x, iv.start - start);
       // At least a pixel wide, so a 5 ms wake in an hour-long run still shows.
       const w = Math.max(scale(x, iv.end - start) - x0, 1);
-      body += `<rect class="iv" x="${x0.toFixed(1)}" y="${y + 3}" width="${w.toFixed(1)}" height="${row - 6}" fill="${PHASE_COLOURS[iv.phase]}"><title>${esc(`${vm.name}: ${iv.phase} ${secs(iv.start - start)} to ${secs(iv.end - start)}`)}</title></rect>`;
+      body += `<rect class="iv" x="${x0.toFixed(1)}" y="${y + 3}" width="${w.toFixed(1)}" height="${bar}" fill="${PHASE_COLOURS[iv.phase]}"><title>${esc(`${vm.name}: ${iv.phase} ${secs(iv.start - start)} to ${secs(iv.end - start)}`)}</title></rect>`;
     }
   });
   const axisY = M.t + vms.length * row + 4;
+  const tu = timeUnit(x.max);
   body += `<line x1="${x.px0}" y1="${axisY}" x2="${x.px1}" y2="${axisY}" class="axis"/>`;
-  body += ticks(x, 6, secs, true, axisY);
+  body += ticks({ ...x, max: x.max / tu.div }, 6, (v) => `${num(v)} ${tu.unit}`, true, axisY);
   return frame(h, body, 'state of each VM over the run');
+}
+
+/**
+ * A long run's timeline (more intervals than pixel columns): each column is a stacked bar of the
+ * share of its time the VM spent in each phase, adjacent columns with the same pixel heights merged.
+ * A 200k-park run is then at most a few thousand <rect>s instead of 600k (tens of MB), and a VM
+ * parked a quarter of every minute shows a quarter-high parked band, not "active" everywhere.
+ */
+function stackedColumns(ivs: readonly StateInterval[], x: Axis, start: number, y: number, bar: number): string {
+  const cols = Math.ceil(x.px1 - x.px0);
+  const span = (x.max - x.min) / cols;
+  const phases = Object.keys(PHASE_COLOURS) as Phase[];
+  const time = Array.from({ length: cols }, () => new Array<number>(phases.length).fill(0));
+  for (const iv of ivs) {
+    const k = phases.indexOf(iv.phase);
+    let a = iv.start - start;
+    const b = iv.end - start;
+    while (a < b) {
+      const c = Math.min(Math.floor(a / span), cols - 1);
+      const e = Math.min(b, (c + 1) * span);
+      time[c]![k]! += e - a;
+      a = e > a ? e : b;
+    }
+  }
+  // Pixel heights per column (largest-remainder rounding would be exact; plain rounding is within a pixel).
+  const heights = time.map((ts) => {
+    const total = ts.reduce((p, v) => p + v, 0);
+    return total === 0 ? undefined : ts.map((v) => Math.round((v / total) * bar));
+  });
+  let out = '';
+  let c = 0;
+  while (c < cols) {
+    const hs = heights[c];
+    let e = c + 1;
+    while (e < cols && hs !== undefined && heights[e] !== undefined && heights[e]!.every((v, k) => v === hs[k])) e++;
+    if (hs !== undefined) {
+      let yy = y;
+      hs.forEach((hh, k) => {
+        if (hh === 0) return;
+        out += `<rect class="iv" x="${(x.px0 + c).toFixed(1)}" y="${yy}" width="${e - c}" height="${hh}" fill="${PHASE_COLOURS[phases[k]!]}"/>`;
+        yy += hh;
+      });
+    }
+    c = e;
+  }
+  return out;
 }
 
 /** [min, max] of a list, in a loop: spreading 100k+ samples into Math.min overflows V8's argument stack. */
@@ -135,39 +204,6 @@ function extent(vs: readonly number[]): [number, number] {
     if (v > hi) hi = v;
   }
   return [lo, hi];
-}
-
-/**
- * Bounds a long run's timeline to one bar per pixel column (plus merges): each column shows the
- * phase that held the VM longest in it. Without it a run of 200k parks is 600k <rect>s (tens of MB)
- * for a 600-pixel-wide plot. Runs with no more intervals than pixels are drawn exactly.
- */
-function byColumn(ivs: readonly StateInterval[], x: Axis, start: number): StateInterval[] {
-  const cols = Math.ceil(x.px1 - x.px0);
-  const span = (x.max - x.min) / cols;
-  const time = Array.from({ length: cols }, () => new Map<Phase, number>());
-  for (const iv of ivs) {
-    let a = iv.start - start;
-    const b = iv.end - start;
-    while (a < b) {
-      const c = Math.min(Math.floor(a / span), cols - 1);
-      const e = Math.min(b, (c + 1) * span);
-      const m = time[c]!;
-      m.set(iv.phase, (m.get(iv.phase) ?? 0) + (e - a));
-      a = e > a ? e : b;
-    }
-  }
-  const out: StateInterval[] = [];
-  time.forEach((m, c) => {
-    let best: Phase | undefined;
-    for (const [p, d] of m) if (best === undefined || d > m.get(best)!) best = p;
-    if (best === undefined) return;
-    const last = out[out.length - 1];
-    const s0 = start + c * span;
-    if (last !== undefined && last.phase === best && last.end === s0) out[out.length - 1] = { ...last, end: s0 + span };
-    else out.push({ phase: best, start: s0, end: s0 + span });
-  });
-  return out;
 }
 
 /**
@@ -259,36 +295,38 @@ export function wakeCdfSvg(byDepth: ReadonlyMap<string, readonly number[]>): str
     name: `${depth} (n=${sorted.length})`,
     pts: [{ t: sorted[0]!, v: 0 }, ...sorted.map((ms, i) => ({ t: ms, v: (i + 1) / sorted.length }))],
   }));
-  return lines(series, (v) => `${num(v)} ms`, (v) => `${Math.round(v * 100)}%`, 'wake latency CDF per depth (log time axis)', true, 0, true);
+  return lines(series, latency, (v) => `${Math.round(v * 100)}%`, 'wake latency CDF per depth (log time axis)', true, 0, true);
 }
 
 /** Memory released at each moment of the run (bytes, step function). */
 export function memorySvg(pts: readonly Point[], start: number, end: number): string {
-  const rel = pts.map((p) => ({ t: p.t - start, v: p.v }));
+  const tu = timeUnit(end - start);
+  const rel = pts.map((p) => ({ t: (p.t - start) / tu.div, v: p.v }));
   const last = rel[rel.length - 1]!;
-  if (end - start > last.t) rel.push({ t: end - start, v: last.v });
+  if ((end - start) / tu.div > last.t) rel.push({ t: (end - start) / tu.div, v: last.v });
   // Plotted in MiB (or GiB) so the round tick steps are round in the unit the tables use.
   const max = extent(rel.map((p) => p.v))[1];
   const [div, unit] = max >= 2 ** 30 ? [2 ** 30, 'GiB'] : max >= 2 ** 20 ? [2 ** 20, 'MiB'] : [1, 'B'];
   const scaled = rel.map((p) => ({ t: p.t, v: p.v / div }));
-  return lines([{ name: '', pts: scaled }], secs, (v) => `${num(v)} ${unit}`, 'memory released over the run', true, 0);
+  return lines([{ name: '', pts: scaled }], (v) => `${num(v)} ${tu.unit}`, (v) => `${num(v)} ${unit}`, 'memory released over the run', true, 0);
 }
 
 /** Cumulative energy saved compared with leaving every VM running (J); the always-on baseline is 0. */
 export function energySvg(pts: readonly Point[], start: number, end: number): string {
-  const rel = pts.map((p) => ({ t: p.t - start, v: p.v }));
+  const tu = timeUnit(end - start);
+  const rel = pts.map((p) => ({ t: (p.t - start) / tu.div, v: p.v }));
   const last = rel[rel.length - 1]!;
-  if (end - start > last.t) rel.push({ t: end - start, v: last.v });
+  if ((end - start) / tu.div > last.t) rel.push({ t: (end - start) / tu.div, v: last.v });
   const base = [
     { t: 0, v: 0 },
-    { t: Math.max(end - start, last.t), v: 0 },
+    { t: Math.max((end - start) / tu.div, last.t), v: 0 },
   ];
   return lines(
     [
       { name: 'saved by parking', pts: rel },
       { name: 'always-on (0)', pts: base, reference: true },
     ],
-    secs,
+    (v) => `${num(v)} ${tu.unit}`,
     (v) => `${num(v)} J`,
     'energy saved vs always-on',
     true,
