@@ -18,6 +18,13 @@ function joules(v: number | undefined): string {
   return Math.abs(v) >= 1000 ? `${+(v / 1000).toPrecision(4)} kJ` : `${+v.toPrecision(4)} J`;
 }
 
+/** A run's length: seconds up to 3 minutes, then minutes, then hours. */
+function duration(ms: number): string {
+  if (ms >= 3 * 3_600_000) return `${(ms / 3_600_000).toFixed(1)} h`;
+  if (ms >= 3 * 60_000) return `${(ms / 60_000).toFixed(1)} min`;
+  return `${(ms / 1000).toFixed(1)} s`;
+}
+
 const CSS = `
 body{font:14px/1.4 system-ui,sans-serif;margin:24px;color:#222;max-width:960px}
 h1{font-size:22px;margin:0 0 4px} h2{font-size:17px;margin:28px 0 8px}
@@ -36,7 +43,7 @@ export function renderHtml(r: RunReport, info: PageInfo): string {
   const parts: string[] = [];
   parts.push(`<h1>seamless run report</h1>`);
   parts.push(
-    `<p class="meta">log: ${esc(info.source)} · ${r.vms.length > 0 ? esc(new Date(r.start).toISOString()) : 'no events'} · ${(dur / 1000).toFixed(1)} s · ${r.vms.length} VMs · ` +
+    `<p class="meta">log: ${esc(info.source)} · ${r.vms.length > 0 ? esc(new Date(r.start).toISOString()) : 'no events'} · ${duration(dur)} · ${r.vms.length} VMs · ` +
       `${info.log.nonJsonLines} non-JSON lines skipped, ${info.log.otherRecords} other records</p>`,
   );
 
