@@ -76,6 +76,10 @@ const report: Command = async (argv) => {
     }
     throw e;
   }
+  if (log.events.length === 0) {
+    // Still a page (an idle run is a result), but say why it is empty: a text-format log is the usual cause.
+    process.stderr.write(`seamless report: warning: no vm transition records in ${source} (${log.nonJsonLines} non-JSON lines); was it written with --log-format json?\n`);
+  }
   const model = buildReport(log.events, depthOf === undefined ? {} : { depthOf });
   const html = renderHtml(model, { source, log });
   const dir = resolve(values.out ?? 'seamless-report');

@@ -88,3 +88,14 @@ test.serial('without --from it reads standard input and without --out writes ./s
   t.regex(html, /log: stdin/);
   t.is((html.match(/<svg /g) ?? []).length, 4);
 });
+
+test.serial('a text-format log gives an empty report and a warning that names the likely cause', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'seamless-report-'));
+  t.teardown(() => rm(dir, { recursive: true, force: true }));
+  const log = join(dir, 'text.log');
+  await writeFile(log, '2026-12-01T12:00:00.000Z INFO  vm transition vm=vm1 from=active to=parking reason=idle\n');
+  const r = await run(['report', '--from', log, '--out', dir]);
+  t.is(r.code, 0);
+  t.regex(r.err, /no vm transition records in .*text\.log \(1 non-JSON lines\); was it written with --log-format json\?/);
+  t.regex(await readFile(join(dir, 'index.html'), 'utf8'), /no vm transition records in this log/);
+});
