@@ -38,6 +38,8 @@ packages=(
   # The metrics and dashboards tests scrape and query a real Prometheus (its own
   # config, data dir and loopback port; the packaged service is not used).
   prometheus
+  # The run report test renders the page in headless Chromium.
+  chromium
 )
 missing=()
 for p in "${packages[@]}"; do

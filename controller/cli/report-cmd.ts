@@ -1,0 +1,98 @@
+/**
+ * `seamless report`: turns the controller's JSON event log into one self-contained HTML page
+ * (controller/report). Reads a file or standard input; writes DIR/index.html.
+ */
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { loadInventory } from '../inventory/index.js';
+import type { Depth } from '../inventory/types.js';
+import { EventLogError, parseEventLog } from '../report/events.js';
+import { renderHtml } from '../report/html.js';
+import { buildReport } from '../report/model.js';
+import type { Command } from './dispatch.js';
+
+export const REPORT_USAGE =
+  'usage: seamless report [--from LOG] [--out DIR] [--config INVENTORY]\n\n' +
+  '  --from LOG          the controller\'s JSON log (seamless controller --log-format json); default standard input\n' +
+  '  --out DIR           where index.html is written (created if missing); default ./seamless-report/\n' +
+  '  --config INVENTORY  the inventory, to label wakes with each VM\'s park depth when the log does not\n';
+
+async function readStdin(): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const c of process.stdin) chunks.push(c as Buffer);
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+const report: Command = async (argv) => {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args: argv,
+      strict: true,
+      allowPositionals: false,
+      options: { from: { type: 'string' }, out: { type: 'string' }, config: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+    }));
+  } catch (e) {
+    process.stderr.write(`seamless report: ${(e as Error).message}\n${REPORT_USAGE}`);
+    return 2;
+  }
+  if (values.help === true) {
+    process.stdout.write(REPORT_USAGE);
+    return 0;
+  }
+  for (const k of ['from', 'out', 'config'] as const) {
+    if (values[k] === '') {
+      process.stderr.write(`seamless report: --${k} needs a value\n${REPORT_USAGE}`);
+      return 2;
+    }
+  }
+  const source = values.from ?? 'stdin';
+  let text: string;
+  try {
+    text = values.from === undefined ? await readStdin() : await readFile(values.from, 'utf8');
+  } catch (e) {
+    process.stderr.write(`seamless report: cannot read ${source}: ${(e as Error).message}\n`);
+    return 1;
+  }
+  let depthOf: ((vm: string) => Depth | undefined) | undefined;
+  if (values.config !== undefined) {
+    try {
+      const inv = await loadInventory(values.config);
+      const depths = new Map(inv.vms.map((v) => [v.name, v.depth] as const));
+      depthOf = (vm) => depths.get(vm);
+    } catch (e) {
+      process.stderr.write(`seamless report: cannot read inventory ${values.config}: ${(e as Error).message}\n`);
+      return 1;
+    }
+  }
+  let log;
+  try {
+    log = parseEventLog(text);
+  } catch (e) {
+    if (e instanceof EventLogError) {
+      process.stderr.write(`seamless report: ${source}: ${e.message}\n`);
+      return 1;
+    }
+    throw e;
+  }
+  if (log.events.length === 0) {
+    // Still a page (an idle run is a result), but say why it is empty: a text-format log is the usual cause.
+    process.stderr.write(`seamless report: warning: no vm transition records in ${source} (${log.nonJsonLines} non-JSON lines); was it written with --log-format json?\n`);
+  }
+  const model = buildReport(log.events, depthOf === undefined ? {} : { depthOf });
+  const html = renderHtml(model, { source, log });
+  const dir = resolve(values.out ?? 'seamless-report');
+  const file = join(dir, 'index.html');
+  try {
+    await mkdir(dir, { recursive: true });
+    await writeFile(file, html);
+  } catch (e) {
+    process.stderr.write(`seamless report: cannot write ${file}: ${(e as Error).message}\n`);
+    return 1;
+  }
+  process.stdout.write(`${file}: ${log.events.length} transitions, ${model.parks} parks, ${model.wakes} wakes, ${model.vms.length} VMs\n`);
+  return 0;
+};
+
+export default report;
