@@ -375,8 +375,12 @@ export function createParkApp(opts: ParkAppOptions): ParkApp {
         return;
       }
       case 'transition': {
+        // The run report (controller/report/events.ts) reads these fields back.
         const fields: Record<string, unknown> = { vm: o.vm, from: o.from, to: o.to, reason: o.reason };
         if (o.durationMs !== undefined) fields.durationMs = o.durationMs;
+        if (o.depth !== undefined) fields.depth = o.depth;
+        if (o.memoryReleasedBytes !== undefined) fields.memoryReleasedBytes = o.memoryReleasedBytes;
+        if (o.energySavedJoules !== undefined) fields.energySavedJoules = o.energySavedJoules;
         log.info('vm transition', fields);
         opts.onTransition?.(o);
         return;

@@ -258,10 +258,14 @@ export function step(cfg: MachineConfig, state: MachineState, event: ParkEvent, 
 // transitions
 // ---------------------------------------------------------------------------
 
-function transition(c: Ctx, name: string, to: Phase, stepTo: Step, reason: ParkReason, p: Partial<VmState> = {}, durationMs?: number): VmState {
+function transition(c: Ctx, name: string, to: Phase, stepTo: Step, reason: ParkReason, p: Partial<VmState> = {}, durationMs?: number, energySavedJoules?: number): VmState {
   const from = c.vm(name).phase;
   const v = c.patch(name, { ...p, phase: to, step: stepTo, since: c.now });
-  c.out.push(durationMs === undefined ? { kind: 'transition', vm: name, from, to, reason } : { kind: 'transition', vm: name, from, to, reason, durationMs });
+  const o: Extract<Output, { kind: 'transition' }> = { kind: 'transition', vm: name, from, to, reason, depth: spec(c, name).depth };
+  if (durationMs !== undefined) o.durationMs = durationMs;
+  if (from === 'parking' && to === 'parked' && v.memory !== undefined) o.memoryReleasedBytes = v.memory.releasedBytes;
+  if (energySavedJoules !== undefined) o.energySavedJoules = energySavedJoules;
+  c.out.push(o);
   return v;
 }
 
@@ -463,9 +467,9 @@ function startSwitching(c: Ctx, name: string): void {
  * accounted (docs/energy.md, eq. 3) and a park that did not pay off is counted.
  * A VM found parked at start-up or by reconciliation has no known start: not accounted.
  */
-function accountIdlePeriod(c: Ctx, name: string): void {
+function accountIdlePeriod(c: Ctx, name: string): number | undefined {
   const v = c.vm(name);
-  if (v.parkStartedAt === undefined) return;
+  if (v.parkStartedAt === undefined) return undefined;
   const s = spec(c, name);
   const period = { depth: s.depth, seconds: (c.now - v.parkStartedAt) / 1000, residentBytes: v.memory?.residentBytes ?? 0, releasedBytes: v.memory?.releasedBytes ?? 0 };
   const profile = s.power ?? DEFAULT_POWER_PROFILE;
@@ -474,14 +478,15 @@ function accountIdlePeriod(c: Ctx, name: string): void {
   const unprofitable = !paidOff(profile, period);
   c.patch(name, { parkStartedAt: undefined, energy: { savedJoules: e.savedJoules + saved, unprofitableParks: e.unprofitableParks + (unprofitable ? 1 : 0), periods: e.periods + 1 } });
   if (unprofitable) c.log('info', name, `park did not pay off: idle ${period.seconds.toFixed(1)} s at depth ${s.depth} cost ${(-saved).toFixed(2)} J more than staying up`);
+  return saved;
 }
 
 function finishWake(c: Ctx, name: string, reason: ParkReason): void {
-  accountIdlePeriod(c, name);
+  const saved = accountIdlePeriod(c, name);
   const v = c.vm(name);
   const took = v.wakeStartedAt === undefined ? undefined : c.now - v.wakeStartedAt;
   // lastError described this wake's trouble; it is over (lastFailure keeps it for the operator).
-  transition(c, name, 'active', 'none', reason, { activeSince: c.now, lastChangeAt: c.now, attempt: 0, lastCount: undefined, seenUp: true, probePort: undefined, coldBoot: undefined, lastError: undefined, libvirtLostAt: undefined }, took);
+  transition(c, name, 'active', 'none', reason, { activeSince: c.now, lastChangeAt: c.now, attempt: 0, lastCount: undefined, seenUp: true, probePort: undefined, coldBoot: undefined, lastError: undefined, libvirtLostAt: undefined }, took, saved);
   c.count(name, 'wakes');
   persist(c, name, 'active');
 }

@@ -3,7 +3,7 @@
 // typed timer keys. Types only (plus the reason list and the timer id), so
 // metrics, logs, the API and replays can depend on them without the machine's logic.
 import type { Map as PMap } from 'immutable';
-import type { Inventory, VmSpec } from '../inventory/types.js';
+import type { Depth, Inventory, VmSpec } from '../inventory/types.js';
 import type { DomainRunState } from '../libvirt/hypervisor.js';
 import type { OfpMessage } from '../openflow/types.js';
 import type { FlowVm } from './flows.js';
@@ -273,7 +273,13 @@ export type Output =
    * the shell reports persist_done/persist_failed.
    */
   | { kind: 'persist'; vm: string; record: ParkRecord; seq?: number }
-  | { kind: 'transition'; vm: string; from: Phase; to: Phase; reason: ParkReason; durationMs?: number }
+  /**
+   * A named transition. Facts of the transition ride along so logs, metrics and the
+   * run report consume them from here: the VM's depth; on parking -> parked the memory
+   * that park released (measured); on the transition that ends an idle period the
+   * energy that period saved against staying up (negative: it did not pay off).
+   */
+  | { kind: 'transition'; vm: string; from: Phase; to: Phase; reason: ParkReason; durationMs?: number; depth?: Depth; memoryReleasedBytes?: number; energySavedJoules?: number }
   | { kind: 'log'; level: LogLevel; vm?: string; msg: string };
 
 /**

@@ -9,6 +9,8 @@ import { parseEventLog } from '../../../controller/report/events.js';
 import { buildReport } from '../../../controller/report/model.js';
 import { HOST, World } from '../../support/park-world.js';
 
+const MIB = 1024 * 1024;
+
 const INVENTORY = `
 park: { probeInterval: 15ms, probeIp: 10.0.0.253, pollInterval: 1s }
 defaults: { idleTimeout: 10s, minActive: 5s, sink: k1, wakeTimeout: 5s }
@@ -34,6 +36,9 @@ test('a park/wake cycle logged by the engine in JSON becomes parks, wakes and pe
     clock: w.clock,
     store: w.store,
     log: createLogger({ level: 'info', format: 'json', sink: (l) => lines.push(l), now: () => w.clock.now(), fields: { app: 'park' } }),
+    // QEMU's RSS as the engine measures it around a park: 200 MiB running; a saved
+    // domain has no process (0), a paused one keeps its memory.
+    readRss: async (_uri, domain) => ((await w.hv.getState(domain)).state === 'shutoff' ? 0 : 200 * MIB),
   });
   w.sw.app = w.app;
   await w.app.ready;
@@ -57,5 +62,13 @@ test('a park/wake cycle logged by the engine in JSON becomes parks, wakes and pe
   for (const list of r.wakesByDepth.values()) t.true(list.length === 1 && list[0]! > 0);
   // The last VM's final `active` lasts 0 ms (the log ends at that record): no interval for it.
   for (const v of r.vms) t.deepEqual(v.intervals.map((i) => i.phase).slice(0, 4), ['active', 'parking', 'parked', 'waking'], v.name);
-  t.is(r.memory, undefined, 'the engine does not log memoryReleasedBytes yet');
+  // The engine's transition records carry what the report needs: the depth, the memory a
+  // park released (measured around it) and the energy each idle period saved.
+  const parked = log.events.filter((e) => e.from === 'parking' && e.to === 'parked');
+  t.deepEqual(parked.map((e) => [e.vm, e.depth, e.memoryReleasedBytes]).sort(), [['vm1', 'pause', 0], ['vm2', 'save', 200 * MIB]]);
+  const woken = log.events.filter((e) => e.from === 'waking' && e.to === 'active');
+  t.is(woken.length, 2);
+  for (const e of woken) t.true(typeof e.energySavedJoules === 'number' && Number.isFinite(e.energySavedJoules), `${e.vm}: energySavedJoules ${e.energySavedJoules}`);
+  t.true(r.memory !== undefined && r.memory.some((p) => p.v === 200 * MIB), 'memory released over time comes from the log');
+  t.true(r.energy !== undefined && r.energy.length > 0, 'energy saved over time comes from the log');
 });
