@@ -291,6 +291,7 @@ say "Prometheus metrics: $metrics_url (for example:)"
 curl -s "$metrics_url" | grep -E '^seamless_(parks_total|wakes_total|memory_released_bytes|energy_saved_joules|parks_unprofitable_total)\{' | sed 's/^/  /'
 say "memory released while parked: vm2 (save) $released2, vm1 (pause) $released1"
 say "energy saved so far: vm1 $(vm_state vm1 energySavedJoules | awk '{printf "%.1f J", $1}'), vm2 $(vm_state vm2 energySavedJoules | awk '{printf "%.1f J", $1}') (negative: the idle period was shorter than the depth's break-even time); parks that did not pay off: vm1 $(vm_state vm1 unprofitableParks), vm2 $(vm_state vm2 unprofitableParks)"
+say "Grafana dashboards for these metrics: $(ls dashboards/*.json | tr '\n' ' ')(provisioning: dashboards/README.md)"
 rm -rf "$report_dir"
 if seamless report --from "$ctl_log" --config "$inv" --out "$report_dir" >"$work/report.out" 2>&1; then
   say "report of this run (state timelines, wake latency CDF, memory released, energy saved): $report_dir/index.html"
