@@ -966,7 +966,8 @@ function onLibvirtUp(c: Ctx, uri: string): void {
 /** Asks the shell for the domain's state when it could change what the VM's traffic needs. */
 function readState(c: Ctx, name: string): void {
   const v = c.vm(name);
-  if (v.phase === 'unknown' || (v.phase === 'active' && v.step === 'none')) c.out.push({ kind: 'read_state', vm: name, seq: v.opSeq });
+  const atRest = v.step === 'none' && (v.phase === 'active' || v.phase === 'parked');
+  if (v.phase === 'unknown' || atRest) c.out.push({ kind: 'read_state', vm: name, seq: v.opSeq });
 }
 
 function onLibvirtState(c: Ctx, name: string, seq: number, state: DomainRunState | undefined, error: string | undefined): void {
@@ -981,9 +982,10 @@ function onLibvirtState(c: Ctx, name: string, seq: number, state: DomainRunState
 }
 
 /**
- * What libvirt reports for a VM that is UNKNOWN or at rest ACTIVE. Only a
+ * What libvirt reports for a VM that is UNKNOWN, or at rest ACTIVE or PARKED. Only a
  * domain libvirt confirms running is routed to its port:
- * - running: UNKNOWN -> ACTIVE (`confirmed-running`);
+ * - running: UNKNOWN or PARKED -> ACTIVE (`confirmed-running`; a parked VM that
+ *   runs was started or resumed outside seamless);
  * - paused / shut off: -> PARKED (`reconciled`): park entries answer for it
  *   and a packet starts it; as ACTIVE its traffic would go to a stopped guest;
  * - crashed / other: ACTIVE -> UNKNOWN (`unconfirmed`) with the state as
@@ -993,10 +995,19 @@ function onLibvirtState(c: Ctx, name: string, seq: number, state: DomainRunState
 function applyLibvirtState(c: Ctx, name: string, state: DomainRunState, context: string): void {
   const v = c.vm(name);
   const s = spec(c, name);
-  if (v.phase !== 'unknown' && !(v.phase === 'active' && v.step === 'none')) return;
+  if (v.phase !== 'unknown' && !(v.step === 'none' && (v.phase === 'active' || v.phase === 'parked'))) return;
+  // A PARKED VM changes only when libvirt runs it behind the engine's back (an operator
+  // started or resumed it, or it was defined shut off and started since): its state
+  // and counts must not say parked. Paused/shut off is what PARKED expects.
+  if (v.phase === 'parked' && state !== 'running') return;
   switch (state) {
     case 'running': {
-      if (v.phase !== 'unknown') return;
+      if (v.phase === 'active') return;
+      if (v.phase === 'parked') {
+        c.log('info', name, 'libvirt reports the domain running while parked (started or resumed outside seamless): active again');
+        accountIdlePeriod(c, name);
+        persist(c, name, 'active');
+      }
       transition(c, name, 'active', 'none', 'confirmed-running', { activeSince: c.now, lastChangeAt: c.now, lastCount: undefined, lastError: undefined });
       const msgs: OfpMessage[] = v.portNo === undefined ? [] : activityFlows(s, v.portNo);
       c.send(s.dpid, [...msgs, deleteKind(s.id, KIND.PARK), deleteKind(s.id, KIND.PROBE)]);

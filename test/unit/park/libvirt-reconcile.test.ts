@@ -127,6 +127,25 @@ test('a guest paused behind the engine\'s back (lifecycle event) is reconciled P
   t.true(delivered(w, 'vm1', p));
 });
 
+test('a parked guest that libvirt runs behind the engine\'s back (lifecycle event) is ACTIVE again, its traffic routed to it (was: parked while running, its next request counted as a wake)', async (t) => {
+  const w = new World(inventory(vmLine(1, 'pause')));
+  await w.start();
+  await parkIdle(w, 'vm1');
+  const wakes = w.status('vm1').counters.wakes;
+  await w.fake.resume('d1'); // an operator's `virsh resume`
+  await w.clock.advance(10);
+  t.is(w.status('vm1').phase, 'active');
+  t.true(kinds(w, 'vm1').includes(KIND.ACTIVITY), 'activity entry to the running guest');
+  t.false(kinds(w, 'vm1').includes(KIND.PARK), 'park entries gone');
+  const p = syn(w, 'vm1');
+  t.like(w.sw.inject(HOST.port, p), { to: 'port' });
+  t.is(w.status('vm1').counters.wakes, wakes, 'no wake: the guest was running');
+  // Our own park is not undone by the lifecycle events it causes.
+  await parkIdle(w, 'vm1');
+  await w.clock.advance(2000);
+  t.is(w.status('vm1').phase, 'parked');
+});
+
 test('a libvirt reconnect reconciles what changed while it was away (no event could arrive)', async (t) => {
   const w = new World(inventory(vmLine(1, 'pause') + vmLine(2, 'pause')));
   await w.start();
