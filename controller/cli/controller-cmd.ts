@@ -13,7 +13,7 @@ import { createL2App } from '../l2/app.js';
 import { LibvirtError } from '../libvirt/errors.js';
 import type { Hypervisor } from '../libvirt/hypervisor.js';
 import { connectHypervisor, RemoteHypervisor, socketPathForUri } from '../libvirt/remote.js';
-import { createParkApp, systemClock } from '../park/index.js';
+import { createParkApp, systemClock, type VmStatus } from '../park/index.js';
 import { MetricsAddressError, parseMetricsAddress, SeamlessMetrics, serveMetrics, type MetricsAddress, type MetricsServer } from '../metrics/index.js';
 import { createLogger, parseLogLevel, type Logger, type LogLevel } from '../log.js';
 import type { Command } from './dispatch.js';
@@ -176,8 +176,18 @@ async function configApps(inventory: Inventory | undefined, log: Logger, plane: 
   });
   plane.attachPark(park, inventory);
   if (metrics !== undefined) {
-    // Memory and energy per VM from the engine's own accounting (docs/energy.md), read at scrape time.
-    const byName = (vm: string) => park.status().find((s) => s.name === vm);
+    // Memory and energy per VM from the engine's own accounting (docs/energy.md), read at
+    // scrape time. One status snapshot serves every VM of a metric's collect (status() builds
+    // all VMs; a lookup per VM would make a scrape quadratic in the inventory), dropped once
+    // that synchronous collect is over.
+    let snapshot: Map<string, VmStatus> | undefined;
+    const byName = (vm: string): VmStatus | undefined => {
+      if (snapshot === undefined) {
+        snapshot = new Map(park.status().map((s) => [s.name, s]));
+        queueMicrotask(() => (snapshot = undefined));
+      }
+      return snapshot.get(vm);
+    };
     const depthOf = new Map(inventory.vms.map((v) => [v.name, v.depth]));
     metrics.bind({
       vmPhases: () => park.status(),
