@@ -7,6 +7,7 @@ import type { Inventory } from '../inventory/types.js';
 import type { ParkApp, VmStatus } from '../park/app.js';
 import type { LogFields, Logger } from '../log.js';
 import type { Output } from '../park/machine.js';
+import { ladderOf } from '../park/depth.js';
 import { VmBusyError, VmNotFoundError } from './errors.js';
 import type { CommandView, ControlSource, DaemonView, ProblemView, SwitchView, TransitionView, VmView } from './types.js';
 
@@ -128,6 +129,8 @@ export function createControlSource(opts: ControlSourceOptions): ControlSource {
       step: s.step,
       since: Math.round(toEpoch(s.since)),
       depth: spec.depth,
+      depths: ladderOf(spec).map((r) => ({ depth: r.depth, afterMs: r.afterMs })),
+      parkedDepth: s.depth ?? null,
       domain: spec.libvirt.domain,
       switch: spec.switch,
       port: s.portNo ?? null,
