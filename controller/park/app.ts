@@ -299,12 +299,12 @@ export function createParkApp(opts: ParkAppOptions): ParkApp {
         op.then(
           ({ woke, memory }) => {
             obs?.libvirtOp?.(o.op, (clock.now() - started) / 1000, undefined);
-            log.debug('libvirt op done', { vm: o.vm, op: o.op, depth, ms: clock.now() - started, ...(woke ? { woke } : {}), ...(memory ? { rssBefore: memory.beforeBytes, rssAfter: memory.afterBytes } : {}) });
+            log.debug('libvirt op done', { vm: o.vm, op: o.op, ...(o.op === 'park' ? { depth } : {}), ms: clock.now() - started, ...(woke ? { woke } : {}), ...(memory ? { rssBefore: memory.beforeBytes, rssAfter: memory.afterBytes } : {}) });
             dispatch({ type: 'libvirt_done', vm: o.vm, seq: o.seq, woke, memory });
           },
           (e: unknown) => {
             obs?.libvirtOp?.(o.op, (clock.now() - started) / 1000, errCode(e) ?? 'unknown');
-            log.warn('libvirt op failed', { vm: o.vm, op: o.op, depth, err: e });
+            log.warn('libvirt op failed', { vm: o.vm, op: o.op, ...(o.op === 'park' ? { depth } : {}), err: e });
             dispatch({ type: 'libvirt_failed', vm: o.vm, seq: o.seq, error: errText(e), code: errCode(e) });
           },
         );
