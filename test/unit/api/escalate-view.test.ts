@@ -40,6 +40,13 @@ test('the view carries the ladder and the parked depth; vm info prints both', as
   t.regex(info, /^Parked at:\s+save$/m);
   await src.wake('vm1');
   await until(() => src.vm('vm1').state === 'active');
+  // A wake asked while an escalation saves the VM is accepted: woken right after the save.
+  await until(() => src.vm('vm1').state === 'parked');
+  await until(() => src.vm('vm1').state === 'parking');
+  t.like(src.vm('vm1'), { step: 'libvirt', parkedDepth: 'pause' });
+  t.like(await src.wake('vm1'), { result: 'started', vm: { state: 'parking' } });
+  await until(() => src.vm('vm1').state === 'active');
+  t.is(w.fake.callsOf('managedSave').length, 2, 'the escalation completed, then the wake');
   t.is(src.vm('vm1').parkedDepth, null);
   t.regex(vmInfo(src.vm('vm1')), /^Parked at:\s+-$/m);
 });
