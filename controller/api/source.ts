@@ -7,6 +7,7 @@ import type { Inventory } from '../inventory/types.js';
 import type { ParkApp, VmStatus } from '../park/app.js';
 import type { LogFields, Logger } from '../log.js';
 import type { Output } from '../park/machine.js';
+import { ladderOf } from '../park/depth.js';
 import { VmBusyError, VmNotFoundError } from './errors.js';
 import type { CommandView, ControlSource, DaemonView, ProblemView, SwitchView, TransitionView, VmView } from './types.js';
 
@@ -128,6 +129,8 @@ export function createControlSource(opts: ControlSourceOptions): ControlSource {
       step: s.step,
       since: Math.round(toEpoch(s.since)),
       depth: spec.depth,
+      depths: ladderOf(spec).map((r) => ({ depth: r.depth, afterMs: r.afterMs })),
+      parkedDepth: s.depth ?? null,
       domain: spec.libvirt.domain,
       switch: spec.switch,
       port: s.portNo ?? null,
@@ -180,9 +183,13 @@ export function createControlSource(opts: ControlSourceOptions): ControlSource {
       const before = vm(name);
       if (before.state === 'active') return { result: 'already', vm: before };
       if (before.state === 'waking') return { result: 'in-progress', vm: before };
-      if (before.state === 'parking') throw new VmBusyError(`${name} is parking (${before.step}): wake it once it is parked`);
+      // A parked VM escalating to a deeper depth (parkedDepth set) is parked: the engine
+      // wakes it right after the escalation (or now, if it still waits for libvirt).
+      const escalating = before.state === 'parking' && before.parkedDepth !== null;
+      if (before.state === 'parking' && !escalating) throw new VmBusyError(`${name} is parking (${before.step}): wake it once it is parked`);
       opts.park!.app.wakeNow(name);
       const after = vm(name);
+      if (escalating) return { result: 'started', vm: after };
       if (after.state === before.state && after.since === before.since) throw new VmBusyError(`${name} did not accept the wake request (see the controller log)`);
       return { result: 'started', vm: after };
     },

@@ -3,6 +3,7 @@
  * the controller through. Times are epoch milliseconds; absent values are null
  * (JSON has no undefined).
  */
+import type { Depth } from '../inventory/types.js';
 import type { Phase, Step, VmCounters } from '../park/machine.js';
 
 /** One VM as `GET /v1/vms` reports it. */
@@ -14,7 +15,12 @@ export interface VmView {
   readonly step: Step;
   /** Epoch ms of the last state change. */
   readonly since: number;
-  readonly depth: 'pause' | 'save' | 'shutdown';
+  /** The VM's first rung: the depth an idle VM is first parked at. */
+  readonly depth: Depth;
+  /** The depth ladder (inventory `depths:`; one rung when only `depth` is given). */
+  readonly depths: readonly { readonly depth: Depth; readonly afterMs: number }[];
+  /** The depth the VM is parked at now (escalation deepens it); null while active. */
+  readonly parkedDepth: Depth | null;
   readonly domain: string;
   readonly switch: string;
   /** Current OpenFlow port of the VM's tap; null while unknown (a saved VM's tap is gone). */

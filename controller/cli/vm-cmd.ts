@@ -9,6 +9,7 @@ import { DEFAULT_API_SOCKET, parseApiAddress, type ApiAddress } from '../api/add
 import { ApiClient } from '../api/client.js';
 import type { SwitchView, VmView } from '../api/types.js';
 import { OFPP_LOCAL } from '../openflow/constants.js';
+import { formatDuration } from '../inventory/duration.js';
 import type { Command } from './dispatch.js';
 
 export const VM_USAGE =
@@ -121,7 +122,8 @@ export function vmInfo(v: VmView): string {
     ['Name', v.name],
     ['State', stateText(v)],
     ['Since', formatTime(v.since)],
-    ['Depth', v.depth],
+    ['Depth', v.depths.length <= 1 ? v.depth : v.depths.map((r) => `${r.depth} after ${formatDuration(r.afterMs)}`).join(', ')],
+    ['Parked at', v.parkedDepth ?? '-'],
     ['Domain', v.domain],
     ['Switch', v.switch],
     ['Port', v.port === null ? '-' : String(v.port)],

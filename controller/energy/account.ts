@@ -16,12 +16,22 @@ export interface VmEnergyNow {
 /** Phases in which the VM's memory is released (its domain stopped or saved). */
 const RELEASED: ReadonlySet<Phase> = new Set(['parked', 'waking', 'wake_failed']);
 
-export function vmEnergyNow(profile: PowerProfile, depth: EnergyDepth, v: Pick<VmState, 'phase' | 'parkStartedAt' | 'memory' | 'energy'>, now: number): VmEnergyNow {
+/**
+ * `depth`: the depth the VM is parked at now. An escalated period's open figure is
+ * its finished segments (`segmentsSavedJoules`) plus the current segment so far.
+ */
+export function vmEnergyNow(
+  profile: PowerProfile,
+  depth: EnergyDepth,
+  v: Pick<VmState, 'phase' | 'parkStartedAt' | 'memory' | 'energy'> & Partial<Pick<VmState, 'segmentStartedAt' | 'segmentsSavedJoules'>>,
+  now: number,
+): VmEnergyNow {
   const released = RELEASED.has(v.phase) ? (v.memory?.releasedBytes ?? 0) : 0;
   let saved = v.energy.savedJoules;
   // Open period: a park this engine began and no wake has ended yet.
   if (v.parkStartedAt !== undefined && v.phase !== 'active') {
-    saved += energySavedSoFar(profile, depth, Math.max(0, now - v.parkStartedAt) / 1000, v.memory?.residentBytes ?? 0, v.memory?.releasedBytes ?? 0);
+    const segStart = v.segmentStartedAt ?? v.parkStartedAt;
+    saved += (v.segmentsSavedJoules ?? 0) + energySavedSoFar(profile, depth, Math.max(0, now - segStart) / 1000, v.memory?.residentBytes ?? 0, v.memory?.releasedBytes ?? 0);
   }
   return { memoryReleasedBytes: released, energySavedJoules: saved, unprofitableParks: v.energy.unprofitableParks };
 }

@@ -58,6 +58,8 @@ export interface DurationRange {
  */
 export const DURATION_RANGES = {
   idleTimeout: { minMs: 1000, maxMs: 168 * 3_600_000 },
+  /** A depth ladder rung's idle time (`depths[].after`): the same range as idleTimeout, which is its first rung. */
+  after: { minMs: 1000, maxMs: 168 * 3_600_000 },
   minActive: { minMs: 0, maxMs: 168 * 3_600_000 },
   wakeTimeout: { minMs: 1000, maxMs: 3_600_000 },
   probeInterval: { minMs: 1, maxMs: 10_000 },

@@ -6,7 +6,9 @@ import { parseDocument } from 'yaml';
 import type { z } from 'zod';
 import { inventorySchema, type RawInventory } from './schema.js';
 import { DEFAULT_POWER_PROFILE, mergeProfile, type PowerOverride } from '../energy/profile.js';
-import type { Depth, IgnoreRule, Inventory, ParkSettings, VmSpec } from './types.js';
+import type { Depth, IgnoreRule, Inventory, ParkSettings, Rung, VmSpec } from './types.js';
+import { bootsCold, depthRank } from '../park/depth.js';
+import { formatDuration } from './duration.js';
 
 /** A bad inventory file; `issues` lists every problem found, each as "path: message". */
 export class InventoryError extends Error {
@@ -185,6 +187,41 @@ function formatIssue(issue: z.core.$ZodIssue): string {
   }
 }
 
+type RawSettings = { depth?: Depth | undefined; idleTimeout?: number | undefined; depths?: readonly { depth: Depth; after: number }[] | undefined };
+
+/**
+ * A VM's depth ladder. The VM's own `depths` win; else its own `depth`/`idleTimeout`
+ * make a one-rung ladder (what it leaves out comes from the defaults' first rung);
+ * else the defaults' ladder; else the built-in one rung.
+ */
+function resolveLadder(v: RawSettings, d: RawSettings, defaultLadder: readonly Rung[] | undefined): readonly Rung[] {
+  if (v.depths !== undefined) return v.depths.map((r) => ({ depth: r.depth, afterMs: r.after }));
+  if (v.depth === undefined && v.idleTimeout === undefined && defaultLadder !== undefined) return defaultLadder;
+  const first = defaultLadder?.[0];
+  return [
+    {
+      depth: v.depth ?? d.depth ?? first?.depth ?? BUILTIN_DEFAULTS.depth,
+      afterMs: v.idleTimeout ?? d.idleTimeout ?? first?.afterMs ?? BUILTIN_DEFAULTS.idleTimeoutMs,
+    },
+  ];
+}
+
+/** A ladder must go strictly deeper, each rung strictly later: a rung that does not would never be reached. */
+function ladderIssues(ladder: readonly Rung[], where: string, owner: string): string[] {
+  const issues: string[] = [];
+  for (let i = 1; i < ladder.length; i++) {
+    const prev = ladder[i - 1]!;
+    const r = ladder[i]!;
+    if (r.afterMs <= prev.afterMs) {
+      issues.push(`${where}[${i}].after: ${owner}'s rung ${r.depth} after ${formatDuration(r.afterMs)} is not later than the rung before it (${prev.depth} after ${formatDuration(prev.afterMs)}); after must strictly increase`);
+    }
+    if (depthRank(r.depth) <= depthRank(prev.depth)) {
+      issues.push(`${where}[${i}].depth: ${owner}'s rung ${r.depth} is not deeper than the rung before it (${prev.depth}); depths must go strictly deeper (pause < reclaim < save < shutdown)`);
+    }
+  }
+  return issues;
+}
+
 function resolve(raw: RawInventory, file: string): Inventory {
   const issues: string[] = [];
   const d = raw.defaults ?? {};
@@ -251,8 +288,18 @@ function resolve(raw: RawInventory, file: string): Inventory {
     if (hostPower.has(h.uri)) issues.push(`power.hosts[${i}].uri: duplicate host ${h.uri}`);
     hostPower.set(h.uri, h);
   });
+  if (d.depths !== undefined && (d.depth !== undefined || d.idleTimeout !== undefined)) {
+    issues.push(`defaults.depths: give either depths or depth/idleTimeout (a one-rung ladder), not both`);
+  }
+  const defaultLadder = d.depths?.map((r) => ({ depth: r.depth, afterMs: r.after }));
+  if (defaultLadder !== undefined) issues.push(...ladderIssues(defaultLadder, 'defaults.depths', 'defaults'));
   const vms: VmSpec[] = raw.vms.map((v, i) => {
     const w = `vms[${i}]`;
+    const ladder = resolveLadder(v, d, defaultLadder);
+    if (v.depths !== undefined) {
+      if (v.depth !== undefined || v.idleTimeout !== undefined) issues.push(`${w}.depths: VM ${v.name} gives depths and depth/idleTimeout; give one (depth + idleTimeout is a one-rung ladder)`);
+      issues.push(...ladderIssues(ladder, `${w}.depths`, `VM ${v.name}`));
+    }
     dupe('name', names, v.name, `${w}.name`);
     dupe('MAC', macs, v.mac, `${w}.mac`);
     dupe('IP', ips, v.ip, `${w}.ip`);
@@ -281,8 +328,10 @@ function resolve(raw: RawInventory, file: string): Inventory {
       switch: v.switch,
       dpid: switchDpid.get(v.switch) ?? 0n,
       port: v.port,
-      depth: v.depth ?? d.depth ?? BUILTIN_DEFAULTS.depth,
-      idleTimeoutMs: v.idleTimeout ?? d.idleTimeout ?? BUILTIN_DEFAULTS.idleTimeoutMs,
+      // The first rung, for everything that knows one depth and one idle timeout.
+      depth: ladder[0]!.depth,
+      idleTimeoutMs: ladder[0]!.afterMs,
+      depths: ladder,
       minActiveMs: v.minActive ?? d.minActive ?? BUILTIN_DEFAULTS.minActiveMs,
       gatewayPorts: [...new Set(v.gatewayPorts ?? d.gatewayPorts ?? [])].sort((a, b) => a - b),
       ...(sink !== undefined ? { sink } : {}),
@@ -301,8 +350,9 @@ function resolve(raw: RawInventory, file: string): Inventory {
   vms.forEach((v, i) => {
     // A cold-booted guest answers ARP before its services listen: its wake waits for a TCP
     // answer on a gateway port, sent from the probe address (docs/parking.md, "Readiness").
-    if (v.depth === 'shutdown' && v.gatewayPorts.length > 0 && park.probeIp === '0.0.0.0') {
-      issues.push(`vms[${i}].depth: shutdown with gatewayPorts needs park.probeIp set to a free address on the VM's subnet (the TCP readiness probe comes from it)`);
+    if ((v.depths ?? [v]).some((r) => bootsCold(r.depth)) && v.gatewayPorts.length > 0 && park.probeIp === '0.0.0.0') {
+      const field = (v.depths?.length ?? 1) > 1 ? 'depths' : 'depth';
+      issues.push(`vms[${i}].${field}: shutdown with gatewayPorts needs park.probeIp set to a free address on the VM's subnet (the TCP readiness probe comes from it)`);
     }
   });
   if (issues.length > 0) throw new InventoryError(file, issues);

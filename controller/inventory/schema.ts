@@ -93,7 +93,13 @@ const tcpPort = z.number().int().min(1).max(65535);
 /** An OpenFlow port: its number (1..0xffffff00, OF 1.3.5 §7.2.1 OFPP_MAX) or its name as the switch reports it. */
 const ofPort = z.union([z.number().int().min(1).max(0xffffff00), z.string().min(1).max(15)]);
 
-export const depthSchema = z.enum(['pause', 'save', 'shutdown']);
+export const depthSchema = z.enum(['pause', 'reclaim', 'save', 'shutdown']);
+
+/** One rung of a depth ladder: park at `depth` once idle `after` (order checked in load.ts). */
+const rung = z.strictObject({ depth: depthSchema, after: duration('after') });
+
+/** Bound on ladder length: there are four depths and a ladder goes strictly deeper. */
+export const MAX_RUNGS = 4;
 
 const ignoreRule = z
   .strictObject({
@@ -108,6 +114,8 @@ const ignoreRule = z
 const vmSettings = {
   depth: depthSchema.optional(),
   idleTimeout: duration('idleTimeout').optional(),
+  /** The depth ladder; replaces `depth` + `idleTimeout` (a one-rung ladder). */
+  depths: z.array(rung).min(1).max(MAX_RUNGS).optional(),
   minActive: duration('minActive').optional(),
   gatewayPorts: z.array(tcpPort).optional(),
   sink: name.optional(),

@@ -1,8 +1,20 @@
 // The validated inventory: what the parking engine and tools consume. Durations are milliseconds.
 import type { PowerProfile } from '../energy/model.js';
 
-/** How deeply an idle VM is parked: vCPUs paused (memory kept), memory saved to disk (managed save), or shut down. */
-export type Depth = 'pause' | 'save' | 'shutdown';
+/**
+ * How deeply an idle VM is parked: vCPUs paused (memory kept), paused with its
+ * memory pushed out (reclaim), memory saved to disk (managed save), or shut down.
+ */
+export type Depth = 'pause' | 'reclaim' | 'save' | 'shutdown';
+
+/**
+ * One rung of a VM's depth ladder (inventory `depths:`): park at `depth` once
+ * the VM has been idle `afterMs` (idle measured from its last activity).
+ */
+export interface Rung {
+  readonly depth: Depth;
+  readonly afterMs: number;
+}
 
 /** Traffic that neither counts as activity nor wakes the VM. All given fields must match. */
 export interface IgnoreRule {
@@ -45,8 +57,17 @@ export interface VmSpec {
   readonly dpid: bigint;
   /** The tap port NAME; its number is learned from port-desc / PORT_STATUS. */
   readonly port: string;
+  /** The first rung's depth (`depths[0].depth`), kept for callers that know one depth. */
   readonly depth: Depth;
+  /** The first rung's idle time (`depths[0].afterMs`): when the VM is first parked. */
   readonly idleTimeoutMs: number;
+  /**
+   * The depth ladder, at least one rung: strictly increasing `afterMs`, strictly
+   * deeper depths (park/depth.ts DEPTH_ORDER). A parked VM escalates to the next
+   * rung when its idle time reaches that rung's `afterMs`. Absent in hand-built
+   * specs: one rung, `{ depth, afterMs: idleTimeoutMs }` (park/depth.ts ladderOf).
+   */
+  readonly depths?: readonly Rung[];
   /** Anti-flap: a VM is not parked before it has been active this long. */
   readonly minActiveMs: number;
   /** TCP ports whose traffic wakes the VM; empty = any traffic wakes it. */

@@ -5,7 +5,7 @@ import type { Phase } from '../park/model.js';
 import type { LibvirtOpName, ParkPacketVerdict } from '../park/observer.js';
 
 export const PHASES: readonly Phase[] = ['unknown', 'active', 'parking', 'parked', 'waking', 'wake_failed'];
-export const DEPTHS: readonly Depth[] = ['pause', 'save', 'shutdown'];
+export const DEPTHS: readonly Depth[] = ['pause', 'reclaim', 'save', 'shutdown'];
 export type PacketVerdict = ParkPacketVerdict | 'l2';
 export const VERDICTS: readonly PacketVerdict[] = ['park_arp_answered', 'park_icmp_answered', 'park_held', 'park_ignored', 'park_other', 'l2'];
 export const LIBVIRT_OPS: readonly LibvirtOpName[] = ['park', 'wake', 'read_state'];

@@ -277,8 +277,9 @@ export class SeamlessMetrics {
     if (depth === undefined) return; // not an inventory VM: its name is not a bounded label value
     const vm = t.vm;
     this.transitions.inc({ vm, from: t.from, to: t.to, reason: t.reason });
-    if (t.from === 'parking' && t.to === 'parked') this.parks.inc({ vm, depth });
-    if (t.reason === 'park-failed' || t.reason === 'park-barrier-failed') this.parkFailures.inc({ vm, depth });
+    // An escalation (parked -> parking -> parked, deeper) is not a new park; its failure is a park failure (the machine counts it so).
+    if (t.from === 'parking' && t.to === 'parked' && t.reason === 'parked') this.parks.inc({ vm, depth });
+    if (t.reason === 'park-failed' || t.reason === 'park-barrier-failed' || t.reason === 'escalate-failed') this.parkFailures.inc({ vm, depth });
     if (t.to === 'wake_failed') this.wakeFailures.inc({ vm, depth });
     if (t.from === 'waking' && t.to === 'active' && (t.reason === 'woken' || t.reason === 'woken-unconfirmed')) {
       this.wakes.inc({ vm, depth, reason: t.reason });

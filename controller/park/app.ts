@@ -2,7 +2,8 @@
 // barrier replies, flow stats and timers into machine events, and executes the
 // machine's outputs. All decisions live in machine.ts; this file only does I/O.
 import type { App, Datapath, Msg } from '../app.js';
-import type { Inventory } from '../inventory/types.js';
+import type { Depth, Inventory } from '../inventory/types.js';
+import { energyDepthOf } from './depth.js';
 import type { DomainRunState, Hypervisor } from '../libvirt/hypervisor.js';
 import type { Logger } from '../log.js';
 import { OFPET_METER_MOD_FAILED, OFPMMFC_METER_EXISTS, OFPPR_ADD, OFPPR_DELETE } from '../openflow/constants.js';
@@ -69,6 +70,8 @@ export interface VmStatus {
   phase: Phase;
   step: Step;
   since: number;
+  /** The depth the VM is parked at now (escalation deepens it); undefined while active. */
+  depth: Depth | undefined;
   portNo: number | undefined;
   held: number;
   /** The problem the VM has now; undefined once it is parked or woken again. */
@@ -284,7 +287,9 @@ export function createParkApp(opts: ParkAppOptions): ParkApp {
         const { uri, domain } = spec.libvirt;
         // /proc for a local QEMU, else libvirt's memory stats when the adapter has them.
         const rss = opts.readRss ?? (isLocalQemu(uri) ? defaultRss : h.memoryStats ? libvirtRssReader(h) : undefined);
-        const park = (): Promise<void> => parkDomain(h, domain, spec.depth);
+        // The depth the machine asks for: the first rung, or the rung an escalation goes to.
+        const depth = o.depth ?? spec.depth;
+        const park = (): Promise<void> => parkDomain(h, domain, depth);
         const op: Promise<{ woke?: WakeKind; memory?: RssAround | undefined }> =
           o.op === 'park'
             ? rss === undefined
@@ -294,12 +299,12 @@ export function createParkApp(opts: ParkAppOptions): ParkApp {
         op.then(
           ({ woke, memory }) => {
             obs?.libvirtOp?.(o.op, (clock.now() - started) / 1000, undefined);
-            log.debug('libvirt op done', { vm: o.vm, op: o.op, depth: spec.depth, ms: clock.now() - started, ...(woke ? { woke } : {}), ...(memory ? { rssBefore: memory.beforeBytes, rssAfter: memory.afterBytes } : {}) });
+            log.debug('libvirt op done', { vm: o.vm, op: o.op, ...(o.op === 'park' ? { depth } : {}), ms: clock.now() - started, ...(woke ? { woke } : {}), ...(memory ? { rssBefore: memory.beforeBytes, rssAfter: memory.afterBytes } : {}) });
             dispatch({ type: 'libvirt_done', vm: o.vm, seq: o.seq, woke, memory });
           },
           (e: unknown) => {
             obs?.libvirtOp?.(o.op, (clock.now() - started) / 1000, errCode(e) ?? 'unknown');
-            log.warn('libvirt op failed', { vm: o.vm, op: o.op, depth: spec.depth, err: e });
+            log.warn('libvirt op failed', { vm: o.vm, op: o.op, ...(o.op === 'park' ? { depth } : {}), err: e });
             dispatch({ type: 'libvirt_failed', vm: o.vm, seq: o.seq, error: errText(e), code: errCode(e) });
           },
         );
@@ -493,8 +498,8 @@ export function createParkApp(opts: ParkAppOptions): ParkApp {
     status(): VmStatus[] {
       return cfg.vms.map((s) => {
         const v = state.vms.get(s.name)!;
-        const energy = vmEnergyNow(s.power ?? DEFAULT_POWER_PROFILE, s.depth, v, clock.now());
-        return { name: v.name, phase: v.phase, step: v.step, since: v.since, portNo: v.portNo, held: v.held.length, lastError: v.lastError, lastFailure: v.lastFailure, counters: v.counters, energy };
+        const energy = vmEnergyNow(s.power ?? DEFAULT_POWER_PROFILE, energyDepthOf(v.depth ?? s.depth), v, clock.now());
+        return { name: v.name, phase: v.phase, step: v.step, since: v.since, depth: v.depth, portNo: v.portNo, held: v.held.length, lastError: v.lastError, lastFailure: v.lastFailure, counters: v.counters, energy };
       });
     },
 

@@ -1,6 +1,7 @@
 // The two idempotent libvirt operations the park engine runs: park a domain
 // to a depth, wake it. Idempotent so that retries and restarts after a crash
 // mid-operation are safe whatever state the domain was left in.
+import type { Depth } from '../inventory/types.js';
 import type { Hypervisor } from '../libvirt/hypervisor.js';
 
 /** A domain in a state the engine cannot act on. */
@@ -14,11 +15,15 @@ export class DomainStateError extends Error {
 
 /**
  * Puts the domain in the parked state for `depth`; does nothing when it is
- * already there (a retry, or a restart after a crash mid-operation).
+ * already there (a retry, or a restart after a crash mid-operation). Works from
+ * a running domain (a first park) and from a paused one (an escalation from
+ * pause: a managed save of a paused domain keeps it paused in the image).
  */
-export async function parkDomain(hv: Hypervisor, domain: string, depth: 'pause' | 'save' | 'shutdown'): Promise<void> {
+export async function parkDomain(hv: Hypervisor, domain: string, depth: Depth): Promise<void> {
   const st = await hv.getState(domain);
-  if (depth === 'pause') {
+  // reclaim is a paused domain (its memory pushed out by the reclaim depth's own
+  // adapter on its branch); here it parks like pause.
+  if (depth === 'pause' || depth === 'reclaim') {
     if (st.state === 'paused') return;
     if (st.state !== 'running') throw new DomainStateError(`cannot pause ${domain}: it is ${st.state}`);
     await hv.suspend(domain);

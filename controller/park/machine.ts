@@ -6,7 +6,7 @@
 // and UNKNOWN (libvirt has not confirmed the domain's state yet); every transition
 // carries a named reason from the closed set PARK_REASONS. See docs/parking.md.
 import { Map as PMap } from 'immutable';
-import type { Inventory, VmSpec } from '../inventory/types.js';
+import type { Depth, Inventory, VmSpec } from '../inventory/types.js';
 import type { DomainRunState } from '../libvirt/hypervisor.js';
 import type { WakeKind } from './hypervisor.js';
 import type { OfpMessage } from '../openflow/types.js';
@@ -28,7 +28,8 @@ import {
 } from './flows.js';
 import type { ParkRecord } from './store.js';
 import { assignVmIds } from './ids.js';
-import { energySaved, paidOff } from '../energy/model.js';
+import { energySaved, energySavedSoFar } from '../energy/model.js';
+import { bootsCold, energyDepthOf, keepsPort, ladderOf, nextRung, reachedAfterMs } from './depth.js';
 import { DEFAULT_POWER_PROFILE } from '../energy/profile.js';
 export * from './model.js';
 import type { CountDelta, LibvirtOp, LogLevel, MemoryMeasurement, VmEnergy, MachineConfig, MachineState, Output, ParkEvent, ParkReason, Phase, Step, StepResult, SwitchState, TimerKey, VmCounters, VmState } from './model.js';
@@ -86,6 +87,8 @@ function newVm(name: string, now: number): VmState {
     seenUp: false,
     counters: ZERO_COUNTERS,
     energy: ZERO_ENERGY,
+    escalateFailures: 0,
+    segmentsSavedJoules: 0,
   };
 }
 
@@ -247,6 +250,7 @@ export function step(cfg: MachineConfig, state: MachineState, event: ParkEvent, 
     case 'wake_now': {
       const v = cfg.byName.has(event.vm) ? c.vm(event.vm) : undefined;
       if (v?.phase === 'parked' || v?.phase === 'wake_failed' || v?.phase === 'unknown') beginWake(c, v.name, 'operator-wake');
+      else if (v?.phase === 'parking' && v.nextRung !== undefined) wakeDuringEscalation(c, v.name);
       else c.log('warn', event.vm, `wake request ignored: VM is ${v ? v.phase : 'unknown'}`);
       break;
     }
@@ -259,9 +263,13 @@ export function step(cfg: MachineConfig, state: MachineState, event: ParkEvent, 
 // ---------------------------------------------------------------------------
 
 function transition(c: Ctx, name: string, to: Phase, stepTo: Step, reason: ParkReason, p: Partial<VmState> = {}, durationMs?: number, energySavedJoules?: number): VmState {
-  const from = c.vm(name).phase;
+  const before = c.vm(name);
+  const from = before.phase;
   const v = c.patch(name, { ...p, phase: to, step: stepTo, since: c.now });
-  const o: Extract<Output, { kind: 'transition' }> = { kind: 'transition', vm: name, from, to, reason, depth: spec(c, name).depth };
+  // The depth this transition is about: an escalation's target, else the depth the VM
+  // is (or was, for a wake that just ended) parked at, else its first rung.
+  const depth = to === 'parking' && v.nextRung !== undefined ? ladderOf(spec(c, name))[v.nextRung]!.depth : (v.depth ?? before.depth ?? spec(c, name).depth);
+  const o: Extract<Output, { kind: 'transition' }> = { kind: 'transition', vm: name, from, to, reason, depth };
   if (durationMs !== undefined) o.durationMs = durationMs;
   if (from === 'parking' && to === 'parked' && v.memory !== undefined) o.memoryReleasedBytes = v.memory.releasedBytes;
   if (energySavedJoules !== undefined) o.energySavedJoules = energySavedJoules;
@@ -270,12 +278,17 @@ function transition(c: Ctx, name: string, to: Phase, stepTo: Step, reason: ParkR
 }
 
 function persist(c: Ctx, name: string, state: ParkRecord['state'], seq?: number): void {
-  const record: ParkRecord = { state, depth: c.cfg.byName.get(name)!.depth, since: c.now };
+  const record: ParkRecord = { state, depth: currentDepth(c, name), since: c.now };
   c.out.push(seq === undefined ? { kind: 'persist', vm: name, record } : { kind: 'persist', vm: name, record, seq });
 }
 
 function spec(c: Ctx, name: string): VmSpec & FlowVm {
   return c.cfg.byName.get(name)!;
+}
+
+/** The depth the VM is parked at now (VmState.depth); its first rung when it is not parked. */
+function currentDepth(c: Ctx, name: string): Depth {
+  return c.vm(name).depth ?? spec(c, name).depth;
 }
 
 function sinkPortOf(c: Ctx, vm: VmSpec): number | undefined {
@@ -311,7 +324,14 @@ function issueOp(c: Ctx, name: string): void {
   c.opsInFlight++;
   const seq = v.opSeq + 1;
   c.patch(name, { step: 'libvirt', opSeq: seq, opInFlight: true, opGen: c.gen(spec(c, name).libvirt.uri) });
-  c.out.push({ kind: 'libvirt', vm: name, op, seq });
+  if (op === 'wake') {
+    c.out.push({ kind: 'libvirt', vm: name, op, seq });
+    return;
+  }
+  // A first park goes to the first rung; an escalation to the rung it was armed for.
+  const s = spec(c, name);
+  const depth = v.nextRung === undefined ? s.depth : ladderOf(s)[v.nextRung]!.depth;
+  c.out.push({ kind: 'libvirt', vm: name, op, seq, depth });
 }
 
 function releaseSlot(c: Ctx, name: string): void {
@@ -334,7 +354,9 @@ function dequeue(c: Ctx, name: string): void {
 function beginPark(c: Ctx, name: string, reason: ParkReason): void {
   const s = spec(c, name);
   const seq = c.vm(name).barrierSeq + 1;
-  transition(c, name, 'parking', 'flows', reason, { barrierSeq: seq, held: [], wakeRequested: false, parkStartedAt: c.now });
+  // The idle period began with the last activity seen: the ladder's later rungs count from it.
+  const idleSince = Math.min(c.vm(name).lastChangeAt, c.now);
+  transition(c, name, 'parking', 'flows', reason, { barrierSeq: seq, held: [], wakeRequested: false, parkStartedAt: c.now, idleSince, segmentStartedAt: c.now, segmentsSavedJoules: 0, nextRung: undefined, escalateFailures: 0, depth: undefined });
   // The park flows must be in the switch (barrier reply) before libvirt stops the VM: never a black hole.
   c.send(s.dpid, parkFlowsOf(c, name));
   c.out.push({ kind: 'barrier', dpid: s.dpid, vm: name, seq });
@@ -354,7 +376,7 @@ function unpark(c: Ctx, name: string, reason: ParkReason, error?: string): void 
   else if (v.held.length > 0) c.count(name, 'heldDropped', v.held.length);
   msgs.push(deleteKind(s.id, KIND.PARK));
   // No idle period to account: the VM never stopped (a failed park's own cost is not modelled).
-  const p: { -readonly [K in keyof VmState]?: VmState[K] } = { held: [], wakeRequested: false, activeSince: c.now, lastChangeAt: c.now, barrierSeq: v.barrierSeq + 1, parkStartedAt: undefined };
+  const p: { -readonly [K in keyof VmState]?: VmState[K] } = { held: [], wakeRequested: false, activeSince: c.now, lastChangeAt: c.now, barrierSeq: v.barrierSeq + 1, ...NO_IDLE_PERIOD };
   if (error !== undefined) {
     const failures = v.counters.parkFailures + 1;
     p.lastError = error;
@@ -370,12 +392,32 @@ function unpark(c: Ctx, name: string, reason: ParkReason, error?: string): void 
   if (v.phase === 'parking' && (v.step === 'persisting' || v.step === 'queued' || v.step === 'libvirt')) persist(c, name, 'active');
 }
 
+/** The idle-period and escalation fields of a VM that is active again. */
+const NO_IDLE_PERIOD = { parkStartedAt: undefined, idleSince: undefined, segmentStartedAt: undefined, segmentsSavedJoules: 0, depth: undefined, nextRung: undefined, escalateFailures: 0 } as const;
+
 function backoff(c: Ctx, attempt: number): number {
   return Math.min(c.cfg.park.retryBackoffMaxMs, c.cfg.park.retryBackoffMs * 2 ** Math.max(0, attempt - 1));
 }
 
+/**
+ * Wake wanted while an escalation runs. libvirt busy with it: woken right after it
+ * (packet-during-parking, like a first park). Still waiting for a libvirt slot:
+ * the escalation is dropped and the VM woken from the depth it is at.
+ */
+function wakeDuringEscalation(c: Ctx, name: string): void {
+  if (c.vm(name).step === 'libvirt') {
+    c.patch(name, { wakeRequested: true });
+    return;
+  }
+  dequeue(c, name);
+  beginWake(c, name, 'packet');
+}
+
 function beginWake(c: Ctx, name: string, reason: ParkReason): void {
   const s = spec(c, name);
+  // The wake is from the depth the VM is at: no escalation from here on.
+  c.out.push({ kind: 'cancel_timer', key: { kind: 'escalate', vm: name } });
+  if (c.vm(name).nextRung !== undefined) c.patch(name, { nextRung: undefined, escalateFailures: 0 });
   transition(c, name, 'waking', 'queued', reason, { attempt: 0, wakeStartedAt: c.now, wakeRequested: false, lastError: undefined, coldBoot: undefined, libvirtLostAt: undefined });
   c.send(s.dpid, [probeFlow(s, c.cfg.park.probeMac, metered(c, s))]);
   requestOp(c, name);
@@ -412,7 +454,7 @@ function sendProbe(c: Ctx, name: string): void {
  */
 function needsServiceProbe(c: Ctx, s: VmSpec): boolean {
   if (s.gatewayPorts.length === 0 || c.cfg.park.probeIp === '0.0.0.0') return false;
-  return s.depth === 'shutdown' || c.vm(s.name).coldBoot === true;
+  return bootsCold(currentDepth(c, s.name)) || c.vm(s.name).coldBoot === true;
 }
 
 /** The ARP probe was answered: probe the gateway port the first held SYN wants (else the first one). */
@@ -471,14 +513,94 @@ function accountIdlePeriod(c: Ctx, name: string): number | undefined {
   const v = c.vm(name);
   if (v.parkStartedAt === undefined) return undefined;
   const s = spec(c, name);
-  const period = { depth: s.depth, seconds: (c.now - v.parkStartedAt) / 1000, residentBytes: v.memory?.residentBytes ?? 0, releasedBytes: v.memory?.releasedBytes ?? 0 };
+  const depth = currentDepth(c, name);
+  // An escalated period is a sum of segments (docs/energy.md): the shallower depths'
+  // segments were accounted when each escalation ended; the last one, at the depth
+  // woken from, pays its park and the wake (eq. 3).
+  const segStart = v.segmentStartedAt ?? v.parkStartedAt;
+  const last = { depth: energyDepthOf(depth), seconds: (c.now - segStart) / 1000, residentBytes: v.memory?.residentBytes ?? 0, releasedBytes: v.memory?.releasedBytes ?? 0 };
   const profile = s.power ?? DEFAULT_POWER_PROFILE;
-  const saved = energySaved(profile, period);
+  const saved = v.segmentsSavedJoules + energySaved(profile, last);
   const e = v.energy;
-  const unprofitable = !paidOff(profile, period);
-  c.patch(name, { parkStartedAt: undefined, energy: { savedJoules: e.savedJoules + saved, unprofitableParks: e.unprofitableParks + (unprofitable ? 1 : 0), periods: e.periods + 1 } });
-  if (unprofitable) c.log('info', name, `park did not pay off: idle ${period.seconds.toFixed(1)} s at depth ${s.depth} cost ${(-saved).toFixed(2)} J more than staying up`);
+  const unprofitable = saved <= 0;
+  c.patch(name, { parkStartedAt: undefined, segmentStartedAt: undefined, segmentsSavedJoules: 0, energy: { savedJoules: e.savedJoules + saved, unprofitableParks: e.unprofitableParks + (unprofitable ? 1 : 0), periods: e.periods + 1 } });
+  if (unprofitable) c.log('info', name, `park did not pay off: idle ${((c.now - v.parkStartedAt) / 1000).toFixed(1)} s ending at depth ${depth} cost ${(-saved).toFixed(2)} J more than staying up`);
   return saved;
+}
+
+/**
+ * Arms the escalate timer for the first rung from index `from` on that is deeper
+ * than the VM's current depth, at the idle period's start plus that rung's
+ * `after`; clears `nextRung` when the VM is as deep as its ladder goes.
+ */
+function armEscalation(c: Ctx, name: string, from: number): void {
+  const v = c.vm(name);
+  const ladder = ladderOf(spec(c, name));
+  const i = nextRung(ladder, currentDepth(c, name), from);
+  if (i === undefined) {
+    if (v.nextRung !== undefined) c.patch(name, { nextRung: undefined });
+    return;
+  }
+  c.patch(name, { nextRung: i });
+  c.out.push({ kind: 'set_timer', key: { kind: 'escalate', vm: name }, at: Math.max(c.now, (v.idleSince ?? c.now) + ladder[i]!.afterMs) });
+}
+
+/** The escalate timer: a PARKED VM at rest parks again, deeper (PARKED -> PARKING, reason escalate). */
+function onEscalateTimer(c: Ctx, name: string): void {
+  const v = c.vm(name);
+  if (v.phase !== 'parked' || v.step !== 'none' || v.nextRung === undefined) return;
+  // The park entries are in place and the record says parked: only libvirt has work to do.
+  transition(c, name, 'parking', 'queued', 'escalate', { held: [], wakeRequested: false });
+  requestOp(c, name);
+}
+
+/**
+ * An escalation's libvirt outcome. Done: PARKED at the deeper depth (`escalated`),
+ * the finished segment's energy accounted, the next rung armed. Failed: PARKED at
+ * the depth it was at (`escalate-failed`, nothing lost: the domain was paused or
+ * saved and a wake reads its real state); the rung is retried once after the
+ * backoff, then skipped for the next one. Either way a packet that came meanwhile wakes it now.
+ */
+function onEscalateResult(c: Ctx, name: string, error: string | undefined, memory: MemoryMeasurement | undefined): void {
+  const v = c.vm(name);
+  const s = spec(c, name);
+  const rung = v.nextRung!;
+  const from = currentDepth(c, name);
+  const to = ladderOf(s)[rung]!.depth;
+  const wakeNow = v.wakeRequested || v.held.length > 0;
+  if (error !== undefined) {
+    const failures = v.escalateFailures + 1;
+    const retry = failures < 2 && !wakeNow;
+    transition(c, name, 'parked', 'none', 'escalate-failed', { lastError: error, lastFailure: { error, at: c.now }, escalateFailures: retry ? failures : 0, wakeRequested: false });
+    c.count(name, 'parkFailures');
+    c.log('error', name, `escalation from ${from} to ${to} failed, VM stays parked at ${from}: ${error}; ${retry ? `retrying in ${backoff(c, failures)} ms` : 'rung skipped'}`);
+    if (wakeNow) beginWake(c, name, 'packet-during-parking');
+    else if (retry) c.out.push({ kind: 'set_timer', key: { kind: 'escalate', vm: name }, at: c.now + backoff(c, failures) });
+    else armEscalation(c, name, rung + 1);
+    return;
+  }
+  // The segment at the shallower depth ends: what it saved so far (its park paid, no wake).
+  const profile = s.power ?? DEFAULT_POWER_PROFILE;
+  const segStart = v.segmentStartedAt ?? v.parkStartedAt;
+  const segSaved =
+    segStart === undefined ? 0 : energySavedSoFar(profile, energyDepthOf(from), (c.now - segStart) / 1000, v.memory?.residentBytes ?? 0, v.memory?.releasedBytes ?? 0);
+  // Released is counted against the RSS the VM had running (the first park's "before").
+  const resident = v.memory?.residentBytes ?? memory?.beforeBytes;
+  const mem = memory === undefined || resident === undefined ? v.memory : { residentBytes: resident, releasedBytes: Math.max(0, resident - memory.afterBytes) };
+  const p: { -readonly [K in keyof VmState]?: VmState[K] } = {
+    depth: to,
+    nextRung: undefined,
+    escalateFailures: 0,
+    lastError: undefined,
+    memory: mem,
+    segmentStartedAt: c.now,
+    segmentsSavedJoules: v.segmentsSavedJoules + segSaved,
+  };
+  if (!keepsPort(to)) p.portNo = undefined;
+  transition(c, name, 'parked', 'none', 'escalated', p);
+  persist(c, name, 'parked');
+  if (wakeNow) beginWake(c, name, 'packet-during-parking');
+  else armEscalation(c, name, rung + 1);
 }
 
 function finishWake(c: Ctx, name: string, reason: ParkReason): void {
@@ -486,7 +608,7 @@ function finishWake(c: Ctx, name: string, reason: ParkReason): void {
   const v = c.vm(name);
   const took = v.wakeStartedAt === undefined ? undefined : c.now - v.wakeStartedAt;
   // lastError described this wake's trouble; it is over (lastFailure keeps it for the operator).
-  transition(c, name, 'active', 'none', reason, { activeSince: c.now, lastChangeAt: c.now, attempt: 0, lastCount: undefined, seenUp: true, probePort: undefined, coldBoot: undefined, lastError: undefined, libvirtLostAt: undefined }, took, saved);
+  transition(c, name, 'active', 'none', reason, { activeSince: c.now, lastChangeAt: c.now, attempt: 0, lastCount: undefined, seenUp: true, probePort: undefined, coldBoot: undefined, lastError: undefined, libvirtLostAt: undefined, ...NO_IDLE_PERIOD }, took, saved);
   c.count(name, 'wakes');
   persist(c, name, 'active');
 }
@@ -571,7 +693,11 @@ function onRestore(c: Ctx, name: string, record: ParkRecord | undefined, libvirt
   if (record?.state === 'parked') {
     // Parked (or mid-operation) before the restart: keep it parked; a packet wakes it,
     // and the wake operation is idempotent whatever state libvirt left it in.
-    transition(c, name, 'parked', 'none', 'restored');
+    // At the depth it had reached (the record keeps it), assumed reached just now: the
+    // engine's clock does not survive the restart, so later rungs come no earlier than due.
+    const ladder = ladderOf(spec(c, name));
+    transition(c, name, 'parked', 'none', 'restored', { depth: record.depth, idleSince: c.now - reachedAfterMs(ladder, record.depth) });
+    armEscalation(c, name, 0);
     return;
   }
   if (libvirt === undefined) {
@@ -780,6 +906,16 @@ function onPacketIn(c: Ctx, dpid: bigint, inPort: number, cookie: bigint, data: 
   }
   switch (v.phase) {
     case 'parking':
+      if (v.nextRung !== undefined) {
+        // An escalation: the VM is parked, so only what would wake a parked VM wakes it.
+        if (!wakes(s, f)) {
+          c.count(s.name, 'ignored');
+          return;
+        }
+        hold(c, s.name, data);
+        wakeDuringEscalation(c, s.name);
+        return;
+      }
       if (v.step === 'libvirt') {
         hold(c, s.name, data);
         c.patch(s.name, { wakeRequested: true });
@@ -874,6 +1010,10 @@ function onLibvirtResult(c: Ctx, name: string, seq: number, error: string | unde
   const v = c.vm(name);
   if (seq !== v.opSeq || v.step !== 'libvirt') return;
   const s = spec(c, name);
+  if (v.phase === 'parking' && v.nextRung !== undefined) {
+    onEscalateResult(c, name, error, memory);
+    return;
+  }
   if (v.phase === 'parking') {
     if (error !== undefined) {
       unpark(c, name, 'park-failed', error);
@@ -882,11 +1022,12 @@ function onLibvirtResult(c: Ctx, name: string, seq: number, error: string | unde
     // save/shutdown: the tap is gone; it comes back under a new number. An old error is over.
     // Measured by the shell around the operation (docs/energy.md); a grown RSS released nothing.
     const mem = memory === undefined ? undefined : { residentBytes: memory.beforeBytes, releasedBytes: Math.max(0, memory.beforeBytes - memory.afterBytes) };
-    transition(c, name, 'parked', 'none', 'parked', s.depth === 'pause' ? { lastError: undefined, memory: mem } : { portNo: undefined, lastError: undefined, memory: mem });
+    transition(c, name, 'parked', 'none', 'parked', keepsPort(s.depth) ? { lastError: undefined, memory: mem, depth: s.depth } : { portNo: undefined, lastError: undefined, memory: mem, depth: s.depth });
     c.count(name, 'parks');
     c.send(s.dpid, [deleteKind(s.id, KIND.ACTIVITY), deleteKind(s.id, KIND.ACTIVITY_IGNORE)]);
     // Held packets stay held: they are delivered when the VM is up again.
     if (v.wakeRequested || v.held.length > 0) beginWake(c, name, 'packet-during-parking');
+    else armEscalation(c, name, 0);
     return;
   }
   if (v.phase !== 'waking') return;
@@ -896,10 +1037,11 @@ function onLibvirtResult(c: Ctx, name: string, seq: number, error: string | unde
     return;
   }
   if (v.libvirtLostAt !== undefined) c.patch(name, { libvirtLostAt: undefined });
-  if (woke === 'booted' && s.depth !== 'shutdown') {
+  const depth = currentDepth(c, name);
+  if (woke === 'booted' && !bootsCold(depth)) {
     // Kept for the whole wake: a retry finds the domain running and reports 'running'.
     c.patch(name, { coldBoot: true });
-    const how = s.depth === 'save' ? 'it had no managed-save image' : 'it was shut off, not paused';
+    const how = depth === 'save' ? 'it had no managed-save image' : 'it was shut off, not paused';
     c.log(
       'warn',
       name,
@@ -925,6 +1067,10 @@ function onTimer(c: Ctx, key: TimerKey): void {
   }
   const name = key.vm;
   if (!c.cfg.byName.has(name)) return;
+  if (key.kind === 'escalate') {
+    onEscalateTimer(c, name);
+    return;
+  }
   const v = c.vm(name);
   if (v.phase !== 'waking') return;
   switch (key.kind) {
@@ -982,6 +1128,17 @@ function onLibvirtState(c: Ctx, name: string, seq: number, state: DomainRunState
 }
 
 /**
+ * The depth of a domain libvirt reports paused or shut off that the engine did not
+ * park (or whose record it lost): the VM's first rung when that rung fits the
+ * state, else the shallowest depth that does (pause: kept port, resume; save:
+ * a wake that finds no image boots cold and says so, coldBoot).
+ */
+function reconciledDepth(s: VmSpec, state: 'paused' | 'shutoff'): Depth {
+  const paused = state === 'paused';
+  return keepsPort(s.depth) === paused ? s.depth : paused ? 'pause' : 'save';
+}
+
+/**
  * What libvirt reports for a VM that is UNKNOWN, or at rest ACTIVE or PARKED. Only a
  * domain libvirt confirms running is routed to its port:
  * - running: UNKNOWN or PARKED -> ACTIVE (`confirmed-running`; a parked VM that
@@ -1006,9 +1163,10 @@ function applyLibvirtState(c: Ctx, name: string, state: DomainRunState, context:
       if (v.phase === 'parked') {
         c.log('info', name, 'libvirt reports the domain running while parked (started or resumed outside seamless): active again');
         accountIdlePeriod(c, name);
-        persist(c, name, 'active');
+        c.out.push({ kind: 'cancel_timer', key: { kind: 'escalate', vm: name } });
       }
-      transition(c, name, 'active', 'none', 'confirmed-running', { activeSince: c.now, lastChangeAt: c.now, lastCount: undefined, lastError: undefined });
+      transition(c, name, 'active', 'none', 'confirmed-running', { activeSince: c.now, lastChangeAt: c.now, lastCount: undefined, lastError: undefined, ...NO_IDLE_PERIOD });
+      if (v.phase === 'parked') persist(c, name, 'active');
       const msgs: OfpMessage[] = v.portNo === undefined ? [] : activityFlows(s, v.portNo);
       c.send(s.dpid, [...msgs, deleteKind(s.id, KIND.PARK), deleteKind(s.id, KIND.PROBE)]);
       return;
@@ -1017,10 +1175,14 @@ function applyLibvirtState(c: Ctx, name: string, state: DomainRunState, context:
     case 'shutoff': {
       c.log('warn', name, `libvirt reports the domain ${state} ${context}: treated as parked`);
       // Not parked by us: nothing was measured, an earlier park's memory figure does not apply.
-      transition(c, name, 'parked', 'none', 'reconciled', state === 'shutoff' ? { portNo: undefined, lastError: undefined, memory: undefined } : { lastError: undefined, memory: undefined });
+      const depth = reconciledDepth(s, state);
+      // Assumed to have just reached that depth: its ladder's deeper rungs come no earlier than they would have.
+      const idleSince = c.now - reachedAfterMs(ladderOf(s), depth);
+      transition(c, name, 'parked', 'none', 'reconciled', state === 'shutoff' ? { portNo: undefined, lastError: undefined, memory: undefined, depth, idleSince } : { lastError: undefined, memory: undefined, depth, idleSince });
       // Park entries first (they outrank the activity entries), then the activity entries go.
       c.send(s.dpid, [...parkFlowsOf(c, name), deleteKind(s.id, KIND.ACTIVITY), deleteKind(s.id, KIND.ACTIVITY_IGNORE), deleteKind(s.id, KIND.PROBE)]);
       persist(c, name, 'parked');
+      armEscalation(c, name, 0);
       return;
     }
     case 'crashed':

@@ -42,6 +42,9 @@ export const PARK_REASONS = [
   'reconciled',
   'confirmed-running',
   'unconfirmed',
+  'escalate',
+  'escalated',
+  'escalate-failed',
 ] as const;
 export type ParkReason = (typeof PARK_REASONS)[number];
 
@@ -54,7 +57,9 @@ export type TimerKey =
   /** A waking VM's wakeTimeout after libvirt returned. */
   | { readonly kind: 'deadline'; readonly vm: string }
   /** Next wake attempt after a failed one (backoff, or the bound on waiting for libvirt). */
-  | { readonly kind: 'retry'; readonly vm: string };
+  | { readonly kind: 'retry'; readonly vm: string }
+  /** A parked VM's next rung of its depth ladder (or the retry of a failed escalation). */
+  | { readonly kind: 'escalate'; readonly vm: string };
 
 /** A stable string for a timer key (the shell's map key; one timer per key). */
 export function timerId(key: TimerKey): string {
@@ -171,6 +176,33 @@ export interface VmState {
   /** Memory measured around the last park (kept after the wake for `vm info`); undefined when unmeasured. */
   readonly memory?: ParkMemory | undefined;
   readonly energy: VmEnergy;
+  /**
+   * The depth the VM is parked at NOW (park/depth.ts): set when a park reaches
+   * PARKED (or is restored/reconciled), deepened by each escalation, kept while
+   * waking (the wake is from it), cleared once ACTIVE. Undefined while active.
+   */
+  readonly depth?: Depth | undefined;
+  /**
+   * Engine clock when the current idle period began: the VM's last activity
+   * before the park. Escalation times are counted from it (rung `after`).
+   */
+  readonly idleSince?: number | undefined;
+  /**
+   * The depth ladder's rung (index into park/depth.ts ladderOf) the VM escalates
+   * to next: while PARKED, the rung its `escalate` timer is armed for; while
+   * PARKING from PARKED (an escalation), the rung it is going to. Undefined
+   * otherwise: a PARKING VM without it is a first park of a running VM.
+   */
+  readonly nextRung?: number | undefined;
+  /** Failed escalations to rung `nextRung`; a rung is retried once, then skipped. */
+  readonly escalateFailures: number;
+  /**
+   * Energy accounting of an escalated idle period (docs/energy.md): when the
+   * segment at the current depth began, and what the finished segments (at
+   * shallower depths) saved. Undefined / 0 outside an idle period.
+   */
+  readonly segmentStartedAt?: number | undefined;
+  readonly segmentsSavedJoules: number;
 }
 
 export interface SwitchState {
@@ -256,7 +288,8 @@ export type Output =
    * processed first). With vm/seq the shell reports barrier_done/failed.
    */
   | { kind: 'barrier'; dpid: bigint; vm?: string; seq?: number }
-  | { kind: 'libvirt'; vm: string; op: LibvirtOp; seq: number }
+  /** `depth`: for parks, the depth to go to (the first rung, or the rung an escalation goes to). */
+  | { kind: 'libvirt'; vm: string; op: LibvirtOp; seq: number; depth?: Depth }
   /** Read the activity counters of a switch; the shell answers with flow_counts. */
   | { kind: 'flow_stats'; dpid: bigint }
   /**

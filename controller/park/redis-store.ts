@@ -28,6 +28,7 @@
 import { randomUUID } from 'node:crypto';
 import { Redis, type RedisOptions } from 'ioredis';
 import type { Logger } from '../log.js';
+import { DEPTH_ORDER } from './depth.js';
 import { systemClock, type Clock, type TimerHandle } from '../clock.js';
 import type { ParkRecord, StateStore } from './store.js';
 
@@ -95,7 +96,7 @@ export class StoreClosedError extends Error {
 }
 
 const STATES = new Set<string>(['parked', 'active']);
-const DEPTHS = new Set<string>(['pause', 'save', 'shutdown']);
+const DEPTHS = new Set<string>(DEPTH_ORDER);
 
 interface Entry {
   record: ParkRecord | undefined;

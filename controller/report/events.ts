@@ -5,7 +5,7 @@ import { PARK_REASONS, type ParkReason, type Phase } from '../park/model.js';
 import type { Depth } from '../inventory/types.js';
 
 const PHASES: readonly Phase[] = ['unknown', 'active', 'parking', 'parked', 'waking', 'wake_failed'];
-const DEPTHS: readonly Depth[] = ['pause', 'save', 'shutdown'];
+const DEPTHS: readonly Depth[] = ['pause', 'reclaim', 'save', 'shutdown'];
 
 /**
  * One `vm transition` record. `depth`, `memoryReleasedBytes` and `energySavedJoules` are optional:

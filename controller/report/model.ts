@@ -70,6 +70,8 @@ interface VmAcc {
   wakeMs: number[];
   mem: number;
   heldMem: number;
+  /** What the VM's park had released when an escalation began (its memory figure then covers both). */
+  escalatedFrom: number;
   energy: number | undefined;
 }
 
@@ -92,7 +94,7 @@ export function buildReport(events: readonly TransitionEvent[], opts: ModelOptio
     let v = vms.get(e.vm);
     if (v === undefined) {
       // The VM's first record tells its phase before it: the timeline starts there, at the run's start.
-      v = { depth: opts.depthOf?.(e.vm), phase: e.from, since: start, intervals: [], parks: 0, wakes: 0, failedWakes: 0, wakeMs: [], mem: 0, heldMem: 0, energy: undefined };
+      v = { depth: opts.depthOf?.(e.vm), phase: e.from, since: start, intervals: [], parks: 0, wakes: 0, failedWakes: 0, wakeMs: [], mem: 0, heldMem: 0, escalatedFrom: 0, energy: undefined };
       vms.set(e.vm, v);
     }
     if (e.depth !== undefined) v.depth = e.depth;
@@ -116,6 +118,7 @@ export function buildReport(events: readonly TransitionEvent[], opts: ModelOptio
     if (e.to === 'wake_failed') v.failedWakes += 1;
 
     // Memory released now: a park adds what it released; leaving `parked` gives it back.
+    if (e.from === 'parked') v.escalatedFrom = e.reason === 'escalate' ? v.heldMem : 0;
     if (e.from === 'parked' && v.heldMem > 0) {
       memNow -= v.heldMem;
       v.heldMem = 0;
@@ -123,7 +126,8 @@ export function buildReport(events: readonly TransitionEvent[], opts: ModelOptio
     }
     if (e.to === 'parked' && e.memoryReleasedBytes !== undefined) {
       memSeen = true;
-      v.mem += e.memoryReleasedBytes;
+      // An escalation's (or a failed one's) figure is the whole park's: only what it added is new.
+      v.mem += e.reason === 'parked' ? e.memoryReleasedBytes : Math.max(0, e.memoryReleasedBytes - v.escalatedFrom);
       v.heldMem = e.memoryReleasedBytes;
       memNow += e.memoryReleasedBytes;
       memory.push({ t: e.time, v: memNow });

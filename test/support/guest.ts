@@ -95,6 +95,11 @@ export interface GuestOptions {
   start?: boolean;
   /** How long to wait for the ready marker on the console (default 60 s). */
   readyTimeoutMs?: number;
+  /**
+   * The tap's name (libvirt `<target dev>`); default libvirt's vnetN. A park
+   * engine finds the VM's port by this name, which must survive a save/restore.
+   */
+  targetDev?: string;
 }
 
 export interface Guest {
@@ -215,6 +220,7 @@ export async function createGuest(t: Teardown | undefined, opts: GuestOptions): 
     initrd: img.initrd,
     cmdline,
     consoleLog,
+    ...(opts.targetDev === undefined ? {} : { targetDev: opts.targetDev }),
   });
   live.add(name);
   const guest: Guest = {

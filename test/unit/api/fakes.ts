@@ -17,6 +17,8 @@ export function vmView(name: string, over: Partial<VmView> = {}): VmView {
     step: 'none',
     since: Date.UTC(2025, 0, 2, 3, 4, 5),
     depth: 'save',
+    depths: [{ depth: 'save', afterMs: 300_000 }],
+    parkedDepth: null,
     domain: `dom-${name}`,
     switch: 's1',
     port: 10,

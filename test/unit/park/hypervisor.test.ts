@@ -54,3 +54,21 @@ test('wakeDomain says how the domain came to run: resumed, restored from its ima
   t.is(hv.peek('saved')?.hasManagedSave, false, 'the image is consumed by the start');
   for (const d of ['paused', 'saved', 'off', 'up']) t.is(hv.peek(d)?.state, 'running');
 });
+
+test('escalation from pause: save of a paused guest is a managed save; a second save is a no-op; the wake restores it', async (t) => {
+  const hv = new FakeHypervisor().define('d1', { state: 'paused' });
+  await parkDomain(hv, 'd1', 'save');
+  await parkDomain(hv, 'd1', 'save'); // retried after a crash mid-operation: nothing left to do
+  t.like(hv.peek('d1'), { state: 'shutoff', hasManagedSave: true });
+  t.deepEqual(hv.calls.filter((c) => c.op !== 'getState').map((c) => c.op), ['managedSave']);
+  t.is(await wakeDomain(hv, 'd1'), 'restored');
+});
+
+test('depth reclaim parks like pause here: a running guest is suspended, a paused one left alone, and it wakes by resume', async (t) => {
+  const hv = new FakeHypervisor().define('d1').define('d2', { state: 'paused' });
+  await parkDomain(hv, 'd1', 'reclaim');
+  await parkDomain(hv, 'd2', 'reclaim');
+  t.is(hv.peek('d1')?.state, 'paused');
+  t.deepEqual(hv.calls.filter((c) => c.op !== 'getState').map((c) => `${c.op}:${c.domain}`), ['suspend:d1']);
+  t.is(await wakeDomain(hv, 'd1'), 'resumed');
+});
