@@ -4,6 +4,7 @@
  * (JSON has no undefined).
  */
 import type { Phase, Step, VmCounters } from '../park/machine.js';
+import type { Depth } from '../inventory/types.js';
 
 /** One VM as `GET /v1/vms` reports it. */
 export interface VmView {
@@ -14,7 +15,7 @@ export interface VmView {
   readonly step: Step;
   /** Epoch ms of the last state change. */
   readonly since: number;
-  readonly depth: 'pause' | 'save' | 'shutdown';
+  readonly depth: Depth;
   readonly domain: string;
   readonly switch: string;
   /** Current OpenFlow port of the VM's tap; null while unknown (a saved VM's tap is gone). */

@@ -93,7 +93,7 @@ const tcpPort = z.number().int().min(1).max(65535);
 /** An OpenFlow port: its number (1..0xffffff00, OF 1.3.5 §7.2.1 OFPP_MAX) or its name as the switch reports it. */
 const ofPort = z.union([z.number().int().min(1).max(0xffffff00), z.string().min(1).max(15)]);
 
-export const depthSchema = z.enum(['pause', 'save', 'shutdown']);
+export const depthSchema = z.enum(['pause', 'reclaim', 'save', 'shutdown']);
 
 const ignoreRule = z
   .strictObject({
@@ -129,6 +129,7 @@ const powerFields = {
   idleWatts: z.number().min(0).max(10_000).optional(),
   wattsPerGiB: z.number().min(0).max(1000).optional(),
   pause: transitionCost.optional(),
+  reclaim: transitionCost.optional(),
   save: transitionCost.optional(),
   shutdown: transitionCost.optional(),
 };

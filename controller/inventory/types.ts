@@ -1,8 +1,24 @@
 // The validated inventory: what the parking engine and tools consume. Durations are milliseconds.
 import type { PowerProfile } from '../energy/model.js';
 
-/** How deeply an idle VM is parked: vCPUs paused (memory kept), memory saved to disk (managed save), or shut down. */
-export type Depth = 'pause' | 'save' | 'shutdown';
+/**
+ * How deeply an idle VM is parked: vCPUs paused (memory kept), paused with its
+ * memory pushed to (compressed) swap (reclaim), memory saved to disk (managed
+ * save), or shut down.
+ */
+export type Depth = 'pause' | 'reclaim' | 'save' | 'shutdown';
+
+/** Every depth, shallowest first. */
+export const DEPTHS: readonly Depth[] = ['pause', 'reclaim', 'save', 'shutdown'];
+
+/**
+ * Whether a domain parked at `depth` keeps its QEMU process and tap (so its
+ * port number stays valid and a wake is a resume): pause and reclaim do,
+ * save and shutdown remove both.
+ */
+export function keepsPort(depth: Depth): boolean {
+  return depth === 'pause' || depth === 'reclaim';
+}
 
 /** Traffic that neither counts as activity nor wakes the VM. All given fields must match. */
 export interface IgnoreRule {

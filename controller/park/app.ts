@@ -9,10 +9,10 @@ import { OFPET_METER_MOD_FAILED, OFPMMFC_METER_EXISTS, OFPPR_ADD, OFPPR_DELETE }
 import type { OfpMessage } from '../openflow/types.js';
 import type { Clock, TimerHandle } from '../clock.js';
 import { activityCounts, activityStatsRequest, decodeCookie, parkStatsRequest, staleVmDeletes } from './flows.js';
-import { parkDomain, wakeDomain, type WakeKind } from './hypervisor.js';
+import { parkDomain, wakeDomain, type ParkOutcome, type WakeKind } from './hypervisor.js';
 import { vmEnergyNow, type VmEnergyNow } from '../energy/account.js';
 import { DEFAULT_POWER_PROFILE } from '../energy/profile.js';
-import { isLocalQemu, libvirtRssReader, measureAround, qemuRssReader, type RssAround, type RssReader } from '../energy/memory.js';
+import { isLocalQemu, libvirtRssReader, measureAround, qemuOffloadReader, qemuRssReader, type OffloadReader, type RssAround, type RssReader } from '../energy/memory.js';
 import { METERS_PER_VM } from './ids.js';
 import {
   configFromInventory,
@@ -61,6 +61,8 @@ export interface ParkAppOptions {
    * domain memory stats (`rss`) for others whose adapter has them.
    */
   readRss?: RssReader;
+  /** Reads a parked domain's swap and zram share (depth reclaim); default: /proc and /sys/block for qemu:///system. */
+  readOffload?: OffloadReader;
 }
 
 /** A VM as the operator sees it. */
@@ -100,6 +102,7 @@ export function createParkApp(opts: ParkAppOptions): ParkApp {
   const vmById = new Map(cfg.vms.map((v) => [v.id, v]));
   const toEpoch = opts.toEpoch ?? ((t: number) => Date.now() - clock.now() + t);
   const defaultRss = qemuRssReader();
+  const defaultOffload = qemuOffloadReader();
   let state = initialState(cfg, clock.now());
   const dps = new Map<bigint, Datapath>();
   const timers = new Map<string, TimerHandle>();
@@ -284,15 +287,24 @@ export function createParkApp(opts: ParkAppOptions): ParkApp {
         const { uri, domain } = spec.libvirt;
         // /proc for a local QEMU, else libvirt's memory stats when the adapter has them.
         const rss = opts.readRss ?? (isLocalQemu(uri) ? defaultRss : h.memoryStats ? libvirtRssReader(h) : undefined);
-        const park = (): Promise<void> => parkDomain(h, domain, spec.depth);
+        let outcome: ParkOutcome = {};
+        const park = async (): Promise<void> => {
+          outcome = await parkDomain(h, domain, spec.depth);
+        };
+        // Swap and zram are read only for a local QEMU (its /proc); remote hosts report RSS only.
+        const offload = opts.readOffload ?? (isLocalQemu(uri) ? defaultOffload : undefined);
         const op: Promise<{ woke?: WakeKind; memory?: RssAround | undefined }> =
           o.op === 'park'
             ? rss === undefined
               ? park().then(() => ({}))
-              : measureAround(rss, uri, domain, park).then((memory) => ({ memory }))
+              : measureAround(rss, uri, domain, park, offload).then((memory) => ({ memory }))
             : wakeDomain(h, domain).then((woke) => ({ woke }));
         op.then(
           ({ woke, memory }) => {
+            if (outcome.memoryKept !== undefined) {
+              // Parked all the same (paused, memory kept, wake = resume): never lost, only not released.
+              log.warn('reclaim: memory not released, the VM stays paused with its memory', { vm: o.vm, domain, err: outcome.memoryKept });
+            }
             obs?.libvirtOp?.(o.op, (clock.now() - started) / 1000, undefined);
             log.debug('libvirt op done', { vm: o.vm, op: o.op, depth: spec.depth, ms: clock.now() - started, ...(woke ? { woke } : {}), ...(memory ? { rssBefore: memory.beforeBytes, rssAfter: memory.afterBytes } : {}) });
             dispatch({ type: 'libvirt_done', vm: o.vm, seq: o.seq, woke, memory });

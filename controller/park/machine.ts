@@ -6,9 +6,10 @@
 // and UNKNOWN (libvirt has not confirmed the domain's state yet); every transition
 // carries a named reason from the closed set PARK_REASONS. See docs/parking.md.
 import { Map as PMap } from 'immutable';
-import type { Inventory, VmSpec } from '../inventory/types.js';
+import { keepsPort, type Inventory, type VmSpec } from '../inventory/types.js';
 import type { DomainRunState } from '../libvirt/hypervisor.js';
 import type { WakeKind } from './hypervisor.js';
+import { parkMemoryFrom } from '../energy/released.js';
 import type { OfpMessage } from '../openflow/types.js';
 import { buildArpReplyFor, buildArpRequest, buildIcmpEchoReply, buildTcpFrame } from '../packet/build.js';
 import { ARP_OP_REPLY, ARP_OP_REQUEST, ICMP_ECHO_REQUEST, IP_PROTO_TCP, IP_PROTO_UDP, parseFrame, TCP_FLAG_ACK, TCP_FLAG_RST, TCP_FLAG_SYN, type ParsedFrame } from '../packet/parse.js';
@@ -881,8 +882,8 @@ function onLibvirtResult(c: Ctx, name: string, seq: number, error: string | unde
     }
     // save/shutdown: the tap is gone; it comes back under a new number. An old error is over.
     // Measured by the shell around the operation (docs/energy.md); a grown RSS released nothing.
-    const mem = memory === undefined ? undefined : { residentBytes: memory.beforeBytes, releasedBytes: Math.max(0, memory.beforeBytes - memory.afterBytes) };
-    transition(c, name, 'parked', 'none', 'parked', s.depth === 'pause' ? { lastError: undefined, memory: mem } : { portNo: undefined, lastError: undefined, memory: mem });
+    const mem = memory === undefined ? undefined : parkMemoryFrom(memory);
+    transition(c, name, 'parked', 'none', 'parked', keepsPort(s.depth) ? { lastError: undefined, memory: mem } : { portNo: undefined, lastError: undefined, memory: mem });
     c.count(name, 'parks');
     c.send(s.dpid, [deleteKind(s.id, KIND.ACTIVITY), deleteKind(s.id, KIND.ACTIVITY_IGNORE)]);
     // Held packets stay held: they are delivered when the VM is up again.

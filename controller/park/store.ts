@@ -1,10 +1,11 @@
 // Where the park engine remembers which VMs are parked, so a controller restart
 // forgets none (their park flows are reinstalled and a packet still wakes them).
+import type { Depth } from '../inventory/types.js';
 
 /** What is kept per VM. `parked` also covers a park or wake in progress: the VM may not be running. */
 export interface ParkRecord {
   readonly state: 'parked' | 'active';
-  readonly depth: 'pause' | 'save' | 'shutdown';
+  readonly depth: Depth;
   /**
    * When the state changed, in epoch milliseconds (wall clock), in `put` and in
    * `get` alike, so it means the same across restarts and processes. The engine
