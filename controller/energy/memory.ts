@@ -33,13 +33,18 @@ export interface ZramStats {
   readonly comprBytes: number;
   /** RAM the device uses, allocator overhead included (mem_used_total): what the host really spends. */
   readonly memUsedBytes: number;
+  /** Pages stored as one repeated word (same_pages, zero pages mostly): no memory, and not in origBytes. */
+  readonly samePages: number;
 }
+
+/** The kernel's page size on x86-64 (zram counts same_pages in pages). */
+const PAGE = 4096;
 
 /** Parses mm_stat: `orig_data_size compr_data_size mem_used_total mem_limit mem_used_max same_pages ...`. */
 export function parseZramMmStat(text: string): ZramStats | undefined {
   const f = text.trim().split(/\s+/).map(Number);
-  if (f.length < 3 || f.slice(0, 3).some((n) => !Number.isSafeInteger(n) || n < 0)) return undefined;
-  return { origBytes: f[0]!, comprBytes: f[1]!, memUsedBytes: f[2]! };
+  if (f.length < 6 || f.slice(0, 6).some((n) => !Number.isSafeInteger(n) || n < 0)) return undefined;
+  return { origBytes: f[0]!, comprBytes: f[1]!, memUsedBytes: f[2]!, samePages: f[5]! };
 }
 
 /** The sum over every zram device of this host that has a disk size (in use); undefined when there is none. */
@@ -56,7 +61,12 @@ export async function readZramStats(sysBlock = '/sys/block'): Promise<ZramStats 
       if (Number((await readFile(join(sysBlock, n, 'disksize'), 'utf8')).trim()) === 0) continue;
       const s = parseZramMmStat(await readFile(join(sysBlock, n, 'mm_stat'), 'utf8'));
       if (s === undefined) continue;
-      sum = { origBytes: (sum?.origBytes ?? 0) + s.origBytes, comprBytes: (sum?.comprBytes ?? 0) + s.comprBytes, memUsedBytes: (sum?.memUsedBytes ?? 0) + s.memUsedBytes };
+      sum = {
+        origBytes: (sum?.origBytes ?? 0) + s.origBytes,
+        comprBytes: (sum?.comprBytes ?? 0) + s.comprBytes,
+        memUsedBytes: (sum?.memUsedBytes ?? 0) + s.memUsedBytes,
+        samePages: (sum?.samePages ?? 0) + s.samePages,
+      };
     } catch {
       // A device removed between readdir and read: skip it.
     }
@@ -67,7 +77,7 @@ export async function readZramStats(sysBlock = '/sys/block'): Promise<ZramStats 
 /** Where a parked QEMU's pages went: swapped out (bytes), and the RAM their compressed copy still takes. */
 export interface Offload {
   readonly swappedBytes: number;
-  /** RAM zram spends on those pages: swappedBytes x the devices' mem_used_total / orig_data_size; 0 without zram (swap on disk). */
+  /** RAM zram spends on those pages: swappedBytes x the devices' mem_used_total / (orig_data_size + same pages); 0 without zram (swap on disk). */
   readonly compressedBytes: number;
 }
 
@@ -80,8 +90,9 @@ export type OffloadReader = (uri: string, domain: string) => Promise<Offload | u
  * so a delta would count every other VM parking or waking at the same time.
  */
 export function offloadOf(swappedBytes: number, zram: ZramStats | undefined): Offload {
-  if (zram === undefined || zram.origBytes === 0) return { swappedBytes, compressedBytes: 0 };
-  return { swappedBytes, compressedBytes: Math.round((swappedBytes * zram.memUsedBytes) / zram.origBytes) };
+  const stored = zram === undefined ? 0 : zram.origBytes + zram.samePages * PAGE;
+  if (zram === undefined || stored === 0) return { swappedBytes, compressedBytes: 0 };
+  return { swappedBytes, compressedBytes: Math.round((swappedBytes * zram.memUsedBytes) / stored) };
 }
 
 /** VmSwap of the domain's local QEMU (PID file as for the RSS) and zram's statistics of this host. */
@@ -150,12 +161,17 @@ export function libvirtRssReader(hv: Pick<Hypervisor, 'getState' | 'memoryStats'
   };
 }
 
-/** RSS before and after a park (bytes), and where the pages went when it was read (reclaim); the machine's libvirt_done.memory. */
+/**
+ * RSS before and after a park (bytes), and the swap and its compressed copy
+ * after it and before it (a guest reclaimed before keeps pages it has not
+ * touched since in swap while it runs); the machine's libvirt_done.memory.
+ */
 export interface RssAround {
   readonly beforeBytes: number;
   readonly afterBytes: number;
   readonly swappedBytes?: number;
   readonly compressedBytes?: number;
+  readonly compressedBeforeBytes?: number;
 }
 
 /**
@@ -164,10 +180,12 @@ export interface RssAround {
  */
 export async function measureAround(read: RssReader, uri: string, domain: string, op: () => Promise<unknown>, offload?: OffloadReader): Promise<RssAround | undefined> {
   const before = await read(uri, domain).catch(() => undefined);
+  const offBefore = offload === undefined || before === undefined ? undefined : await offload(uri, domain).catch(() => undefined);
   await op();
   if (before === undefined) return undefined;
   const after = await read(uri, domain).catch(() => undefined);
   if (after === undefined) return undefined;
   const off = offload === undefined ? undefined : await offload(uri, domain).catch(() => undefined);
-  return off === undefined ? { beforeBytes: before, afterBytes: after } : { beforeBytes: before, afterBytes: after, ...off };
+  if (off === undefined) return { beforeBytes: before, afterBytes: after };
+  return { beforeBytes: before, afterBytes: after, ...off, compressedBeforeBytes: offBefore?.compressedBytes ?? 0 };
 }

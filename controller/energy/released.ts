@@ -3,12 +3,15 @@
 import type { MemoryMeasurement, ParkMemory } from '../park/model.js';
 
 /**
- * Released = RSS before - RSS after - RAM the compressed copy still takes (zram
- * holds the swapped pages of a reclaim park: memory the host does not get back).
- * Never negative (an RSS that grew released nothing).
+ * What the host spends on the process = RSS + the RAM zram spends on its
+ * swapped pages (memory the host does not get back). Resident = that before the
+ * park; released = before minus after, never negative (a footprint that grew
+ * released nothing). Without swap figures (remote hosts, save, shutdown) it is
+ * RSS alone.
  */
 export function parkMemoryFrom(m: MemoryMeasurement): ParkMemory {
   const compressed = m.compressedBytes ?? 0;
-  const base = { residentBytes: m.beforeBytes, releasedBytes: Math.max(0, m.beforeBytes - m.afterBytes - compressed) };
+  const before = m.beforeBytes + (m.compressedBeforeBytes ?? 0);
+  const base = { residentBytes: before, releasedBytes: Math.max(0, before - m.afterBytes - compressed) };
   return m.swappedBytes === undefined ? base : { ...base, swappedBytes: m.swappedBytes, compressedBytes: compressed };
 }

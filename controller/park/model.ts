@@ -91,10 +91,10 @@ export interface VmCounters {
 }
 
 /**
- * The QEMU process's resident memory measured around a park (docs/energy.md):
- * `residentBytes` before it, `releasedBytes` = before minus after (the whole
- * RSS when the process is gone: save, shutdown), minus the RAM the compressed
- * copy of its swapped pages takes (reclaim with zram).
+ * The QEMU process's memory measured around a park (docs/energy.md):
+ * `residentBytes` before it (RSS, plus zram's copy of pages still swapped out
+ * from an earlier reclaim), `releasedBytes` = that minus the same after the
+ * park (the whole RSS when the process is gone: save, shutdown).
  */
 export interface ParkMemory {
   readonly residentBytes: number;
@@ -123,6 +123,8 @@ export interface MemoryMeasurement {
   readonly swappedBytes?: number;
   /** RAM zram holds for those swapped pages. */
   readonly compressedBytes?: number;
+  /** RAM zram held for the process's swap before the park (pages still out from an earlier reclaim). */
+  readonly compressedBeforeBytes?: number;
 }
 
 export interface VmState {
