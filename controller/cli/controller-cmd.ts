@@ -9,6 +9,7 @@ import { DEFAULT_API_SOCKET, formatApiAddress, parseApiAddress, type ApiAddress 
 import { ControlPlane } from '../api/plane.js';
 import { startController, type Controller } from '../daemon.js';
 import { InventoryError, loadInventory, type Inventory } from '../inventory/index.js';
+import { checkReclaimSwap } from '../park/swap-check.js';
 import { createL2App } from '../l2/app.js';
 import { LibvirtError } from '../libvirt/errors.js';
 import type { Hypervisor } from '../libvirt/hypervisor.js';
@@ -163,8 +164,11 @@ export function parseControllerArgs(argv: string[]): ControllerArgs {
  * parked VMs are never learned or flooded): the parking engine, with one
  * libvirt connection per distinct VM URI.
  */
-async function configApps(inventory: Inventory | undefined, log: Logger, plane: ControlPlane, metrics: SeamlessMetrics | undefined): Promise<App[]> {
-  if (inventory === undefined) return [];
+async function configApps(loaded: Inventory | undefined, log: Logger, plane: ControlPlane, metrics: SeamlessMetrics | undefined): Promise<App[]> {
+  if (loaded === undefined) return [];
+  // Depth reclaim needs swap on the VM's host: refused here (naming the VM) or fallen back to pause.
+  const { inventory, warnings } = await checkReclaimSwap(loaded);
+  for (const w of warnings) log.warn(w);
   const hypervisors = await connectHypervisors(inventory, log);
   const park = createParkApp({
     inventory,

@@ -114,6 +114,7 @@ const vmSettings = {
   ignore: z.array(ignoreRule).optional(),
   maxHeld: z.number().int().min(0).max(100_000).optional(),
   wakeTimeout: duration('wakeTimeout').optional(),
+  reclaimFallback: z.enum(['none', 'pause']).optional(),
 };
 
 /** Energy (J, >= 0) and duration (ms, >= 0) of one depth's park and wake (docs/energy.md). */
@@ -154,6 +155,7 @@ export const inventorySchema = z.strictObject({
       probeIp: probeIpv4.optional(),
       meterRate: z.number().int().min(0).optional(),
       pollInterval: duration('pollInterval').optional(),
+      reclaimFallback: z.enum(['none', 'pause']).optional(),
     })
     .optional(),
   switches: z.array(z.strictObject({ name, dpid })),

@@ -74,6 +74,12 @@ export interface VmSpec {
   /** Bound on waiting for the tap port and the ARP probe answer after libvirt is done. */
   readonly wakeTimeoutMs: number;
   /**
+   * Depth reclaim on a host without swap: `pause` parks at depth pause with a
+   * warning instead of refusing the configuration (`reclaimFallback`, per VM,
+   * `defaults` or `park:`). Absent: refused at start-up.
+   */
+  readonly reclaimFallback?: 'pause';
+  /**
    * The power profile of the VM's host (inventory `power:`, per libvirt URI,
    * over the defaults); absent in hand-built specs: the defaults apply.
    */
