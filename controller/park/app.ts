@@ -31,6 +31,7 @@ import {
 } from './machine.js';
 import { packetVerdict, type ParkObserver } from './observer.js';
 import type { ParkRecord, StateStore } from './store.js';
+import type { ParkMemory } from './model.js';
 
 export interface ParkAppOptions {
   inventory: Inventory;
@@ -80,6 +81,8 @@ export interface VmStatus {
   counters: VmCounters;
   /** Memory released, energy saved and parks that did not pay off, at the time of the call (docs/energy.md). */
   energy: VmEnergyNow;
+  /** What the last park measured (RSS, and for reclaim swap and zram's copy); undefined when unmeasured. */
+  lastPark: ParkMemory | undefined;
 }
 
 export interface ParkApp extends App {
@@ -506,7 +509,7 @@ export function createParkApp(opts: ParkAppOptions): ParkApp {
       return cfg.vms.map((s) => {
         const v = state.vms.get(s.name)!;
         const energy = vmEnergyNow(s.power ?? DEFAULT_POWER_PROFILE, s.depth, v, clock.now());
-        return { name: v.name, phase: v.phase, step: v.step, since: v.since, portNo: v.portNo, held: v.held.length, lastError: v.lastError, lastFailure: v.lastFailure, counters: v.counters, energy };
+        return { name: v.name, phase: v.phase, step: v.step, since: v.since, portNo: v.portNo, held: v.held.length, lastError: v.lastError, lastFailure: v.lastFailure, counters: v.counters, energy, lastPark: v.memory };
       });
     },
 
