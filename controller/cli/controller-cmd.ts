@@ -198,6 +198,9 @@ async function configApps(loaded: Inventory | undefined, log: Logger, plane: Con
       economics: {
         memoryReleasedBytes: (vm) => byName(vm)?.energy.memoryReleasedBytes ?? 0,
         energySavedJoules: (vm) => byName(vm)?.energy.energySavedJoules ?? 0,
+        // Swap and zram figures count only while parked, like the memory released.
+        memorySwappedBytes: (vm) => parkedLastPark(byName(vm))?.swappedBytes ?? 0,
+        memoryCompressedBytes: (vm) => parkedLastPark(byName(vm))?.compressedBytes ?? 0,
         unprofitableParks: (vm, depth) => (depthOf.get(vm) === depth ? (byName(vm)?.energy.unprofitableParks ?? 0) : 0),
       },
     });
@@ -213,6 +216,11 @@ async function configApps(loaded: Inventory | undefined, log: Logger, plane: Con
     },
   };
   return [closer, park];
+}
+
+/** The last park's measurement while the VM is not running (parked, waking, wake failed). */
+function parkedLastPark(s: VmStatus | undefined): VmStatus['lastPark'] {
+  return s === undefined || s.phase === 'active' || s.phase === 'parking' || s.phase === 'unknown' ? undefined : s.lastPark;
 }
 
 /**
