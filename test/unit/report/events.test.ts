@@ -34,7 +34,7 @@ const bad: [string, Record<string, unknown>, RegExp][] = [
   ['a time that is not ISO', { time: 'yesterday' }, /line 2: .*time must be an ISO timestamp/],
   ['a negative duration', { durationMs: -1 }, /line 2: .*durationMs must be a finite number >= 0/],
   ['a string memory figure', { memoryReleasedBytes: '1G' }, /line 2: .*memoryReleasedBytes/],
-  ['an unknown depth', { depth: 'deep' }, /line 2: .*depth must be one of pause, save, shutdown/],
+  ['an unknown depth', { depth: 'deep' }, /line 2: .*depth must be one of pause, reclaim, save, shutdown/],
 ];
 for (const [what, f, re] of bad) {
   test(`a transition record with ${what} is an error naming its line`, (t) => {
