@@ -117,7 +117,7 @@ async function captureSyns(port: string, ip: string): Promise<{ count(): Promise
 }
 
 test('a reclaim VM parks (memory released, from /proc), and h1\'s curl wakes it with its first SYN', async (t) => {
-  t.timeout(420_000);
+  t.timeout(900_000);
   const swaps = (await readFile('/proc/swaps', 'utf8')).trim().split('\n').slice(1);
   t.true(swaps.length > 0, 'this host has swap (mininet/setup.sh enables zram)');
   const dir = mkdtempSync(path.join(tmpdir(), 'seamless-reclaim-e2e-'));
@@ -125,7 +125,7 @@ test('a reclaim VM parks (memory released, from /proc), and h1\'s curl wakes it 
   const config = inventoryFile(dir);
   const inv = await loadInventory(config);
   const port = await freePort();
-  const tb = await startTestbed({ teardown: (fn) => cleanups.push(fn) }, { inventory: inv, controllerPort: port, waitConnected: false });
+  const tb = await startTestbed({ teardown: (fn) => cleanups.push(fn) }, { inventory: inv, controllerPort: port, waitConnected: false, startTimeoutMs: 600_000 });
   const running = await qemuMemory();
   const transitions: Transition[] = [];
   const lines: string[] = [];
