@@ -181,3 +181,24 @@ test('depth reclaim: released net of zram\'s copy, the last park (swap, zram) in
   t.deepEqual(src.vm('vm1').lastPark, { residentBytes: 300 * MIB, releasedBytes: 180 * MIB, swappedBytes: 240 * MIB, compressedBytes: 60 * MIB });
   t.is(src.vm('vm1').memoryReleasedBytes, 0);
 });
+
+test('depth reclaim: a failed memory push still parks the VM (paused, port kept), logs why, and the wake is a resume', async (t) => {
+  const w = new World(INVENTORY.replace('depth: save', 'depth: reclaim'));
+  const lines: string[] = [];
+  w.fake.failNext('setMemoryHardLimit', 'LIBVIRT_ERROR', { domain: 'd1', times: 1 });
+  w.app = createParkApp({ inventory: w.inv, hypervisors: () => w.hv, clock: w.clock, store: w.store, log: createLogger({ level: 'warn', sink: (l) => lines.push(l) }) });
+  w.sw.app = w.app;
+  await w.app.ready;
+  await w.reconnect();
+  const src = createControlSource({ park: { app: w.app, inventory: w.inv }, switches: { datapaths: new Map([[w.sw.id, w.sw]]) }, now: () => 42 });
+  await src.park('vm1');
+  await until(w, () => src.vm('vm1').state === 'parked');
+  t.is(w.fake.peek('d1')!.state, 'paused', 'paused with its memory');
+  t.is(w.fake.hardLimitsOf('d1').at(-1), 'unlimited', 'the limit was lifted');
+  const warn = lines.find((l) => l.includes('reclaim: memory not released'));
+  t.truthy(warn, lines.join('\n'));
+  t.regex(warn!, /"vm":"vm1"/);
+  await src.wake('vm1');
+  await until(w, () => src.vm('vm1').state === 'active');
+  t.is(w.fake.callsOf('resume', 'd1').length, 1);
+});
