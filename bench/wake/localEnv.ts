@@ -77,7 +77,7 @@ export function planLocalEnv(memoryMiB: number, touchMiB = 32): WakeEnvPlan {
         await setController(bridge, controllerPort);
         const client = await createNetnsHost(t, bridge, '10.93.0.1/24');
         for (const g of guests) {
-          const guest = await createGuest(t, { bridge, name: g.domain, mac: g.mac, ip: `${g.ip}/24`, memoryMiB, start: false, label: g.vm.name, ...(g.fill === undefined ? {} : { fill: g.fill }) });
+          const guest = await createGuest(t, { bridge, name: g.domain, mac: g.mac, ip: `${g.ip}/24`, memoryMiB, start: false, label: g.vm.name, readyTimeoutMs: 240_000, ...(g.fill === undefined ? {} : { fill: g.fill }) });
           await startWithTap(guest, g.tap);
         }
         return {
