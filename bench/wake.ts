@@ -12,10 +12,9 @@
 //   env: WAKE_PAUSE, WAKE_RECLAIM, WAKE_SAVE, WAKE_WS, WAKE_BARE, WAKE_ENV (same as the flags)
 //
 // Depth reclaim (pause + memory pushed into zram) also reports releasedPct: the
-// share of the QEMU's footprint (RSS + zram's copy of pages already out) the
-// host gets back while parked, zram's copy counted as still used (median over
-// the cycles; firstReleasedPct in the details: the first park, of a guest that
-// had never been reclaimed). `reclaimWorkingSet`: cycles of a reclaim guest
+// share of the running QEMU's RSS (measured before the first park, a guest
+// never reclaimed) the host gets back while parked, its parked footprint being
+// RSS + zram's copy of its swapped pages (median over the cycles). `reclaimWorkingSet`: cycles of a reclaim guest
 // whose service reads 32 MiB of its RAM per request (GET /cgi-bin/touch), the
 // client's HTTP time after the wake vs the same request on the running guest.
 //
@@ -345,7 +344,12 @@ async function main(): Promise<void> {
       lost: runs.filter((c) => c.lost).length,
       bareMs: round1(median(bare)),
     };
-    const shares = runs.flatMap((c) => (c.lastPark === undefined || c.lastPark.residentBytes === 0 ? [] : [(100 * c.lastPark.releasedBytes) / c.lastPark.residentBytes]));
+    // The running QEMU's RSS is the first park's (a guest never reclaimed: after that most of its
+    // memory stays in swap while it runs). Each cycle: the share of it the host does not spend
+    // while parked, RSS + zram's copy counted as spent.
+    const parks = runs.flatMap((c) => (c.lastPark === undefined ? [] : [c.lastPark]));
+    const runningRss = parks[0]?.residentBytes ?? 0;
+    const shares = runningRss === 0 ? [] : parks.map((p) => 100 * (1 - (p.residentBytes - p.releasedBytes) / runningRss));
     if (depth === 'reclaim' && shares.length > 0) result[depth].releasedPct = round1(median(shares));
     const med = (k: keyof WakeTimeline) => {
       const xs = runs.map((c) => c.timeline[k]).filter((x): x is number => x !== undefined);
