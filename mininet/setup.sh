@@ -9,6 +9,8 @@
 # Environment:
 #   SEAMLESS_SETUP_LOG   where apt/npm output goes (default /var/log/seamless-setup.log)
 #   SEAMLESS_SKIP_NPM=1  do not touch node_modules (demo.sh uses this)
+#   SEAMLESS_ZRAM_SIZE   size of the compressed swap enabled when the host has
+#                        no swap (default 4G; mininet/zram-swap.sh); SEAMLESS_ZRAM=0 skips it
 set -euo pipefail
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -85,6 +87,10 @@ fi
 # --- libvirt (no systemd: run the daemons by hand, huge pages off) --------
 bash "$repo/mininet/start-libvirtd.sh" 2>&1 | tee -a "$log" | sed 's/^start-libvirtd: /setup: /' ||
   fail "mininet/start-libvirtd.sh"
+
+# --- compressed swap for park depth reclaim (only when the host has no swap) ---
+bash "$repo/mininet/zram-swap.sh" 2>&1 | tee -a "$log" | sed 's/^zram-swap: /setup: /' ||
+  fail "mininet/zram-swap.sh"
 
 # --- npm dependencies --------------------------------------------------------
 if [ "${SEAMLESS_SKIP_NPM:-0}" = 1 ]; then

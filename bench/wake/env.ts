@@ -25,8 +25,10 @@ export interface WakeEnvPlan {
   readonly inventory: Inventory;
   /** libvirt URI of the VMs. */
   readonly uri: string;
-  /** Which inventory VM to wake at each depth. */
-  readonly vms: { readonly pause: BenchVm; readonly save: BenchVm };
+  /** Which inventory VM to wake at each depth; `workingSet`: a reclaim VM whose service touches `touchMiB` per request. */
+  readonly vms: { readonly pause: BenchVm; readonly save: BenchVm; readonly reclaim: BenchVm; readonly workingSet: BenchVm };
+  /** MiB of guest memory the working-set VM's GET /cgi-bin/touch reads per request. */
+  readonly touchMiB: number;
   start(controllerPort: number): Promise<WakeEnv>;
 }
 

@@ -1,6 +1,7 @@
 // A small environment for the wake benchmark built from the test harness
 // (test/support): one OVS userspace bridge pointed at our controller, one
-// client in a netns, two tiny guests (pause, save). No Mininet: used with
+// client in a netns, four tiny guests (pause, save, reclaim, and a reclaim
+// guest whose service touches touchMiB of RAM per request). No Mininet: used with
 // `--env local` when the Mininet lock must not be held; the measurement is
 // the same as on the testbed.
 import { rmSync, writeFileSync } from 'node:fs';
@@ -31,16 +32,18 @@ async function startWithTap(guest: Guest, tap: string): Promise<void> {
 }
 
 /** Plans the environment (names, MACs, inventory); start() builds it. */
-export function planLocalEnv(memoryMiB: number): WakeEnvPlan {
+export function planLocalEnv(memoryMiB: number, touchMiB = 32): WakeEnvPlan {
   const dpid = 0x5ea1_0000_0000n + BigInt(process.pid);
   const suffix = process.pid.toString(36).slice(-5);
-  const guests = (['pause', 'save'] as const).map((depth, i) => ({
-    depth,
+  const roles = ['pause', 'save', 'reclaim', 'workingSet'] as const;
+  const guests = roles.map((role, i) => ({
+    depth: role === 'workingSet' ? ('reclaim' as const) : role,
+    fill: role === 'workingSet' ? `random:${touchMiB}` : undefined,
     domain: uniqueGuestName(),
     mac: randomMac(),
     ip: `10.93.0.${11 + i}`,
     tap: `twk${suffix}${i + 1}`,
-    vm: { name: `vm-${depth}`, domain: '', ip: `10.93.0.${11 + i}`, port: 22 } as BenchVm,
+    vm: { name: `vm-${role}`, domain: '', ip: `10.93.0.${11 + i}`, port: 22 } as BenchVm,
   }));
   for (const g of guests) g.vm.domain = g.domain;
   // Idle parking effectively off (the benchmark parks with parkNow); minActive 0 so a
@@ -54,7 +57,8 @@ export function planLocalEnv(memoryMiB: number): WakeEnvPlan {
   return {
     inventory: parseInventory(JSON.stringify(inv), 'bench-wake.json'),
     uri: URI,
-    vms: { pause: guests[0]!.vm, save: guests[1]!.vm },
+    vms: { pause: guests[0]!.vm, save: guests[1]!.vm, reclaim: guests[2]!.vm, workingSet: guests[3]!.vm },
+    touchMiB,
     async start(controllerPort: number): Promise<WakeEnv> {
       const cleanups: Array<() => unknown> = [];
       const t = { teardown: (fn: () => unknown) => cleanups.push(fn) };
@@ -73,11 +77,11 @@ export function planLocalEnv(memoryMiB: number): WakeEnvPlan {
         await setController(bridge, controllerPort);
         const client = await createNetnsHost(t, bridge, '10.93.0.1/24');
         for (const g of guests) {
-          const guest = await createGuest(t, { bridge, name: g.domain, mac: g.mac, ip: `${g.ip}/24`, memoryMiB, start: false, label: g.vm.name });
+          const guest = await createGuest(t, { bridge, name: g.domain, mac: g.mac, ip: `${g.ip}/24`, memoryMiB, start: false, label: g.vm.name, readyTimeoutMs: 240_000, ...(g.fill === undefined ? {} : { fill: g.fill }) });
           await startWithTap(guest, g.tap);
         }
         return {
-          label: `OVS bridge ${bridge} + netns client + 2 TCG guests (${memoryMiB} MiB), no Mininet`,
+          label: `OVS bridge ${bridge} + netns client + 4 TCG guests (${memoryMiB} MiB), no Mininet`,
           clientPrefix: ['ip', 'netns', 'exec', client.netns],
           clientIp: client.ip,
           clientSwitchPort: client.port,

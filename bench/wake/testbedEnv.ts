@@ -1,6 +1,8 @@
 // The wake benchmark on the SEaMLESS testbed (test/support/testbed.ts): the
 // Mininet switch s1, client h1, and the VMs of topologies/testbed.yaml, whose
-// depths are pause (vm1) and save (vm2).
+// depths are pause (vm1) and save (vm2), plus two reclaim VMs added here when the
+// inventory has none (the testbed inventory stays as the other tests know it):
+// vmr (plain guest) and vmw (its service touches touchMiB of RAM per request).
 import { loadInventory } from '../../controller/inventory/index.js';
 import type { Inventory } from '../../controller/inventory/types.js';
 import { startTestbed } from '../../test/support/testbed.js';
@@ -16,11 +18,29 @@ function forBench(inv: Inventory): Inventory {
   };
 }
 
+/** Adds the reclaim VMs vmr and vmw (modelled on the pause VM, next free addresses) unless the inventory has them. */
+function withReclaimVms(inv: Inventory): Inventory {
+  if (inv.vms.some((v) => v.name === 'vmw')) return inv;
+  const base = inv.vms.find((v) => v.depth === 'pause');
+  if (base === undefined) throw new Error(`${inv.file}: no VM with depth pause to model the reclaim VMs on`);
+  const add = (name: string, n: number) => ({
+    ...base,
+    name,
+    libvirt: { uri: base.libvirt.uri, domain: `seamless-${name}` },
+    mac: `52:54:00:00:00:${(0x20 + n).toString(16)}`,
+    ip: base.ip.replace(/\.\d+$/, `.${20 + n}`),
+    port: `${name}-tap`,
+    depth: 'reclaim' as const,
+  });
+  const extra = inv.vms.some((v) => v.depth === 'reclaim') ? [add('vmw', 2)] : [add('vmr', 1), add('vmw', 2)];
+  return { ...inv, vms: [...inv.vms, ...extra] };
+}
+
 /** Plans the benchmark on the testbed inventory `file`, client host `client` (default h1). */
-export async function planTestbedEnv(file: string, memoryMiB: number, client = 'h1'): Promise<WakeEnvPlan> {
-  const inventory = forBench(await loadInventory(file));
-  const pick = (depth: 'pause' | 'save'): BenchVm => {
-    const v = inventory.vms.find((x) => x.depth === depth);
+export async function planTestbedEnv(file: string, memoryMiB: number, client = 'h1', touchMiB = 32): Promise<WakeEnvPlan> {
+  const inventory = withReclaimVms(forBench(await loadInventory(file)));
+  const pick = (depth: 'pause' | 'save' | 'reclaim', name?: string): BenchVm => {
+    const v = inventory.vms.find((x) => (name === undefined ? x.depth === depth : x.name === name));
     if (!v) throw new Error(`${file}: no VM with depth ${depth}`);
     const port = v.gatewayPorts.includes(22) || v.gatewayPorts.length === 0 ? 22 : v.gatewayPorts[0]!;
     return { name: v.name, domain: v.libvirt.domain, ip: v.ip, port };
@@ -32,9 +52,10 @@ export async function planTestbedEnv(file: string, memoryMiB: number, client = '
   return {
     inventory,
     uri: [...uris][0]!,
-    vms: { pause: pick('pause'), save: pick('save') },
+    vms: { pause: pick('pause'), save: pick('save'), reclaim: pick('reclaim'), workingSet: pick('reclaim', 'vmw') },
+    touchMiB,
     async start(controllerPort: number): Promise<WakeEnv> {
-      const tb = await startTestbed(undefined, { inventory, controllerPort, memoryMiB });
+      const tb = await startTestbed(undefined, { inventory, controllerPort, memoryMiB, guestArgs: { vmw: `seamless.fill=random:${touchMiB}` } });
       const h = tb.hosts[client]!;
       return {
         label: `Mininet testbed (${file}): ${tb.switchName}, client ${client} on ${h.port}, VMs ${Object.keys(tb.vms).join(', ')} (${memoryMiB} MiB)`,

@@ -82,6 +82,9 @@ export function recordHypervisor(hv: Hypervisor, rec: Recorder): Hypervisor {
     close: () => hv.close(),
   };
   if (hv.onLifecycle) out.onLifecycle = (cb) => hv.onLifecycle!(cb);
+  // Depth reclaim's memory push; without it the engine would keep the memory (and say so).
+  if (hv.setMemoryHardLimit) out.setMemoryHardLimit = wrap('setMemoryHardLimit', (d: string, kib: bigint | 'unlimited') => hv.setMemoryHardLimit!(d, kib));
+  if (hv.memoryStats) out.memoryStats = (d) => hv.memoryStats!(d);
   return out;
 }
 

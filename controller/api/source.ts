@@ -145,6 +145,10 @@ export function createControlSource(opts: ControlSourceOptions): ControlSource {
       memoryReleasedBytes: s.energy.memoryReleasedBytes,
       energySavedJoules: s.energy.energySavedJoules,
       unprofitableParks: s.energy.unprofitableParks,
+      lastPark:
+        s.lastPark === undefined
+          ? null
+          : { residentBytes: s.lastPark.residentBytes, releasedBytes: s.lastPark.releasedBytes, swappedBytes: s.lastPark.swappedBytes ?? null, compressedBytes: s.lastPark.compressedBytes ?? null },
     };
   }
 

@@ -45,6 +45,21 @@ export interface VmView {
   readonly energySavedJoules: number;
   /** Parks whose idle period was shorter than the depth's break-even time. */
   readonly unprofitableParks: number;
+  /**
+   * What the last park measured (docs/energy.md), kept after the wake; null when
+   * unmeasured. `swappedBytes`/`compressedBytes` (VmSwap, zram's RAM for those
+   * pages) only for a local QEMU with swap figures (depth reclaim).
+   */
+  readonly lastPark: LastParkMemoryView | null;
+}
+
+export interface LastParkMemoryView {
+  /** QEMU's footprint before the park: RSS + zram's copy of pages already swapped out. */
+  readonly residentBytes: number;
+  /** That footprint minus the one after the park (zram's copy counted as used). */
+  readonly releasedBytes: number;
+  readonly swappedBytes: number | null;
+  readonly compressedBytes: number | null;
 }
 
 export interface TransitionView {

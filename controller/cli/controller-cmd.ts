@@ -9,6 +9,7 @@ import { DEFAULT_API_SOCKET, formatApiAddress, parseApiAddress, type ApiAddress 
 import { ControlPlane } from '../api/plane.js';
 import { startController, type Controller } from '../daemon.js';
 import { InventoryError, loadInventory, type Inventory } from '../inventory/index.js';
+import { checkReclaimSwap } from '../park/swap-check.js';
 import { createL2App } from '../l2/app.js';
 import { LibvirtError } from '../libvirt/errors.js';
 import type { Hypervisor } from '../libvirt/hypervisor.js';
@@ -163,8 +164,11 @@ export function parseControllerArgs(argv: string[]): ControllerArgs {
  * parked VMs are never learned or flooded): the parking engine, with one
  * libvirt connection per distinct VM URI.
  */
-async function configApps(inventory: Inventory | undefined, log: Logger, plane: ControlPlane, metrics: SeamlessMetrics | undefined): Promise<App[]> {
-  if (inventory === undefined) return [];
+async function configApps(loaded: Inventory | undefined, log: Logger, plane: ControlPlane, metrics: SeamlessMetrics | undefined): Promise<App[]> {
+  if (loaded === undefined) return [];
+  // Depth reclaim needs swap on the VM's host: refused here (naming the VM) or fallen back to pause.
+  const { inventory, warnings } = await checkReclaimSwap(loaded);
+  for (const w of warnings) log.warn(w);
   const hypervisors = await connectHypervisors(inventory, log);
   const park = createParkApp({
     inventory,
@@ -194,6 +198,9 @@ async function configApps(inventory: Inventory | undefined, log: Logger, plane: 
       economics: {
         memoryReleasedBytes: (vm) => byName(vm)?.energy.memoryReleasedBytes ?? 0,
         energySavedJoules: (vm) => byName(vm)?.energy.energySavedJoules ?? 0,
+        // Swap and zram figures count only while parked, like the memory released.
+        memorySwappedBytes: (vm) => parkedLastPark(byName(vm))?.swappedBytes ?? 0,
+        memoryCompressedBytes: (vm) => parkedLastPark(byName(vm))?.compressedBytes ?? 0,
         unprofitableParks: (vm, depth) => (depthOf.get(vm) === depth ? (byName(vm)?.energy.unprofitableParks ?? 0) : 0),
       },
     });
@@ -209,6 +216,11 @@ async function configApps(inventory: Inventory | undefined, log: Logger, plane: 
     },
   };
   return [closer, park];
+}
+
+/** The last park's measurement while the VM is not running (parked, waking, wake failed). */
+function parkedLastPark(s: VmStatus | undefined): VmStatus['lastPark'] {
+  return s === undefined || s.phase === 'active' || s.phase === 'parking' || s.phase === 'unknown' ? undefined : s.lastPark;
 }
 
 /**

@@ -142,11 +142,21 @@ export function vmInfo(v: VmView): string {
     ['ICMP answered', String(v.counters.icmpAnswered)],
     ['Ignored', String(v.counters.ignored)],
     ['Memory released', formatBytes(v.memoryReleasedBytes)],
+    // The last park's measurement (kept after the wake): what the host got back, and for
+    // depth reclaim where the pages went (swap) and what zram still holds for them.
+    ['Last park memory', lastParkText(v)],
     ['Energy saved', formatJoules(v.energySavedJoules)],
     // docs/energy.md: idle periods shorter than the depth's break-even time.
     ['Parks not paid off', String(v.unprofitableParks)],
   ];
   return rows.map(([k, val]) => `${`${k}:`.padEnd(21)}${val}`).join('\n') + '\n';
+}
+
+function lastParkText(v: VmView): string {
+  const m = v.lastPark;
+  if (m === null || m === undefined) return '-';
+  const swap = m.swappedBytes === null ? '' : `, swapped ${formatBytes(m.swappedBytes)}, zram holds ${formatBytes(m.compressedBytes ?? 0)}`;
+  return `released ${formatBytes(m.releasedBytes)} of ${formatBytes(m.residentBytes)}${swap}`;
 }
 
 export function switchSummary(switches: readonly SwitchView[]): string {

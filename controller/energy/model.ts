@@ -8,9 +8,9 @@
 // power is the host's share for one VM: its idle draw plus its resident memory.
 
 /** A parking depth (the inventory's `depth`). */
-export type EnergyDepth = 'pause' | 'save' | 'shutdown';
+export type EnergyDepth = 'pause' | 'reclaim' | 'save' | 'shutdown';
 
-export const ENERGY_DEPTHS: readonly EnergyDepth[] = ['pause', 'save', 'shutdown'];
+export const ENERGY_DEPTHS: readonly EnergyDepth[] = ['pause', 'reclaim', 'save', 'shutdown'];
 
 /** What one depth's transitions cost: energy (J) and duration (ms) of the park and of the wake. */
 export interface TransitionCost {

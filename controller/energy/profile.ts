@@ -1,6 +1,6 @@
 // The default power profile and the merge of the inventory's `power:` section
 // over it. Pure. Where each default comes from: docs/energy.md, "Defaults".
-import type { EnergyDepth, PowerProfile, TransitionCost } from './model.js';
+import { ENERGY_DEPTHS, type EnergyDepth, type PowerProfile, type TransitionCost } from './model.js';
 
 /**
  * Power of one host core busy with a transition (W). An assumption, not a
@@ -8,6 +8,9 @@ import type { EnergyDepth, PowerProfile, TransitionCost } from './model.js';
  * Each transition's default energy is its measured duration times this.
  */
 export const ACTIVE_CORE_WATTS = 15;
+
+/** A reclaim park of the 128 MiB testbed guest: suspend + push into zram (docs/benchmarks.md, "Depth reclaim"). */
+export const RECLAIM_PARK_MS = 400;
 
 const cost = (parkMs: number, wakeMs: number): TransitionCost => ({
   parkMs,
@@ -27,6 +30,9 @@ export const DEFAULT_POWER_PROFILE: PowerProfile = {
   depths: {
     // virsh suspend / resume of a 128 MiB guest: ~25 ms each.
     pause: cost(25, 25),
+    // suspend, then the memory push (hard limit low, lifted): RECLAIM_PARK_MS measured by
+    // test/integration/libvirt-reclaim.test.ts; the wake is a resume (pages fault back on demand).
+    reclaim: cost(RECLAIM_PARK_MS, 25),
     // managedsave 1.8 s; start from the managed save: bare restore median ~700 ms (bench:wake).
     save: cost(1800, 700),
     // ACPI shutdown: not measured, 1 s assumed; cold boot 7.5 s on the TCG testbed (docs/parking.md).
@@ -47,6 +53,7 @@ export interface PowerOverride {
   readonly idleWatts?: number | undefined;
   readonly wattsPerGiB?: number | undefined;
   readonly pause?: TransitionOverride | undefined;
+  readonly reclaim?: TransitionOverride | undefined;
   readonly save?: TransitionOverride | undefined;
   readonly shutdown?: TransitionOverride | undefined;
 }
@@ -67,7 +74,7 @@ export function mergeProfile(base: PowerProfile, ...overrides: (PowerOverride | 
   for (const o of overrides) {
     if (o === undefined) continue;
     const depths = {} as Record<EnergyDepth, TransitionCost>;
-    for (const d of ['pause', 'save', 'shutdown'] as const) depths[d] = mergeCost(p.depths[d], o[d]);
+    for (const d of ENERGY_DEPTHS) depths[d] = mergeCost(p.depths[d], o[d]);
     p = { idleWatts: o.idleWatts ?? p.idleWatts, wattsPerGiB: o.wattsPerGiB ?? p.wattsPerGiB, depths };
   }
   return p;

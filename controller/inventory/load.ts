@@ -338,6 +338,7 @@ function resolve(raw: RawInventory, file: string): Inventory {
       ignore,
       maxHeld: v.maxHeld ?? d.maxHeld ?? BUILTIN_DEFAULTS.maxHeld,
       wakeTimeoutMs: v.wakeTimeout ?? d.wakeTimeout ?? BUILTIN_DEFAULTS.wakeTimeoutMs,
+      ...((v.reclaimFallback ?? d.reclaimFallback ?? p.reclaimFallback) === 'pause' ? { reclaimFallback: 'pause' as const } : {}),
       power: mergeProfile(DEFAULT_POWER_PROFILE, power, hostPower.get(v.libvirt.uri)),
     };
   });

@@ -122,6 +122,7 @@ const vmSettings = {
   ignore: z.array(ignoreRule).optional(),
   maxHeld: z.number().int().min(0).max(100_000).optional(),
   wakeTimeout: duration('wakeTimeout').optional(),
+  reclaimFallback: z.enum(['none', 'pause']).optional(),
 };
 
 /** Energy (J, >= 0) and duration (ms, >= 0) of one depth's park and wake (docs/energy.md). */
@@ -137,6 +138,7 @@ const powerFields = {
   idleWatts: z.number().min(0).max(10_000).optional(),
   wattsPerGiB: z.number().min(0).max(1000).optional(),
   pause: transitionCost.optional(),
+  reclaim: transitionCost.optional(),
   save: transitionCost.optional(),
   shutdown: transitionCost.optional(),
 };
@@ -161,6 +163,7 @@ export const inventorySchema = z.strictObject({
       probeIp: probeIpv4.optional(),
       meterRate: z.number().int().min(0).optional(),
       pollInterval: duration('pollInterval').optional(),
+      reclaimFallback: z.enum(['none', 'pause']).optional(),
     })
     .optional(),
   switches: z.array(z.strictObject({ name, dpid })),

@@ -3,9 +3,22 @@ import type { PowerProfile } from '../energy/model.js';
 
 /**
  * How deeply an idle VM is parked: vCPUs paused (memory kept), paused with its
- * memory pushed out (reclaim), memory saved to disk (managed save), or shut down.
+ * memory pushed to (compressed) swap (reclaim), memory saved to disk (managed
+ * save), or shut down.
  */
 export type Depth = 'pause' | 'reclaim' | 'save' | 'shutdown';
+
+/** Every depth, shallowest first. */
+export const DEPTHS: readonly Depth[] = ['pause', 'reclaim', 'save', 'shutdown'];
+
+/**
+ * Whether a domain parked at `depth` keeps its QEMU process and tap (so its
+ * port number stays valid and a wake is a resume): pause and reclaim do,
+ * save and shutdown remove both.
+ */
+export function keepsPort(depth: Depth): boolean {
+  return depth === 'pause' || depth === 'reclaim';
+}
 
 /**
  * One rung of a VM's depth ladder (inventory `depths:`): park at `depth` once
@@ -78,6 +91,12 @@ export interface VmSpec {
   readonly maxHeld: number;
   /** Bound on waiting for the tap port and the ARP probe answer after libvirt is done. */
   readonly wakeTimeoutMs: number;
+  /**
+   * Depth reclaim on a host without swap: `pause` parks at depth pause with a
+   * warning instead of refusing the configuration (`reclaimFallback`, per VM,
+   * `defaults` or `park:`). Absent: refused at start-up.
+   */
+  readonly reclaimFallback?: 'pause';
   /**
    * The power profile of the VM's host (inventory `power:`, per libvirt URI,
    * over the defaults); absent in hand-built specs: the defaults apply.

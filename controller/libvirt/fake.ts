@@ -9,6 +9,7 @@
  *   start        shutoff -> running (restores and drops the managed save); else OPERATION_INVALID
  *   shutdown     running -> shutoff (unless the guest ignores ACPI: LIBVIRT_TIMEOUT); else OPERATION_INVALID
  *   destroy      running|paused -> shutoff; shutoff -> OPERATION_INVALID
+ *   setMemoryHardLimit  running|paused: records the limit (hardLimitOf); shutoff -> OPERATION_INVALID
  *   unknown domain -> LIBVIRT_NO_DOMAIN; disconnected or closed -> LIBVIRT_CONNECTION
  *
  * Operations on one domain are serialised like libvirt's per-domain job lock. Each
@@ -18,7 +19,7 @@
 import { LibvirtError, type LibvirtErrorCode } from './errors.js';
 import type { DomainRunState, DomainState, Hypervisor } from './hypervisor.js';
 
-export type FakeOp = 'getState' | 'suspend' | 'resume' | 'managedSave' | 'start' | 'shutdown' | 'destroy';
+export type FakeOp = 'getState' | 'suspend' | 'resume' | 'managedSave' | 'start' | 'shutdown' | 'destroy' | 'setMemoryHardLimit';
 
 export interface FakeCall {
   op: FakeOp;
@@ -48,6 +49,10 @@ export interface FakeHypervisorOptions {
 
 interface FakeDomain {
   state: DomainRunState;
+  /** The live memtune hard limit (KiB), 'unlimited' by default. */
+  hardLimit: bigint | 'unlimited';
+  /** Every limit set, in order (the reclaim tests check low-then-lifted). */
+  hardLimits: (bigint | 'unlimited')[];
   hasManagedSave: boolean;
   ignoresAcpi: boolean;
   queue: Promise<unknown>;
@@ -93,6 +98,8 @@ export class FakeHypervisor implements Hypervisor {
       state: opts.state ?? 'running',
       hasManagedSave: opts.hasManagedSave ?? false,
       ignoresAcpi: opts.ignoresAcpi ?? false,
+      hardLimit: 'unlimited',
+      hardLimits: [],
       queue: Promise.resolve(),
     });
     return this;
@@ -200,6 +207,19 @@ export class FakeHypervisor implements Hypervisor {
       this.emit(domain, 'shutdown', 'finished');
       this.emit(domain, 'stopped', 'shutdown');
     });
+  }
+
+  setMemoryHardLimit(domain: string, kib: bigint | 'unlimited'): Promise<void> {
+    return this.run('setMemoryHardLimit', domain, (d) => {
+      this.requireActive(domain, d);
+      d.hardLimit = kib;
+      d.hardLimits.push(kib);
+    });
+  }
+
+  /** The limits set on a domain so far, in order. */
+  hardLimitsOf(domain: string): readonly (bigint | 'unlimited')[] {
+    return this.domains.get(domain)?.hardLimits ?? [];
   }
 
   destroy(domain: string): Promise<void> {

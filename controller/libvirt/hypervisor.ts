@@ -51,6 +51,13 @@ export interface Hypervisor {
    * set. Optional: adapters without it measure nothing.
    */
   memoryStats?(domain: string): Promise<ReadonlyMap<string, bigint>>;
+  /**
+   * Sets the running domain's memory hard limit (memtune hard_limit, KiB; 'unlimited'
+   * lifts it), live only: the persistent definition is untouched. Lowering it below
+   * what QEMU holds makes the kernel reclaim the difference (into swap) or fail
+   * (the limit stays). Optional: adapters without it cannot park at depth reclaim.
+   */
+  setMemoryHardLimit?(domain: string, kib: bigint | 'unlimited'): Promise<void>;
   /** Releases the connection; later calls fail with LIBVIRT_CONNECTION. */
   close(): Promise<void>;
 }

@@ -57,6 +57,7 @@ export const Proc = {
   DOMAIN_HAS_MANAGED_SAVE_IMAGE: 183,
   DOMAIN_MANAGED_SAVE_REMOVE: 184,
   DOMAIN_CREATE_WITH_FLAGS: 196,
+  DOMAIN_SET_MEMORY_PARAMETERS: 197,
   DOMAIN_GET_STATE: 212,
   DOMAIN_UNDEFINE_FLAGS: 231,
   CONNECT_DOMAIN_EVENT_CALLBACK_REGISTER_ANY: 316,
@@ -332,6 +333,66 @@ export function decodeMemoryStatsRet(buf: Buffer): Map<string, bigint> {
   }
   r.end('domain_memory_stats_ret');
   return out;
+}
+
+/** REMOTE_DOMAIN_MEMORY_PARAMETERS_MAX: the most typed params one set_memory_parameters call may carry. */
+export const REMOTE_DOMAIN_MEMORY_PARAMETERS_MAX = 16;
+/** VIR_TYPED_PARAM_FIELD_LENGTH: a typed param's name, NUL included. */
+export const VIR_TYPED_PARAM_FIELD_LENGTH = 80;
+
+/** virTypedParameterType: the arms of remote_typed_param_value this client writes. */
+export const TypedParamType = { INT: 1, UINT: 2, LLONG: 3, ULLONG: 4, DOUBLE: 5, BOOLEAN: 6, STRING: 7 } as const;
+
+/** A typed parameter (virTypedParameter) with a 64-bit unsigned value: all memtune fields are ULLONG (KiB). */
+export interface ULLongParam {
+  readonly field: string;
+  readonly value: bigint;
+}
+
+/** VIR_DOMAIN_MEMORY_PARAM_UNLIMITED: VIR_DOMAIN_MEMORY_PARAM_UNLIMITED = 2^53 - 1 KiB, "no limit". */
+export const VIR_DOMAIN_MEMORY_PARAM_UNLIMITED = 9_007_199_254_740_991n;
+/** VIR_DOMAIN_AFFECT_LIVE: change the running domain only, never its persistent definition. */
+export const VIR_DOMAIN_AFFECT_LIVE = 1;
+
+/**
+ * remote_domain_set_memory_parameters_args { remote_nonnull_domain dom;
+ * remote_typed_param params<REMOTE_DOMAIN_MEMORY_PARAMETERS_MAX>; unsigned int flags; },
+ * remote_typed_param { remote_nonnull_string field; remote_typed_param_value value; },
+ * the value a union switch (int type) whose ULLONG arm is an unsigned hyper.
+ */
+export function encodeSetMemoryParametersArgs(d: RemoteDomain, params: readonly ULLongParam[], flags: number): Buffer {
+  if (params.length > REMOTE_DOMAIN_MEMORY_PARAMETERS_MAX) {
+    throw new ProtocolError(`set_memory_parameters: ${params.length} params, more than ${REMOTE_DOMAIN_MEMORY_PARAMETERS_MAX}`);
+  }
+  const w = new XdrWriter();
+  writeDomain(w, d);
+  w.uint(params.length);
+  for (const p of params) {
+    if (Buffer.byteLength(p.field) >= VIR_TYPED_PARAM_FIELD_LENGTH) throw new ProtocolError(`typed param name "${p.field}" is longer than ${VIR_TYPED_PARAM_FIELD_LENGTH - 1} bytes`);
+    w.string(p.field, REMOTE_STRING_MAX);
+    w.int(TypedParamType.ULLONG);
+    w.uhyper(p.value);
+  }
+  w.uint(flags);
+  return w.toBuffer();
+}
+
+/** The inverse of encodeSetMemoryParametersArgs (the fake daemon of the unit tests decodes what we send). */
+export function decodeSetMemoryParametersArgs(buf: Buffer): { dom: RemoteDomain; params: ULLongParam[]; flags: number } {
+  const r = new XdrReader(buf);
+  const dom = readDomain(r);
+  const n = r.uint();
+  if (n > REMOTE_DOMAIN_MEMORY_PARAMETERS_MAX) throw new ProtocolError(`set_memory_parameters: ${n} params, more than ${REMOTE_DOMAIN_MEMORY_PARAMETERS_MAX}`);
+  const params: ULLongParam[] = [];
+  for (let i = 0; i < n; i++) {
+    const field = r.string(REMOTE_STRING_MAX);
+    const type = r.int();
+    if (type !== TypedParamType.ULLONG) throw new ProtocolError(`set_memory_parameters: param ${field} has type ${type}, expected ULLONG (${TypedParamType.ULLONG})`);
+    params.push({ field, value: r.uhyper() });
+  }
+  const flags = r.uint();
+  r.end('domain_set_memory_parameters_args');
+  return { dom, params, flags };
 }
 
 /** remote_domain_get_state_ret { int state; int reason; } */

@@ -17,6 +17,9 @@ import {
   Proc,
   VIR_DOMAIN_EVENT_ID_LIFECYCLE,
   VIR_DOMAIN_SAVE_RUNNING,
+  VIR_DOMAIN_AFFECT_LIVE,
+  VIR_DOMAIN_MEMORY_PARAM_UNLIMITED,
+  encodeSetMemoryParametersArgs,
   VirDomainState,
   decodeAuthListRet,
   decodeMemoryStatsRet,
@@ -151,6 +154,13 @@ export class RemoteHypervisor implements Hypervisor {
   async memoryStats(domain: string): Promise<ReadonlyMap<string, bigint>> {
     return this.withDomain(domain, async (conn, dom) =>
       decodeMemoryStatsRet(await this.call(conn, Proc.DOMAIN_MEMORY_STATS, encodeMemoryStatsArgs(dom, MEMORY_STAT_TAGS.length), domain)),
+    );
+  }
+
+  async setMemoryHardLimit(domain: string, kib: bigint | 'unlimited'): Promise<void> {
+    const value = kib === 'unlimited' ? VIR_DOMAIN_MEMORY_PARAM_UNLIMITED : kib;
+    await this.withDomain(domain, (conn, dom) =>
+      this.call(conn, Proc.DOMAIN_SET_MEMORY_PARAMETERS, encodeSetMemoryParametersArgs(dom, [{ field: 'hard_limit', value }], VIR_DOMAIN_AFFECT_LIVE), domain),
     );
   }
 

@@ -1,11 +1,11 @@
 // The closed label values of the metric catalogue (docs/operations.md, "Metrics").
 import type { DisconnectReason } from '../app.js';
-import type { Depth } from '../inventory/types.js';
+import { DEPTHS } from '../inventory/types.js';
 import type { Phase } from '../park/model.js';
 import type { LibvirtOpName, ParkPacketVerdict } from '../park/observer.js';
 
 export const PHASES: readonly Phase[] = ['unknown', 'active', 'parking', 'parked', 'waking', 'wake_failed'];
-export const DEPTHS: readonly Depth[] = ['pause', 'reclaim', 'save', 'shutdown'];
+export { DEPTHS };
 export type PacketVerdict = ParkPacketVerdict | 'l2';
 export const VERDICTS: readonly PacketVerdict[] = ['park_arp_answered', 'park_icmp_answered', 'park_held', 'park_ignored', 'park_other', 'l2'];
 export const LIBVIRT_OPS: readonly LibvirtOpName[] = ['park', 'wake', 'read_state'];

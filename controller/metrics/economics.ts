@@ -6,6 +6,10 @@ import type { Depth } from '../inventory/types.js';
 export interface VmEconomics {
   /** Memory released now by this VM being parked (bytes, measured); 0 when it is not parked. */
   memoryReleasedBytes(vm: string): number;
+  /** Depth reclaim: the parked VM's QEMU memory in swap now (bytes, VmSwap measured after its park); 0 when not parked. */
+  memorySwappedBytes?(vm: string): number;
+  /** Depth reclaim: RAM zram spends now on that swapped memory (bytes); 0 when not parked or swap is on disk. */
+  memoryCompressedBytes?(vm: string): number;
   /** Energy saved so far by parking this VM, net of park and wake costs (joules). */
   energySavedJoules(vm: string): number;
   /** Parks of this VM (at `depth`) whose idle period was shorter than the depth's break-even time; monotonic. */

@@ -180,6 +180,26 @@ export class SeamlessMetrics {
       },
     });
     new Gauge({
+      name: 'seamless_memory_swapped_bytes',
+      help: "A parked VM's QEMU memory in swap (depth reclaim; 0 when active), measured after its park.",
+      labelNames: ['vm'],
+      registers,
+      collect() {
+        const e = self.sources.economics ?? zeroEconomics;
+        for (const vm of self.vmNames) this.set({ vm }, e.memorySwappedBytes?.(vm) ?? 0);
+      },
+    });
+    new Gauge({
+      name: 'seamless_memory_compressed_bytes',
+      help: "RAM zram spends on a parked VM's swapped memory (depth reclaim; 0 when active): not released.",
+      labelNames: ['vm'],
+      registers,
+      collect() {
+        const e = self.sources.economics ?? zeroEconomics;
+        for (const vm of self.vmNames) this.set({ vm }, e.memoryCompressedBytes?.(vm) ?? 0);
+      },
+    });
+    new Gauge({
       name: 'seamless_energy_saved_joules',
       help: 'Energy saved so far by parking this VM, net of park and wake costs.',
       labelNames: ['vm'],

@@ -10,10 +10,10 @@ import { OFPET_METER_MOD_FAILED, OFPMMFC_METER_EXISTS, OFPPR_ADD, OFPPR_DELETE }
 import type { OfpMessage } from '../openflow/types.js';
 import type { Clock, TimerHandle } from '../clock.js';
 import { activityCounts, activityStatsRequest, decodeCookie, parkStatsRequest, staleVmDeletes } from './flows.js';
-import { parkDomain, wakeDomain, type WakeKind } from './hypervisor.js';
+import { parkDomain, wakeDomain, type ParkOutcome, type WakeKind } from './hypervisor.js';
 import { vmEnergyNow, type VmEnergyNow } from '../energy/account.js';
 import { DEFAULT_POWER_PROFILE } from '../energy/profile.js';
-import { isLocalQemu, libvirtRssReader, measureAround, qemuRssReader, type RssAround, type RssReader } from '../energy/memory.js';
+import { isLocalQemu, libvirtRssReader, measureAround, qemuOffloadReader, qemuRssReader, type OffloadReader, type RssAround, type RssReader } from '../energy/memory.js';
 import { METERS_PER_VM } from './ids.js';
 import {
   configFromInventory,
@@ -32,6 +32,7 @@ import {
 } from './machine.js';
 import { packetVerdict, type ParkObserver } from './observer.js';
 import type { ParkRecord, StateStore } from './store.js';
+import type { ParkMemory } from './model.js';
 
 export interface ParkAppOptions {
   inventory: Inventory;
@@ -62,6 +63,8 @@ export interface ParkAppOptions {
    * domain memory stats (`rss`) for others whose adapter has them.
    */
   readRss?: RssReader;
+  /** Reads a parked domain's swap and zram share (depth reclaim); default: /proc and /sys/block for qemu:///system. */
+  readOffload?: OffloadReader;
 }
 
 /** A VM as the operator sees it. */
@@ -81,6 +84,8 @@ export interface VmStatus {
   counters: VmCounters;
   /** Memory released, energy saved and parks that did not pay off, at the time of the call (docs/energy.md). */
   energy: VmEnergyNow;
+  /** What the last park measured (RSS, and for reclaim swap and zram's copy); undefined when unmeasured. */
+  lastPark: ParkMemory | undefined;
 }
 
 export interface ParkApp extends App {
@@ -103,6 +108,7 @@ export function createParkApp(opts: ParkAppOptions): ParkApp {
   const vmById = new Map(cfg.vms.map((v) => [v.id, v]));
   const toEpoch = opts.toEpoch ?? ((t: number) => Date.now() - clock.now() + t);
   const defaultRss = qemuRssReader();
+  const defaultOffload = qemuOffloadReader();
   let state = initialState(cfg, clock.now());
   const dps = new Map<bigint, Datapath>();
   const timers = new Map<string, TimerHandle>();
@@ -289,15 +295,24 @@ export function createParkApp(opts: ParkAppOptions): ParkApp {
         const rss = opts.readRss ?? (isLocalQemu(uri) ? defaultRss : h.memoryStats ? libvirtRssReader(h) : undefined);
         // The depth the machine asks for: the first rung, or the rung an escalation goes to.
         const depth = o.depth ?? spec.depth;
-        const park = (): Promise<void> => parkDomain(h, domain, depth);
+        let outcome: ParkOutcome = {};
+        const park = async (): Promise<void> => {
+          outcome = await parkDomain(h, domain, depth);
+        };
+        // Swap and zram are read only for a local QEMU (its /proc); remote hosts report RSS only.
+        const offload = opts.readOffload ?? (isLocalQemu(uri) ? defaultOffload : undefined);
         const op: Promise<{ woke?: WakeKind; memory?: RssAround | undefined }> =
           o.op === 'park'
             ? rss === undefined
               ? park().then(() => ({}))
-              : measureAround(rss, uri, domain, park).then((memory) => ({ memory }))
+              : measureAround(rss, uri, domain, park, offload).then((memory) => ({ memory }))
             : wakeDomain(h, domain).then((woke) => ({ woke }));
         op.then(
           ({ woke, memory }) => {
+            if (outcome.memoryKept !== undefined) {
+              // Parked all the same (paused, memory kept, wake = resume): never lost, only not released.
+              log.warn('reclaim: memory not released, the VM stays paused with its memory', { vm: o.vm, domain, err: outcome.memoryKept });
+            }
             obs?.libvirtOp?.(o.op, (clock.now() - started) / 1000, undefined);
             log.debug('libvirt op done', { vm: o.vm, op: o.op, ...(o.op === 'park' ? { depth } : {}), ms: clock.now() - started, ...(woke ? { woke } : {}), ...(memory ? { rssBefore: memory.beforeBytes, rssAfter: memory.afterBytes } : {}) });
             dispatch({ type: 'libvirt_done', vm: o.vm, seq: o.seq, woke, memory });
@@ -499,7 +514,7 @@ export function createParkApp(opts: ParkAppOptions): ParkApp {
       return cfg.vms.map((s) => {
         const v = state.vms.get(s.name)!;
         const energy = vmEnergyNow(s.power ?? DEFAULT_POWER_PROFILE, energyDepthOf(v.depth ?? s.depth), v, clock.now());
-        return { name: v.name, phase: v.phase, step: v.step, since: v.since, depth: v.depth, portNo: v.portNo, held: v.held.length, lastError: v.lastError, lastFailure: v.lastFailure, counters: v.counters, energy };
+        return { name: v.name, phase: v.phase, step: v.step, since: v.since, depth: v.depth, portNo: v.portNo, held: v.held.length, lastError: v.lastError, lastFailure: v.lastFailure, counters: v.counters, energy, lastPark: v.memory };
       });
     },
 

@@ -4,24 +4,15 @@
 // machine asks these of the VM's CURRENT depth (VmState.depth), which escalation
 // changes while the VM stays parked, never of the inventory's first depth.
 import type { EnergyDepth } from '../energy/model.js';
-import type { Depth, Rung, VmSpec } from '../inventory/types.js';
+import { DEPTHS, keepsPort, type Depth, type Rung, type VmSpec } from '../inventory/types.js';
 
 /** Depths from shallowest to deepest; a ladder must go strictly down this list. */
-export const DEPTH_ORDER: readonly Depth[] = ['pause', 'reclaim', 'save', 'shutdown'];
+export const DEPTH_ORDER: readonly Depth[] = DEPTHS;
+export { keepsPort };
 
 /** Position of a depth in DEPTH_ORDER (0 = shallowest). */
 export function depthRank(d: Depth): number {
   return DEPTH_ORDER.indexOf(d);
-}
-
-/**
- * The domain stays defined and paused (QEMU process alive): its tap port stays
- * on the switch under the same number, and a wake is a resume. pause and
- * reclaim (a paused domain whose memory was pushed out); save and shutdown
- * stop QEMU, so the tap goes and comes back under a new number.
- */
-export function keepsPort(d: Depth): boolean {
-  return d === 'pause' || d === 'reclaim';
 }
 
 /**
@@ -33,13 +24,9 @@ export function bootsCold(d: Depth): boolean {
   return d === 'shutdown';
 }
 
-/**
- * The power profile entry of a depth. reclaim has no entry of its own in this
- * branch's profile: its transitions cost what a pause costs (a suspend and a
- * resume; the memory it releases is measured, not modelled).
- */
+/** The power profile entry of a depth (every depth has its own since reclaim's profile entry). */
 export function energyDepthOf(d: Depth): EnergyDepth {
-  return d === 'reclaim' ? 'pause' : d;
+  return d;
 }
 
 /** A VM's depth ladder: the inventory's `depths`, or the one rung `depth` after `idleTimeoutMs`. */

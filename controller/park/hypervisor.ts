@@ -3,6 +3,7 @@
 // mid-operation are safe whatever state the domain was left in.
 import type { Depth } from '../inventory/types.js';
 import type { Hypervisor } from '../libvirt/hypervisor.js';
+import { pushMemoryOut } from './reclaim.js';
 
 /** A domain in a state the engine cannot act on. */
 export class DomainStateError extends Error {
@@ -13,27 +14,40 @@ export class DomainStateError extends Error {
   }
 }
 
+/** What a park did besides reaching its depth. */
+export interface ParkOutcome {
+  /**
+   * Depth reclaim: the memory push failed (the error's text); the domain is
+   * paused and parked with its memory kept, and a wake is still a resume.
+   */
+  readonly memoryKept?: string;
+}
+
 /**
  * Puts the domain in the parked state for `depth`; does nothing when it is
- * already there (a retry, or a restart after a crash mid-operation). Works from
- * a running domain (a first park) and from a paused one (an escalation from
- * pause: a managed save of a paused domain keeps it paused in the image).
+ * already there (a retry, or a restart after a crash mid-operation). Reclaim
+ * pushes the memory out again even when already paused: the push is harmless
+ * when there is nothing left to push, and it is how a paused domain gets there.
  */
-export async function parkDomain(hv: Hypervisor, domain: string, depth: Depth): Promise<void> {
+export async function parkDomain(hv: Hypervisor, domain: string, depth: Depth): Promise<ParkOutcome> {
   const st = await hv.getState(domain);
-  // reclaim is a paused domain (its memory pushed out by the reclaim depth's own
-  // adapter on its branch); here it parks like pause.
   if (depth === 'pause' || depth === 'reclaim') {
-    if (st.state === 'paused') return;
-    if (st.state !== 'running') throw new DomainStateError(`cannot pause ${domain}: it is ${st.state}`);
-    await hv.suspend(domain);
-    return;
+    if (st.state === 'running') await hv.suspend(domain);
+    else if (st.state !== 'paused') throw new DomainStateError(`cannot pause ${domain}: it is ${st.state}`);
+    if (depth === 'pause') return {};
+    try {
+      await pushMemoryOut(hv, domain);
+      return {};
+    } catch (e) {
+      // Paused with its memory: still parked and wakeable, only the release failed.
+      return { memoryKept: e instanceof Error ? e.message : String(e) };
+    }
   }
-  if (st.state === 'shutoff') return; // already off (saved or not): nothing left to park
+  if (st.state === 'shutoff') return {}; // already off (saved or not): nothing left to park
   if (depth === 'save') {
     if (st.state !== 'running' && st.state !== 'paused') throw new DomainStateError(`cannot save ${domain}: it is ${st.state}`);
     await hv.managedSave(domain);
-    return;
+    return {};
   }
   if (st.state === 'paused') {
     // libvirt rejects shutdown of a paused domain (OPERATION_INVALID): the guest's
@@ -51,6 +65,7 @@ export async function parkDomain(hv: Hypervisor, domain: string, depth: Depth): 
     if ((e as { code?: unknown }).code !== 'LIBVIRT_TIMEOUT') throw e;
     await hv.destroy(domain);
   }
+  return {};
 }
 
 /**

@@ -9,6 +9,7 @@ import { Map as PMap } from 'immutable';
 import type { Depth, Inventory, VmSpec } from '../inventory/types.js';
 import type { DomainRunState } from '../libvirt/hypervisor.js';
 import type { WakeKind } from './hypervisor.js';
+import { parkMemoryFrom } from '../energy/released.js';
 import type { OfpMessage } from '../openflow/types.js';
 import { buildArpReplyFor, buildArpRequest, buildIcmpEchoReply, buildTcpFrame } from '../packet/build.js';
 import { ARP_OP_REPLY, ARP_OP_REQUEST, ICMP_ECHO_REQUEST, IP_PROTO_TCP, IP_PROTO_UDP, parseFrame, TCP_FLAG_ACK, TCP_FLAG_RST, TCP_FLAG_SYN, type ParsedFrame } from '../packet/parse.js';
@@ -586,7 +587,9 @@ function onEscalateResult(c: Ctx, name: string, error: string | undefined, memor
     segStart === undefined ? 0 : energySavedSoFar(profile, energyDepthOf(from), (c.now - segStart) / 1000, v.memory?.residentBytes ?? 0, v.memory?.releasedBytes ?? 0);
   // Released is counted against the RSS the VM had running (the first park's "before").
   const resident = v.memory?.residentBytes ?? memory?.beforeBytes;
-  const mem = memory === undefined || resident === undefined ? v.memory : { residentBytes: resident, releasedBytes: Math.max(0, resident - memory.afterBytes) };
+  // What the host holds after this park (RSS + zram's copy), against the running footprint of the first park.
+  const m = memory === undefined ? undefined : parkMemoryFrom(memory);
+  const mem = m === undefined ? v.memory : resident === undefined ? m : { ...m, residentBytes: resident, releasedBytes: Math.max(0, resident - (m.residentBytes - m.releasedBytes)) };
   const p: { -readonly [K in keyof VmState]?: VmState[K] } = {
     depth: to,
     nextRung: undefined,
@@ -1021,7 +1024,7 @@ function onLibvirtResult(c: Ctx, name: string, seq: number, error: string | unde
     }
     // save/shutdown: the tap is gone; it comes back under a new number. An old error is over.
     // Measured by the shell around the operation (docs/energy.md); a grown RSS released nothing.
-    const mem = memory === undefined ? undefined : { residentBytes: memory.beforeBytes, releasedBytes: Math.max(0, memory.beforeBytes - memory.afterBytes) };
+    const mem = memory === undefined ? undefined : parkMemoryFrom(memory);
     transition(c, name, 'parked', 'none', 'parked', keepsPort(s.depth) ? { lastError: undefined, memory: mem, depth: s.depth } : { portNo: undefined, lastError: undefined, memory: mem, depth: s.depth });
     c.count(name, 'parks');
     c.send(s.dpid, [deleteKind(s.id, KIND.ACTIVITY), deleteKind(s.id, KIND.ACTIVITY_IGNORE)]);

@@ -96,13 +96,18 @@ export interface VmCounters {
 }
 
 /**
- * The QEMU process's resident memory measured around a park (docs/energy.md):
- * `residentBytes` before it, `releasedBytes` = before minus after (the whole
- * RSS when the process is gone: save, shutdown).
+ * The QEMU process's memory measured around a park (docs/energy.md):
+ * `residentBytes` before it (RSS, plus zram's copy of pages still swapped out
+ * from an earlier reclaim), `releasedBytes` = that minus the same after the
+ * park (the whole RSS when the process is gone: save, shutdown).
  */
 export interface ParkMemory {
   readonly residentBytes: number;
   readonly releasedBytes: number;
+  /** Reclaim (and any park of a local QEMU): the process's VmSwap after the park. */
+  readonly swappedBytes?: number;
+  /** RAM zram spends on those swapped pages (0 when swap is on a disk). */
+  readonly compressedBytes?: number;
 }
 
 /** Energy accounting of a VM's finished idle periods (controller/energy/model.ts). */
@@ -115,10 +120,16 @@ export interface VmEnergy {
   readonly periods: number;
 }
 
-/** What the shell measured around a park operation: the QEMU process's RSS before and after (bytes). */
+/** What the shell measured around a park operation: the QEMU process's RSS before and after (bytes), and its swap after. */
 export interface MemoryMeasurement {
   readonly beforeBytes: number;
   readonly afterBytes: number;
+  /** VmSwap after the park (local QEMU only). */
+  readonly swappedBytes?: number;
+  /** RAM zram holds for those swapped pages. */
+  readonly compressedBytes?: number;
+  /** RAM zram held for the process's swap before the park (pages still out from an earlier reclaim). */
+  readonly compressedBeforeBytes?: number;
 }
 
 export interface VmState {

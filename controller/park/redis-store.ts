@@ -28,9 +28,9 @@
 import { randomUUID } from 'node:crypto';
 import { Redis, type RedisOptions } from 'ioredis';
 import type { Logger } from '../log.js';
-import { DEPTH_ORDER } from './depth.js';
 import { systemClock, type Clock, type TimerHandle } from '../clock.js';
 import type { ParkRecord, StateStore } from './store.js';
+import { DEPTHS } from '../inventory/types.js';
 
 /** Operator-facing facts kept next to the record. */
 export interface VmDetails {
@@ -96,7 +96,7 @@ export class StoreClosedError extends Error {
 }
 
 const STATES = new Set<string>(['parked', 'active']);
-const DEPTHS = new Set<string>(DEPTH_ORDER);
+const DEPTH_NAMES = new Set<string>(DEPTHS);
 
 interface Entry {
   record: ParkRecord | undefined;
@@ -559,7 +559,7 @@ function parseHash(key: string, h: Record<string, string>): StoredVm | undefined
   if (h.state === undefined) return undefined;
   const bad = (field: string) => new StoreCorruptError(`${key}: field '${field}' is ${JSON.stringify(h[field])}`);
   if (!STATES.has(h.state)) throw bad('state');
-  if (h.depth === undefined || !DEPTHS.has(h.depth)) throw bad('depth');
+  if (h.depth === undefined || !DEPTH_NAMES.has(h.depth)) throw bad('depth');
   const since = Number(h.since);
   if (h.since === undefined || !Number.isSafeInteger(since)) throw bad('since');
   const out: { -readonly [K in keyof StoredVm]: StoredVm[K] } = {

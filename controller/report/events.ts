@@ -2,10 +2,10 @@
 // events for the run report. No I/O here: the caller reads the file or stdin, so replayed runs
 // can hand their own lines in.
 import { PARK_REASONS, type ParkReason, type Phase } from '../park/model.js';
-import type { Depth } from '../inventory/types.js';
+import { DEPTHS as ALL_DEPTHS, type Depth } from '../inventory/types.js';
 
 const PHASES: readonly Phase[] = ['unknown', 'active', 'parking', 'parked', 'waking', 'wake_failed'];
-const DEPTHS: readonly Depth[] = ['pause', 'reclaim', 'save', 'shutdown'];
+const DEPTHS: readonly Depth[] = ALL_DEPTHS;
 
 /**
  * One `vm transition` record. `depth`, `memoryReleasedBytes` and `energySavedJoules` are optional:

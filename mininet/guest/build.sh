@@ -18,6 +18,11 @@
 #   seamless.service_delay=2   seconds between the network coming up and the services
 #                              listening (default 0), like a real guest whose sshd starts
 #                              after the network: it answers ARP, then RSTs, then serves
+#   seamless.fill=random:32    at boot, write 32 MiB of random (or `zero:N`: zero) data into
+#                              a file held in guest RAM (default none): what a guest's
+#                              memory holds decides what zram makes of it (park depth reclaim)
+#                              and GET /cgi-bin/touch reads all of it, i.e. every request
+#                              touches that working set (bench:wake's working-set cycle)
 # On the serial console it prints "SEAMLESS-READY <name> <ip>" once the services listen.
 set -euo pipefail
 
@@ -80,7 +85,7 @@ trap 'rm -rf "$STAGE"' EXIT
 ROOT=$STAGE/root
 mkdir -p "$ROOT"/{bin,sbin,dev,proc,sys,tmp,www,lib/modules,etc}
 cp "$BUSYBOX" "$ROOT/bin/busybox"
-for a in sh mount mkdir cat echo sleep ip insmod httpd nc head poweroff hostname; do
+for a in sh mount mkdir cat echo sleep ip insmod httpd nc head poweroff hostname dd wc; do
   ln -s busybox "$ROOT/bin/$a"
 done
 
@@ -119,7 +124,7 @@ mount -t sysfs sysfs /sys
 mount -t devtmpfs devtmpfs /dev 2>/dev/null
 echo "seamless-guest: init"
 
-IP=""; GW=""; NAME=guest; HTTP=80; TCP=22; DELAY=0
+IP=""; GW=""; NAME=guest; HTTP=80; TCP=22; DELAY=0; FILL=
 for arg in $(cat /proc/cmdline); do
   case "$arg" in
     seamless.ip=*) IP=${arg#seamless.ip=} ;;
@@ -128,6 +133,7 @@ for arg in $(cat /proc/cmdline); do
     seamless.http=*) HTTP=${arg#seamless.http=} ;;
     seamless.tcp=*) TCP=${arg#seamless.tcp=} ;;
     seamless.service_delay=*) DELAY=${arg#seamless.service_delay=} ;;
+    seamless.fill=*) FILL=${arg#seamless.fill=} ;;
   esac
 done
 echo "$NAME" >/etc/vmname
@@ -151,6 +157,22 @@ else
 fi
 
 echo "hello from $NAME" >/www/index.html
+# The rootfs is the initramfs (RAM): a file here is guest memory that stays allocated.
+mkdir -p /data /www/cgi-bin
+: >/data/fill
+case "$FILL" in
+  random:*) dd if=/dev/urandom of=/data/fill bs=1048576 count="${FILL#random:}" 2>/dev/null ;;
+  zero:*) dd if=/dev/zero of=/data/fill bs=1048576 count="${FILL#zero:}" 2>/dev/null ;;
+  "") ;;
+  *) echo "seamless-guest: bad seamless.fill=$FILL (random:MiB or zero:MiB)" ;;
+esac
+# CGI: reads the whole fill file (every page of it is touched), answers its size.
+cat >/www/cgi-bin/touch <<'CGI'
+#!/bin/sh
+n=$(cat /data/fill | wc -c)
+printf 'Content-Type: text/plain\r\n\r\ntouched %s bytes\n' "$n"
+CGI
+chmod 0755 /www/cgi-bin/touch
 if [ "$DELAY" != 0 ]; then
   echo "seamless-guest: network up, services in $DELAY s"
   sleep "$DELAY"

@@ -91,6 +91,8 @@ export interface GuestOptions {
   httpPort?: number;
   /** TCP banner+echo service port; default 22. */
   tcpPort?: number;
+  /** Data the guest writes into its RAM at boot: 'random:MiB' or 'zero:MiB' (mininet/guest/build.sh seamless.fill; GET /cgi-bin/touch reads it all). */
+  fill?: string;
   /** Start the domain (default true). With false it is only defined. */
   start?: boolean;
   /** How long to wait for the ready marker on the console (default 60 s). */
@@ -209,6 +211,7 @@ export async function createGuest(t: Teardown | undefined, opts: GuestOptions): 
     `seamless.http=${httpPort}`,
     `seamless.tcp=${tcpPort}`,
     ...(opts.gw === undefined ? [] : [`seamless.gw=${opts.gw}`]),
+    ...(opts.fill === undefined ? [] : [`seamless.fill=${opts.fill}`]),
     'quiet',
   ].join(' ');
   const xml = domainXml({

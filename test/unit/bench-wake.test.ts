@@ -138,3 +138,12 @@ test('the client timing program times a loopback handshake and reports a refused
   t.false(refused.ok);
   t.is(refused.error, 'ECONNREFUSED');
 });
+
+test('recordHypervisor passes the memory push (depth reclaim) through, stamped', async (t) => {
+  const fake = new FakeHypervisor().define('d', { state: 'paused' });
+  const rec = new Recorder();
+  const hv = recordHypervisor(fake, rec);
+  await hv.setMemoryHardLimit!('d', 1024n);
+  t.deepEqual(fake.hardLimitsOf('d'), [1024n]);
+  t.deepEqual(rec.marks.map((m) => m.what), ['libvirt setMemoryHardLimit start', 'libvirt setMemoryHardLimit end']);
+});

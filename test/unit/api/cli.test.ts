@@ -42,7 +42,7 @@ function seamless(...args: string[]): Promise<Run> {
 function source() {
   return new FakeSource([
     vmView('vm1'),
-    vmView('web-frontend', { state: 'parked', depth: 'pause', port: 12, wakes: 3, lastWakeMs: 512, since: Date.UTC(2025, 0, 2, 3, 5, 0), memoryReleasedBytes: 3 * 1024 * 1024 / 2, energySavedJoules: 123.456, unprofitableParks: 2 }),
+    vmView('web-frontend', { state: 'parked', depth: 'pause', port: 12, wakes: 3, lastWakeMs: 512, since: Date.UTC(2025, 0, 2, 3, 5, 0), memoryReleasedBytes: 3 * 1024 * 1024 / 2, energySavedJoules: 123.456, unprofitableParks: 2, lastPark: { residentBytes: 200 * 1024 * 1024, releasedBytes: 3 * 1024 * 1024 / 2, swappedBytes: 150 * 1024 * 1024, compressedBytes: 40 * 1024 * 1024 } }),
     vmView('db', { state: 'waking', step: 'probe', port: null, lastWakeMs: 12_345, memoryReleasedBytes: 2 * 1024 ** 3, energySavedJoules: -27.25 }),
   ]);
 }
@@ -78,6 +78,7 @@ test('vm info prints every field; unknown VM exits 1 naming it', async (t) => {
   t.regex(r.stdout, /^Last error:\s+-$/m);
   t.regex(r.stdout, /^Last failure:\s+-$/m);
   t.regex(r.stdout, /^Memory released:\s+1\.5 MiB$/m);
+  t.regex(r.stdout, /^Last park memory:\s+released 1\.5 MiB of 200(\.0)? MiB, swapped 150(\.0)? MiB, zram holds 40(\.0)? MiB$/m);
   t.regex(r.stdout, /^Energy saved:\s+123\.5 J$/m);
   t.regex(r.stdout, /^Parks not paid off:\s+2$/m);
   const bad = await seamless('vm', 'info', 'nope', '--socket', path);

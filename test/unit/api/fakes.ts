@@ -33,6 +33,7 @@ export function vmView(name: string, over: Partial<VmView> = {}): VmView {
     memoryReleasedBytes: 0,
     energySavedJoules: 0,
     unprofitableParks: 0,
+    lastPark: null,
     ...over,
   };
 }

@@ -152,3 +152,53 @@ test('memory released, energy saved and unprofitable parks: measured around the 
   t.is(v.unprofitableParks, 1);
   t.true(v.energySavedJoules < 0, `a 2 s park at depth save costs more than it saves (${v.energySavedJoules} J)`);
 });
+
+test('depth reclaim: released net of zram\'s copy, the last park (swap, zram) in the view after the wake; the port is kept', async (t) => {
+  const w = new World(INVENTORY.replace('depth: save', 'depth: reclaim'));
+  const MIB = 1024 * 1024;
+  let swapped = 0;
+  const readRss = async (_uri: string, domain: string) => (w.fake.peek(domain)!.state === 'paused' ? 60 * MIB : 300 * MIB);
+  const readOffload = async (_uri: string, domain: string) => {
+    if (w.fake.peek(domain)!.state === 'paused') swapped = 240 * MIB;
+    return { swappedBytes: swapped, compressedBytes: swapped / 4 };
+  };
+  w.app = createParkApp({ inventory: w.inv, hypervisors: () => w.hv, clock: w.clock, store: w.store, log: createLogger({ level: 'silent' }), readRss, readOffload });
+  w.sw.app = w.app;
+  await w.app.ready;
+  await w.reconnect();
+  const src = createControlSource({ park: { app: w.app, inventory: w.inv }, switches: { datapaths: new Map([[w.sw.id, w.sw]]) }, now: () => 42 });
+  const port = src.vm('vm1').port;
+  t.not(port, null);
+  await src.park('vm1');
+  await until(w, () => src.vm('vm1').state === 'parked');
+  t.is(w.fake.peek('d1')!.state, 'paused');
+  t.deepEqual(w.fake.hardLimitsOf('d1').at(-1), 'unlimited');
+  // 300 MiB running; parked: 60 resident + 60 held by zram for 240 swapped.
+  t.is(src.vm('vm1').memoryReleasedBytes, 180 * MIB);
+  t.is(src.vm('vm1').port, port, 'reclaim keeps the tap: its port number stays valid');
+  await src.wake('vm1');
+  await until(w, () => src.vm('vm1').state === 'active');
+  t.deepEqual(src.vm('vm1').lastPark, { residentBytes: 300 * MIB, releasedBytes: 180 * MIB, swappedBytes: 240 * MIB, compressedBytes: 60 * MIB });
+  t.is(src.vm('vm1').memoryReleasedBytes, 0);
+});
+
+test('depth reclaim: a failed memory push still parks the VM (paused, port kept), logs why, and the wake is a resume', async (t) => {
+  const w = new World(INVENTORY.replace('depth: save', 'depth: reclaim'));
+  const lines: string[] = [];
+  w.fake.failNext('setMemoryHardLimit', 'LIBVIRT_ERROR', { domain: 'd1', times: 1 });
+  w.app = createParkApp({ inventory: w.inv, hypervisors: () => w.hv, clock: w.clock, store: w.store, log: createLogger({ level: 'warn', sink: (l) => lines.push(l) }) });
+  w.sw.app = w.app;
+  await w.app.ready;
+  await w.reconnect();
+  const src = createControlSource({ park: { app: w.app, inventory: w.inv }, switches: { datapaths: new Map([[w.sw.id, w.sw]]) }, now: () => 42 });
+  await src.park('vm1');
+  await until(w, () => src.vm('vm1').state === 'parked');
+  t.is(w.fake.peek('d1')!.state, 'paused', 'paused with its memory');
+  t.is(w.fake.hardLimitsOf('d1').at(-1), 'unlimited', 'the limit was lifted');
+  const warn = lines.find((l) => l.includes('reclaim: memory not released'));
+  t.truthy(warn, lines.join('\n'));
+  t.regex(warn!, /"vm":"vm1"/);
+  await src.wake('vm1');
+  await until(w, () => src.vm('vm1').state === 'active');
+  t.is(w.fake.callsOf('resume', 'd1').length, 1);
+});

@@ -26,6 +26,7 @@ const ROUND: PowerProfile = {
   idleWatts: 10,
   wattsPerGiB: 1,
   depths: {
+    reclaim: { parkJoules: 10, parkMs: 1000, wakeJoules: 10, wakeMs: 1000 },
     pause: { parkJoules: 10, parkMs: 1000, wakeJoules: 10, wakeMs: 1000 },
     save: { parkJoules: 10, parkMs: 1000, wakeJoules: 10, wakeMs: 1000 },
     shutdown: { parkJoules: 10, parkMs: 1000, wakeJoules: 10, wakeMs: 1000 },

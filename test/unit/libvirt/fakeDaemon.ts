@@ -14,6 +14,7 @@ import {
   PacketFramer,
   Proc,
   REMOTE_PROGRAM,
+  decodeSetMemoryParametersArgs,
   encodeLifecycleMsg,
   encodePacket,
   readDomain,
@@ -39,6 +40,8 @@ export class FakeDaemon {
   readonly domains = new Map<string, number>([['vm1', 1]]);
   /** Procedures whose reply is held back this long (ms). */
   readonly replyDelay = new Map<number, number>();
+  /** Every DOMAIN_SET_MEMORY_PARAMETERS call received. */
+  readonly memoryParams: { domain: string; params: { field: string; value: bigint }[]; flags: number }[] = [];
   /** Auth types AUTH_LIST returns. */
   authTypes: number[] = [0];
   private server: net.Server | undefined;
@@ -181,6 +184,17 @@ export class FakeDaemon {
           reply(Buffer.alloc(0));
         });
         return;
+      case Proc.DOMAIN_SET_MEMORY_PARAMETERS: {
+        // Decoded from the whole payload (domain included) with the client's own inverse.
+        const args = decodeSetMemoryParametersArgs(p.payload);
+        if (!this.domains.has(args.dom.name)) error(42, `Domain not found: '${args.dom.name}'`);
+        else if (this.domains.get(args.dom.name) === 5) error(55, 'Requested operation is not valid: domain is not running');
+        else {
+          this.memoryParams.push({ domain: args.dom.name, params: args.params, flags: args.flags });
+          reply(Buffer.alloc(0));
+        }
+        return;
+      }
       case Proc.CONNECT_DOMAIN_EVENT_CALLBACK_REGISTER_ANY: {
         const id = 100 + this.callbacks.size;
         this.callbacks.set(s, id);

@@ -121,3 +121,19 @@ test('remote errors map to stable codes and name the domain', (t) => {
   t.is(fromRemoteError({ ...err, code: 1, message: null }).code, 'LIBVIRT_ERROR');
   t.regex(fromRemoteError({ ...err, code: 1, message: null }).message, /libvirt error 1/);
 });
+
+test('set_memory_parameters args: domain, params<> of {string field; union{int type=4 ULLONG; unsigned hyper}}, flags', async (t) => {
+  const { encodeSetMemoryParametersArgs, decodeSetMemoryParametersArgs } = await import('../../../controller/libvirt/protocol.js');
+  const dom = { name: 'vm', uuid: Buffer.alloc(16, 0xab), id: 3 };
+  const buf = encodeSetMemoryParametersArgs(dom, [{ field: 'hard_limit', value: 0x1_0000_0002n }], 1);
+  // name "vm" (len 2 + 2 pad), uuid 16, id 4 | count 1 | "hard_limit" (len 10 + 2 pad) | type 4 | hyper | flags
+  t.is(buf.length, 4 + 4 + 16 + 4 + 4 + 4 + 12 + 4 + 8 + 4);
+  t.is(buf.readUInt32BE(28), 1, 'one param');
+  t.is(buf.subarray(36, 46).toString(), 'hard_limit');
+  t.is(buf.readInt32BE(48), 4, 'VIR_TYPED_PARAM_ULLONG');
+  t.is(buf.readBigUInt64BE(52), 0x1_0000_0002n);
+  t.is(buf.readUInt32BE(60), 1, 'VIR_DOMAIN_AFFECT_LIVE');
+  t.deepEqual(decodeSetMemoryParametersArgs(buf), { dom, params: [{ field: 'hard_limit', value: 0x1_0000_0002n }], flags: 1 });
+  t.throws(() => encodeSetMemoryParametersArgs(dom, Array.from({ length: 17 }, () => ({ field: 'x', value: 1n })), 0), { message: /17 params, more than 16/ });
+  t.throws(() => encodeSetMemoryParametersArgs(dom, [{ field: 'x'.repeat(80), value: 1n }], 0), { message: /longer than 79 bytes/ });
+});

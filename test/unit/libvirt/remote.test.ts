@@ -249,3 +249,17 @@ test('onConnection: not told for the connection already open when subscribing; a
   await sleep(1500);
   t.deepEqual(seen, ['up'], 'unsubscribed');
 });
+
+test('setMemoryHardLimit sends DOMAIN_SET_MEMORY_PARAMETERS: hard_limit as a ULLONG typed param, live only; unlimited = 2^53-1 KiB', async (t) => {
+  const { d, h } = await setup(t);
+  await h.setMemoryHardLimit('vm1', 49152n);
+  await h.setMemoryHardLimit('vm1', 'unlimited');
+  t.deepEqual(d.memoryParams, [
+    { domain: 'vm1', params: [{ field: 'hard_limit', value: 49152n }], flags: 1 },
+    { domain: 'vm1', params: [{ field: 'hard_limit', value: 9007199254740991n }], flags: 1 },
+  ]);
+  d.domains.set('vm1', 5);
+  const e = await t.throwsAsync(h.setMemoryHardLimit('vm1', 1024n));
+  t.true(e instanceof LibvirtError);
+  t.regex(e!.message, /not running/);
+});

@@ -34,11 +34,17 @@ test('memory, energy and unprofitable parks come from the economics provider (0 
     memoryReleasedBytes: (vm) => (vm === 'vm1' ? 123_456_789 : 0),
     energySavedJoules: () => 4200.5,
     unprofitableParks: (_vm, depth) => (depth === 'save' ? unprofitable : 0),
+    memorySwappedBytes: (vm) => (vm === 'vm1' ? 200_000_000 : 0),
+    memoryCompressedBytes: (vm) => (vm === 'vm1' ? 50_000_000 : 0),
   };
+  t.is(sampleValue(text, 'seamless_memory_swapped_bytes', { vm: 'vm1' }), 0);
+  t.is(sampleValue(text, 'seamless_memory_compressed_bytes', { vm: 'vm1' }), 0);
   m.bind({ economics });
   text = await m.expose();
   t.is(sampleValue(text, 'seamless_memory_released_bytes', { vm: 'vm1' }), 123_456_789);
   t.is(sampleValue(text, 'seamless_energy_saved_joules', { vm: 'vm1' }), 4200.5);
+  t.is(sampleValue(text, 'seamless_memory_swapped_bytes', { vm: 'vm1' }), 200_000_000);
+  t.is(sampleValue(text, 'seamless_memory_compressed_bytes', { vm: 'vm1' }), 50_000_000);
   t.is(sampleValue(text, 'seamless_parks_unprofitable_total', { vm: 'vm1', depth: 'save' }), 2);
   unprofitable = 3;
   t.is(sampleValue(await m.expose(), 'seamless_parks_unprofitable_total', { vm: 'vm1', depth: 'save' }), 3);

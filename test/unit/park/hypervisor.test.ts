@@ -64,11 +64,53 @@ test('escalation from pause: save of a paused guest is a managed save; a second 
   t.is(await wakeDomain(hv, 'd1'), 'restored');
 });
 
-test('depth reclaim parks like pause here: a running guest is suspended, a paused one left alone, and it wakes by resume', async (t) => {
-  const hv = new FakeHypervisor().define('d1').define('d2', { state: 'paused' });
-  await parkDomain(hv, 'd1', 'reclaim');
-  await parkDomain(hv, 'd2', 'reclaim');
+test('depth reclaim on a running guest: suspended, hard limit set low and lifted at once (in that order)', async (t) => {
+  const { RECLAIM_HARD_LIMIT_KIB } = await import('../../../controller/park/reclaim.js');
+  const hv = new FakeHypervisor().define('d1');
+  t.deepEqual(await parkDomain(hv, 'd1', 'reclaim'), {});
   t.is(hv.peek('d1')?.state, 'paused');
-  t.deepEqual(hv.calls.filter((c) => c.op !== 'getState').map((c) => `${c.op}:${c.domain}`), ['suspend:d1']);
-  t.is(await wakeDomain(hv, 'd1'), 'resumed');
+  t.deepEqual(hv.calls.filter((c) => c.op !== 'getState').map((c) => `${c.op}:${c.outcome}`), ['suspend:ok', 'setMemoryHardLimit:ok', 'setMemoryHardLimit:ok']);
+  t.deepEqual(hv.hardLimitsOf('d1'), [RECLAIM_HARD_LIMIT_KIB, 'unlimited']);
+});
+
+test('depth reclaim is idempotent from a paused (or already reclaimed) guest: no suspend, the push again', async (t) => {
+  const hv = new FakeHypervisor().define('d1', { state: 'paused' });
+  t.deepEqual(await parkDomain(hv, 'd1', 'reclaim'), {});
+  t.deepEqual(await parkDomain(hv, 'd1', 'reclaim'), {});
+  t.is(hv.callsOf('suspend').length, 0);
+  t.deepEqual(hv.hardLimitsOf('d1').length, 4);
+  t.is(hv.hardLimitsOf('d1').at(-1), 'unlimited');
+});
+
+test('depth reclaim: a failed push leaves the guest paused (parked, memory kept), says why, and still lifts the limit', async (t) => {
+  const hv = new FakeHypervisor().define('d1');
+  hv.failNext('setMemoryHardLimit', 'LIBVIRT_ERROR', { domain: 'd1', times: 1 });
+  const out = await parkDomain(hv, 'd1', 'reclaim');
+  t.regex(out.memoryKept ?? '', /./, 'the push error is reported, not thrown');
+  t.is(hv.peek('d1')?.state, 'paused');
+  t.deepEqual(hv.hardLimitsOf('d1'), ['unlimited'], 'the low limit failed; the lift went through');
+  t.is(await wakeDomain(hv, 'd1'), 'resumed', 'a wake is a plain resume');
+});
+
+test('depth reclaim: a lift that fails once is retried; an adapter without memory limits keeps the memory', async (t) => {
+  const { pushMemoryOut } = await import('../../../controller/park/reclaim.js');
+  const hv = new FakeHypervisor().define('d1', { state: 'paused' });
+  const set = hv.setMemoryHardLimit.bind(hv);
+  let lifts = 0;
+  await pushMemoryOut({
+    setMemoryHardLimit: async (d, kib) => {
+      if (kib === 'unlimited' && lifts++ === 0) throw new Error('connection reset');
+      await set(d, kib);
+    },
+  }, 'd1');
+  t.is(lifts, 2);
+  t.is(hv.hardLimitsOf('d1').at(-1), 'unlimited');
+  const noLimits = { getState: hv.getState.bind(hv), suspend: hv.suspend.bind(hv) } as unknown as Parameters<typeof parkDomain>[0];
+  const out = await parkDomain(noLimits, 'd1', 'reclaim');
+  t.regex(out.memoryKept ?? '', /cannot reclaim the memory of d1: this libvirt adapter cannot set memory limits/);
+});
+
+test('depth reclaim on a shut-off guest fails the park (nothing to pause)', async (t) => {
+  const hv = new FakeHypervisor().define('d1', { state: 'shutoff' });
+  await t.throwsAsync(parkDomain(hv, 'd1', 'reclaim'), { code: 'ERR_DOMAIN_STATE' });
 });
