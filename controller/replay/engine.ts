@@ -40,6 +40,9 @@ const TAP_BASE = 100;
 /** Marks the frames the engine builds for a flow's first packet; the flow's index follows. */
 const MARK = 0x5ea1f10e;
 
+/** How long the default window runs past the trace's last packet. */
+export const END_GRACE_MS = 60_000;
+
 /** A trace matched to an inventory, shared by every policy of a run. */
 export interface PreparedTrace {
   readonly trace: Trace;
@@ -70,7 +73,8 @@ export function prepareTrace(trace: Trace, inventory: Inventory, window?: { star
     end = Math.max(end, trace.start[i]! + trace.durMs[i]!);
   }
   const startMs = window?.startMs ?? (trace.n > 0 ? Math.floor(trace.start[0]!) : 0);
-  const endMs = window?.endMs ?? (trace.n > 0 ? Math.ceil(end) : startMs);
+  // A minute past the last packet: the wakes its last flows started finish inside the window.
+  const endMs = window?.endMs ?? (trace.n > 0 ? Math.ceil(end) + END_GRACE_MS : startMs);
   return {
     trace,
     inventory,
