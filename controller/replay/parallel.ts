@@ -68,7 +68,7 @@ export async function replayParallel(p: PreparedTrace, opts: ReplayOptions, thre
         // From source (tests under tsx) the worker registers the TypeScript loader itself:
         // loader hooks of the parent thread do not reach worker threads in Node 20.
         const w = url.pathname.endsWith('.ts')
-          ? new Worker(`import('tsx/esm/api').then((m) => { m.register(); return import(${JSON.stringify(url.href)}); })`, { eval: true, workerData: job })
+          ? new Worker(`import(${JSON.stringify(import.meta.resolve('tsx/esm/api'))}).then((m) => { m.register(); return import(${JSON.stringify(url.href)}); })`, { eval: true, workerData: job })
           : new Worker(url, { workerData: job });
         w.once('message', (m: PartResult) => {
           done++;
