@@ -133,6 +133,8 @@ class VmSim {
   domain: DomainRunState = 'running';
   counterMoved = false;
   lastBarrierAt = -Infinity;
+  /** The depth the domain was last parked at (undefined while it runs). */
+  parkedDepth: string | undefined;
   activityFlow: FakeFlow | undefined;
   activityVersion = -1;
   /** The VM's flows (indices into the trace, in start order) and the first one not yet arrived. */
@@ -391,9 +393,13 @@ export function replayPart(p: PreparedTrace, opts: ReplayOptions, share: readonl
         later(at, () => dispatch(u, ev));
         return;
       }
-      case 'libvirt':
-        libvirtOp(u, u.byName.get(o.vm)!, o.op, o.seq, now);
+      case 'libvirt': {
+        // A park names its depth once escalation exists (the shared interface's `depth?`); else the VM's.
+        const s = u.byName.get(o.vm)!;
+        const depth = (o as { depth?: string }).depth ?? s.spec.depth;
+        libvirtOp(u, s, o.op, o.seq, now, depth);
         return;
+      }
       case 'flow_stats':
         // The reply reads the counters when it is answered, one fixed round trip later.
         later(now + statsDelay, () => {
@@ -468,14 +474,16 @@ export function replayPart(p: PreparedTrace, opts: ReplayOptions, share: readonl
 
   const keepsTap = (depth: string): boolean => depth === 'pause' || depth === 'reclaim';
 
-  const libvirtOp = (u: Unit, s: VmSim, op: 'park' | 'wake', seq: number, now: number): void => {
-    const dl = depthLatency(profile, s.spec.depth, s.spec.name);
+  const libvirtOp = (u: Unit, s: VmSim, op: 'park' | 'wake', seq: number, now: number, depth: string): void => {
+    // A wake's duration is that of the depth the domain is parked at.
+    const dl = depthLatency(profile, op === 'park' ? depth : s.parkedDepth ?? depth, s.spec.name);
     const at = now + draw(s.rng, op === 'park' ? dl.park : dl.wake);
     const name = s.spec.name;
     later(at, () => {
       if (op === 'park') {
-        s.domain = keepsTap(s.spec.depth) ? 'paused' : 'shutoff';
-        if (!keepsTap(s.spec.depth) && s.portNo !== undefined) {
+        s.domain = keepsTap(depth) ? 'paused' : 'shutoff';
+        s.parkedDepth = depth;
+        if (!keepsTap(depth) && s.portNo !== undefined) {
           // The tap goes with the QEMU process: the switch reports the port gone.
           const old = s.portNo;
           s.portNo = undefined;
@@ -485,8 +493,9 @@ export function replayPart(p: PreparedTrace, opts: ReplayOptions, share: readonl
         dispatch(u, { type: 'libvirt_done', vm: name, seq, memory: { beforeBytes: before, afterBytes: before * (1 - dl.releasedFraction) } });
         return;
       }
-      const woke: WakeKind = s.domain === 'running' ? 'running' : s.domain === 'paused' ? 'resumed' : s.spec.depth === 'save' ? 'restored' : 'booted';
+      const woke: WakeKind = s.domain === 'running' ? 'running' : s.domain === 'paused' ? 'resumed' : s.parkedDepth === 'save' ? 'restored' : 'booted';
       s.domain = 'running';
+      s.parkedDepth = undefined;
       if (s.portNo === undefined) {
         s.gen++;
         s.portNo = tapPort(s.idx, s.gen, nVms);
