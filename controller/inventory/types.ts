@@ -29,6 +29,9 @@ export interface Rung {
   readonly afterMs: number;
 }
 
+export type PolicyName = 'fixed' | 'adaptive' | 'predictive' | 'oracle';
+export interface PolicySpec { readonly name: PolicyName; }
+
 /** Traffic that neither counts as activity nor wakes the VM. All given fields must match. */
 export interface IgnoreRule {
   readonly src?: string;
@@ -102,6 +105,7 @@ export interface VmSpec {
    * over the defaults); absent in hand-built specs: the defaults apply.
    */
   readonly power?: PowerProfile;
+  readonly policy?: PolicySpec;
 }
 
 /** Engine-wide settings (`park:` section). */
