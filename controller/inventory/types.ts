@@ -4,6 +4,27 @@ import type { PowerProfile } from '../energy/model.js';
 /** How deeply an idle VM is parked: vCPUs paused (memory kept), memory saved to disk (managed save), or shut down. */
 export type Depth = 'pause' | 'save' | 'shutdown';
 
+/**
+ * How the engine decides that an idle VM parks (controller/park/policy/,
+ * docs/parking.md "Policies"): `fixed` = the VM's idleTimeout; `adaptive` and
+ * `predictive` learn from the VM's own history; `oracle` knows the future and
+ * runs only in replays (the live loader refuses it).
+ */
+export type PolicyName = 'fixed' | 'adaptive' | 'predictive' | 'oracle';
+
+/** A policy and its parameters; absent parameters take the defaults of docs/parking.md. */
+export interface PolicySpec {
+  readonly name: PolicyName;
+  /** adaptive: how many recent idle periods the timeout is chosen from. */
+  readonly window?: number;
+  /** adaptive/predictive: observations needed before the learned rule replaces the idle timeout. */
+  readonly minSamples?: number;
+  /** predictive: park when the chance of activity within the break-even time is at most this. */
+  readonly threshold?: number;
+  /** predictive: wake a parked VM ahead of its predicted activity. */
+  readonly preWake?: boolean;
+}
+
 /** Traffic that neither counts as activity nor wakes the VM. All given fields must match. */
 export interface IgnoreRule {
   readonly src?: string;
@@ -47,6 +68,8 @@ export interface VmSpec {
   readonly port: string;
   readonly depth: Depth;
   readonly idleTimeoutMs: number;
+  /** How the VM is parked when idle; absent = fixed (idleTimeoutMs). */
+  readonly policy?: PolicySpec;
   /** Anti-flap: a VM is not parked before it has been active this long. */
   readonly minActiveMs: number;
   /** TCP ports whose traffic wakes the VM; empty = any traffic wakes it. */
@@ -80,6 +103,8 @@ export interface ParkSettings {
   readonly meterRate: number;
   /** Counter polling interval; derived from the smallest idle timeout when absent. */
   readonly pollIntervalMs?: number;
+  /** The park-wide default policy (`park.policy`); a VM's own `policy` wins. Absent = fixed. */
+  readonly policy?: PolicySpec;
 }
 
 export interface Inventory {

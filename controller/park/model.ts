@@ -9,6 +9,7 @@ import type { OfpMessage } from '../openflow/types.js';
 import type { FlowVm } from './flows.js';
 import type { WakeKind } from './hypervisor.js';
 import type { ParkRecord } from './store.js';
+import type { Learned } from './policy/learned.js';
 
 
 /**
@@ -42,6 +43,7 @@ export const PARK_REASONS = [
   'reconciled',
   'confirmed-running',
   'unconfirmed',
+  'pre-wake',
 ] as const;
 export type ParkReason = (typeof PARK_REASONS)[number];
 
@@ -54,7 +56,9 @@ export type TimerKey =
   /** A waking VM's wakeTimeout after libvirt returned. */
   | { readonly kind: 'deadline'; readonly vm: string }
   /** Next wake attempt after a failed one (backoff, or the bound on waiting for libvirt). */
-  | { readonly kind: 'retry'; readonly vm: string };
+  | { readonly kind: 'retry'; readonly vm: string }
+  /** A parked VM's wake ahead of its predicted (predictive) or known (oracle) activity. */
+  | { readonly kind: 'prewake'; readonly vm: string };
 
 /** A stable string for a timer key (the shell's map key; one timer per key). */
 export function timerId(key: TimerKey): string {
@@ -171,6 +175,17 @@ export interface VmState {
   /** Memory measured around the last park (kept after the wake for `vm info`); undefined when unmeasured. */
   readonly memory?: ParkMemory | undefined;
   readonly energy: VmEnergy;
+  /**
+   * What the VM's parking policy learned from its past (controller/park/policy/):
+   * observed idle periods, the pending pre-wake. Kept in memory only: a restart
+   * forgets it and the policy falls back to the idle timeout until it has relearned.
+   */
+  readonly learned: Learned;
+}
+
+/** Replay only: the trace's future, for the oracle policy. Engine-clock ms of the VM's next activity (a packet that would count or wake it) strictly after `after`; undefined when none. */
+export interface FutureView {
+  nextActivity(vm: string, after: number): number | undefined;
 }
 
 export interface SwitchState {
@@ -205,6 +220,13 @@ export interface MachineConfig {
   readonly sinks: Inventory['sinks'];
   readonly park: Inventory['park'];
   readonly pollIntervalMs: number;
+  /** Replay only: the trace's future (the oracle policy's knowledge); absent in the live controller. */
+  readonly future?: FutureView;
+  /**
+   * Engine-clock ms + this = Unix epoch ms: the time of day and week the predictive
+   * policy learns by. Absent: 0 (a replay whose clock is the trace's epoch time).
+   */
+  readonly epochOffsetMs?: number;
 }
 
 export type LibvirtOp = 'park' | 'wake';
