@@ -104,6 +104,23 @@ const ignoreRule = z
   .refine((r) => r.src !== undefined || r.tcpDst !== undefined || r.udpDst !== undefined, 'an ignore rule needs src, tcpDst or udpDst')
   .refine((r) => !(r.tcpDst !== undefined && r.udpDst !== undefined), 'an ignore rule takes tcpDst or udpDst, not both');
 
+export const policyNameSchema = z.enum(['fixed', 'adaptive', 'predictive', 'oracle']);
+
+/**
+ * A parking policy: its name, or a map with the name and parameters
+ * (docs/parking.md "Policies"; which parameter belongs to which policy is checked in load.ts).
+ */
+const policySchema = z.union([
+  policyNameSchema,
+  z.strictObject({
+    name: policyNameSchema,
+    window: z.number().int().min(2).max(1024).optional(),
+    minSamples: z.number().int().min(1).max(1024).optional(),
+    threshold: z.number().min(0).max(1).optional(),
+    preWake: z.boolean().optional(),
+  }),
+]);
+
 /** Per-VM settings that may also appear under `defaults`. */
 const vmSettings = {
   depth: depthSchema.optional(),
@@ -153,6 +170,8 @@ export const inventorySchema = z.strictObject({
       probeIp: probeIpv4.optional(),
       meterRate: z.number().int().min(0).optional(),
       pollInterval: duration('pollInterval').optional(),
+      /** The park-wide default policy; a VM's own `policy` wins. */
+      policy: policySchema.optional(),
     })
     .optional(),
   switches: z.array(z.strictObject({ name, dpid })),
@@ -166,6 +185,7 @@ export const inventorySchema = z.strictObject({
       ip: stationIpv4,
       switch: name,
       port: z.string().min(1).max(15),
+      policy: policySchema.optional(),
       ...vmSettings,
     }),
   ),
