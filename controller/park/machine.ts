@@ -960,6 +960,9 @@ function onPreWake(c: Ctx, name: string): void {
   const v = c.vm(name);
   const at = v.learned.preWakeAt;
   if (at === undefined || c.now < at || v.phase !== 'parked' || v.step !== 'none') return;
+  const hold = resolvePolicy(spec(c, name).policy).policy.preWakeHoldMs;
+  // Not parked again before the expected activity had its chance to come.
+  if (hold > 0) c.patch(name, { parkNotBefore: c.now + hold });
   beginWake(c, name, 'pre-wake');
 }
 

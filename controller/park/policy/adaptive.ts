@@ -68,5 +68,6 @@ export function adaptivePolicy(p: AdaptiveParams): Policy {
     shouldPark: (i) => i.now - i.idleFrom >= timeout(i),
     earliestPark: (i) => Math.max(i.now, i.idleFrom + timeout(i)),
     preWakeAt: fixedPolicy.preWakeAt,
+    preWakeHoldMs: 0,
   };
 }

@@ -5,4 +5,5 @@ export const fixedPolicy: Policy = {
   shouldPark: (i: PolicyInput) => i.now - i.idleFrom >= i.idleTimeoutMs,
   earliestPark: (i: PolicyInput) => Math.max(i.now, i.idleFrom + i.idleTimeoutMs),
   preWakeAt: () => undefined,
+  preWakeHoldMs: 0,
 };

@@ -26,4 +26,6 @@ export const oraclePolicy: Policy = {
     const n = next(i);
     return n === undefined ? undefined : Math.max(i.now, n - i.wakeMs);
   },
+  // The activity comes as the wake ends: the next idle period is the oracle's to judge at once.
+  preWakeHoldMs: 0,
 };

@@ -119,5 +119,7 @@ export function predictivePolicy(p: PredictiveParams): Policy {
       const t = expectedActivity(i.learned, i.now, i.epochOffsetMs);
       return t === undefined ? undefined : Math.max(i.now, t - i.wakeMs);
     },
+    // The expected activity comes somewhere in its 15-minute slot: stay up through it.
+    preWakeHoldMs: SLOT_MS,
   };
 }

@@ -38,4 +38,6 @@ export interface Policy {
   earliestPark(i: PolicyInput): number | undefined;
   /** Called when the VM has just parked: engine time of a pre-wake, or undefined. */
   preWakeAt(i: PolicyInput): number | undefined;
+  /** After a pre-wake, the VM is not parked again for this long (ms): the activity it was woken for may come late in its slot. */
+  readonly preWakeHoldMs: number;
 }
