@@ -10,8 +10,6 @@ export const WEEK_MS = 7 * DAY_MS;
 
 /** Idle-length histogram bins: bin 0 = [0, 2 s), bin k = [2^k s, 2^(k+1) s), the last one open (~24 days and up). */
 export const LEN_BINS = 22;
-/** Per-bucket forgetting: each new period first scales its bucket by this, so old habits fade over ~50 periods. */
-export const HIST_DECAY = 0.98;
 /** Pre-wake statistics per slot of the day (15 minutes). */
 export const SLOT_MS = 15 * 60_000;
 export const SLOTS_PER_DAY = DAY_MS / SLOT_MS;
@@ -72,11 +70,15 @@ export function slotOfDay(t: number, epochOffsetMs: number): number {
   return Math.floor((d < 0 ? d + DAY_MS : d) / SLOT_MS);
 }
 
-/** A copy of `buckets` (allocated to `size` when empty) whose bucket `b` decayed and counted one more period in `bin`. */
+/**
+ * A copy of `buckets` (allocated to `size` when empty) whose bucket `b` counts one more period in `bin`.
+ * Counts never decay: a per-period decay made the few long periods (nights) vanish under the
+ * thousands of short gaps of a working day, and those few are what the decision needs.
+ */
 function addTo(buckets: readonly (readonly number[] | undefined)[], size: number, b: number, bin: number): (readonly number[] | undefined)[] {
   const out = buckets.length === size ? buckets.slice() : new Array<readonly number[] | undefined>(size).fill(undefined);
   const old = out[b];
-  const hist = old === undefined ? new Array<number>(LEN_BINS).fill(0) : old.map((x) => x * HIST_DECAY);
+  const hist = old === undefined ? new Array<number>(LEN_BINS).fill(0) : old.slice();
   hist[bin]! += 1;
   out[b] = hist;
   return out;

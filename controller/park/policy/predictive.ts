@@ -5,7 +5,7 @@
 // Chance of activity: the VM's finished idle periods are kept as histograms of
 // their length (log2 bins, learned.ts), by the hour of the week they started
 // in, by the hour of the day, and over all. After `a` ms idle, with S(x) the
-// (decayed) number of periods longer than x in the most specific histogram
+// number of periods longer than x in the most specific histogram
 // holding at least `minSamples` periods longer than `a`:
 //   P(activity within H | idle a) = (S(a) - S(a + H)) / S(a),  H = the break-even time
 // (within a bin S is interpolated on the log scale). Park when P <= threshold.
@@ -31,7 +31,7 @@ export interface PredictiveParams {
   readonly preWake: boolean;
 }
 
-export const PREDICTIVE_DEFAULTS: PredictiveParams = { threshold: 0.2, minSamples: 10, preWake: true };
+export const PREDICTIVE_DEFAULTS: PredictiveParams = { threshold: 0.2, minSamples: 3, preWake: true };
 /** A slot whose end rate reaches this is where the activity is expected. */
 export const PREWAKE_HAZARD = 0.5;
 /** ... over at least this many long periods (days) alive at its start. */
@@ -39,7 +39,7 @@ export const PREWAKE_MIN_ALIVE = 3;
 /** How far ahead the decision scan for earliestPark looks. */
 const SCAN_MS = 30 * DAY_MS;
 
-/** Periods (decayed count) in `hist` longer than x ms; log-uniform within a bin, the last bin open-ended. */
+/** Periods in `hist` longer than x ms; log-uniform within a bin, the last bin open-ended. */
 export function survival(hist: readonly number[], x: number): number {
   let s = 0;
   for (let k = LEN_BINS - 1; k >= 0; k--) {
