@@ -26,7 +26,7 @@ export interface DriveOptions {
   readonly future?: boolean;
   readonly epochOffsetMs?: number;
   /** Called after every step (for assertions on intermediate states). */
-  readonly onStep?: (state: MachineState, now: number) => void;
+  readonly onStep?: (state: MachineState, now: number, cfg: MachineConfig) => void;
 }
 
 export type Transition = Extract<Output, { kind: 'transition' }> & { readonly at: number };
@@ -79,7 +79,7 @@ export function drive(o: DriveOptions): DriveResult {
     const r = step(cfg, state, ev, now);
     state = r.state;
     for (const out of r.out) handle(out);
-    o.onStep?.(state, now);
+    o.onStep?.(state, now, cfg);
   };
   const handle = (out: Output): void => {
     switch (out.kind) {
