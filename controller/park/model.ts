@@ -183,11 +183,6 @@ export interface VmState {
   readonly learned: Learned;
 }
 
-/** Replay only: the trace's future, for the oracle policy. Engine-clock ms of the VM's next activity (a packet that would count or wake it) strictly after `after`; undefined when none. */
-export interface FutureView {
-  nextActivity(vm: string, after: number): number | undefined;
-}
-
 export interface SwitchState {
   readonly up: boolean;
   readonly meters: boolean;
@@ -210,6 +205,9 @@ export interface MachineState {
   /** Per libvirt URI: how many times the adapter (re)connected (`libvirt_up` events). */
   readonly libvirtGen: ReadonlyMap<string, number>;
 }
+
+/** Replay only: the trace's future, for the oracle policy. Engine-clock ms of the VM's next activity (a packet that would count or wake it) strictly after `after`; undefined when none. */
+export interface FutureView { nextActivity(vm: string, after: number): number | undefined; }
 
 /** Static configuration: the inventory, indexed. */
 export interface MachineConfig {
