@@ -200,7 +200,7 @@ type RawPolicy = NonNullable<RawInventory['vms'][number]['policy']>;
 const POLICY_PARAMS: Readonly<Record<PolicySpec['name'], readonly string[]>> = {
   fixed: [],
   adaptive: ['window', 'minSamples'],
-  predictive: ['threshold', 'minSamples', 'preWake'],
+  predictive: ['threshold', 'minSamples', 'preWake', 'horizon'],
   oracle: [],
 };
 
@@ -215,8 +215,9 @@ function resolvePolicySpec(raw: RawPolicy, where: string, opts: LoadOptions, iss
           ...(raw.minSamples !== undefined ? { minSamples: raw.minSamples } : {}),
           ...(raw.threshold !== undefined ? { threshold: raw.threshold } : {}),
           ...(raw.preWake !== undefined ? { preWake: raw.preWake } : {}),
+          ...(raw.horizon !== undefined ? { horizonMs: raw.horizon } : {}),
         };
-  for (const k of Object.keys(spec)) {
+  for (const k of Object.keys(typeof raw === 'string' ? {} : raw)) {
     if (k !== 'name' && !POLICY_PARAMS[spec.name].includes(k)) {
       const owners = (Object.keys(POLICY_PARAMS) as PolicySpec['name'][]).filter((n) => POLICY_PARAMS[n].includes(k));
       issues.push(`${where}.${k}: policy ${spec.name} takes no ${k} (it is a parameter of ${owners.join(', ')})`);

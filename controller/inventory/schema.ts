@@ -118,6 +118,7 @@ const policySchema = z.union([
     minSamples: z.number().int().min(1).max(1024).optional(),
     threshold: z.number().min(0).max(1).optional(),
     preWake: z.boolean().optional(),
+    horizon: duration('horizon').optional(),
   }),
 ]);
 

@@ -23,6 +23,8 @@ export interface PolicySpec {
   readonly threshold?: number;
   /** predictive: wake a parked VM ahead of its predicted activity. */
   readonly preWake?: boolean;
+  /** predictive: the window (ms) the chance of activity is judged over, when longer than the break-even time. */
+  readonly horizonMs?: number;
 }
 
 /** Traffic that neither counts as activity nor wakes the VM. All given fields must match. */

@@ -41,6 +41,7 @@ export function resolvePolicy(spec: PolicySpec | undefined): ResolvedPolicy {
         threshold: spec.threshold ?? PREDICTIVE_DEFAULTS.threshold,
         minSamples: spec.minSamples ?? PREDICTIVE_DEFAULTS.minSamples,
         preWake: spec.preWake ?? PREDICTIVE_DEFAULTS.preWake,
+        horizonMs: spec.horizonMs ?? PREDICTIVE_DEFAULTS.horizonMs,
       };
       r = { policy: predictivePolicy(p), learn: { recentWindow: 0, histograms: true }, preWakes: p.preWake };
       break;

@@ -29,9 +29,11 @@ export interface PredictiveParams {
   readonly minSamples: number;
   /** Wake parked VMs ahead of their expected activity. */
   readonly preWake: boolean;
+  /** The window (ms) the chance of activity is judged over: max(this, the break-even time). */
+  readonly horizonMs: number;
 }
 
-export const PREDICTIVE_DEFAULTS: PredictiveParams = { threshold: 0.2, minSamples: 3, preWake: true };
+export const PREDICTIVE_DEFAULTS: PredictiveParams = { threshold: 0.2, minSamples: 3, preWake: true, horizonMs: 0 };
 /** A slot whose end rate reaches this is where the activity is expected. */
 export const PREWAKE_HAZARD = 0.5;
 /** ... over at least this many long periods (days) alive at its start. */
@@ -94,7 +96,7 @@ export function predictivePolicy(p: PredictiveParams): Policy {
     const a = now - i.idleFrom;
     // At least one poll without activity: a poll that saw the counter move is not idle.
     if (a < i.pollIntervalMs) return false;
-    const chance = chanceOfActivity(i.learned, i.idleFrom, a, i.breakEvenMs, i.epochOffsetMs, p.minSamples);
+    const chance = chanceOfActivity(i.learned, i.idleFrom, a, Math.max(i.breakEvenMs, p.horizonMs), i.epochOffsetMs, p.minSamples);
     if (chance === undefined) return fixedPolicy.shouldPark({ ...i, now });
     return chance <= p.threshold;
   };
