@@ -37,6 +37,8 @@ test('a policy by name or as a map with parameters; park.policy is the default a
   t.deepEqual(i.park.policy, { name: 'predictive', threshold: 0.1, preWake: false });
   const j = parseInventory(inv(', policy: { name: adaptive, window: 32, minSamples: 4 }'), 'x.yaml');
   t.deepEqual(j.vms[0]!.policy, { name: 'adaptive', window: 32, minSamples: 4 });
+  const k = parseInventory(inv(', policy: { name: predictive, horizon: 10m }'), 'x.yaml');
+  t.deepEqual(k.vms[0]!.policy, { name: 'predictive', horizonMs: 600_000 });
 });
 
 test('the oracle is refused by the live loader, naming the field, and accepted for a replay', (t) => {
@@ -54,4 +56,6 @@ test('bad policies: unknown name, a parameter of another policy, out-of-range va
   t.true(issues.includes('vms[0].policy.minSamples: 9 is more than the window of 4 idle periods the adaptive policy keeps'), issues.join('\n'));
   t.true(issues.includes('park.policy.preWake: policy fixed takes no preWake (it is a parameter of predictive)'), issues.join('\n'));
   t.regex(issuesOf(inv(', policy: { name: predictive, threshold: 1.5 }')).join('\n'), /vms\[0\]\.policy/);
+  t.true(issuesOf(inv(', policy: { name: adaptive, horizon: 10m }')).includes('vms[0].policy.horizon: policy adaptive takes no horizon (it is a parameter of predictive)'));
+  t.regex(issuesOf(inv(', policy: { name: predictive, horizon: 2d }')).join('\n'), /vms\[0\]\.policy/);
 });
