@@ -49,6 +49,7 @@ for (const v of variants) {
   const spec = {
     name: name as 'predictive' | 'adaptive',
     ...(kv.horizon !== undefined ? { horizonMs: parseDuration(kv.horizon) } : {}),
+    ...(kv.expect !== undefined ? { expectMs: parseDuration(kv.expect) } : {}),
     ...(kv.threshold !== undefined ? { threshold: Number(kv.threshold) } : {}),
     ...(kv.minSamples !== undefined ? { minSamples: Number(kv.minSamples) } : {}),
     ...(kv.window !== undefined ? { window: Number(kv.window) } : {}),

@@ -25,6 +25,8 @@ export interface PolicySpec {
   readonly preWake?: boolean;
   /** predictive: the window (ms) the chance of activity is judged over, when longer than the break-even time. */
   readonly horizonMs?: number;
+  /** predictive: park when the expected rest of the idle period is at least this (ms), instead of the chance rule. */
+  readonly expectMs?: number;
 }
 
 /** Traffic that neither counts as activity nor wakes the VM. All given fields must match. */

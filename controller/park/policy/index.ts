@@ -42,6 +42,7 @@ export function resolvePolicy(spec: PolicySpec | undefined): ResolvedPolicy {
         minSamples: spec.minSamples ?? PREDICTIVE_DEFAULTS.minSamples,
         preWake: spec.preWake ?? PREDICTIVE_DEFAULTS.preWake,
         horizonMs: spec.horizonMs ?? PREDICTIVE_DEFAULTS.horizonMs,
+        expectMs: spec.expectMs,
       };
       r = { policy: predictivePolicy(p), learn: { recentWindow: 0, histograms: true }, preWakes: p.preWake };
       break;

@@ -31,6 +31,11 @@ export interface PredictiveParams {
   readonly preWake: boolean;
   /** The window (ms) the chance of activity is judged over: max(this, the break-even time). */
   readonly horizonMs: number;
+  /**
+   * When set (ms): park instead when the expected rest of the idle period is at least
+   * this (a budget of wakes spent on the periods expected to be longest).
+   */
+  readonly expectMs?: number | undefined;
 }
 
 export const PREDICTIVE_DEFAULTS: PredictiveParams = { threshold: 0.2, minSamples: 3, preWake: true, horizonMs: 0 };
@@ -78,6 +83,34 @@ export function chanceOfActivity(l: Learned, start: number, a: number, horizonMs
   return undefined;
 }
 
+/** Expected rest (ms) of an idle period already `a` long, from `hist` (bins at their geometric middle; the open bin at its low edge x 2). */
+export function expectedRest(hist: readonly number[], a: number): number {
+  const alive = survival(hist, a);
+  if (!(alive > 0)) return 0;
+  let sum = 0;
+  for (let k = 0; k < LEN_BINS; k++) {
+    const lo = binLow(k);
+    const hi = k === LEN_BINS - 1 ? lo * 4 : binLow(k + 1);
+    if (hi <= a) continue;
+    const from = Math.max(lo, a);
+    // Periods of this bin longer than a, at the middle of what is left of the bin.
+    const n = survival(hist, from) - (k === LEN_BINS - 1 ? 0 : survival(hist, hi));
+    sum += n * (Math.sqrt(Math.max(from, 1000) * hi) - a);
+  }
+  return sum / alive;
+}
+
+/** Expected rest (ms) of the idle period, from the most specific histogram that knows enough; undefined when none does. */
+export function expectedRestOf(l: Learned, start: number, a: number, epochOffsetMs: number, minSamples: number): number | undefined {
+  if (l.all.length === 0) return undefined;
+  const h = hourOfWeek(start, epochOffsetMs);
+  for (const hist of [l.byHour[h], l.byDayHour[h % 24], l.all]) {
+    if (hist === undefined || survival(hist, a) < minSamples) continue;
+    return expectedRest(hist, a);
+  }
+  return undefined;
+}
+
 /** Engine time of the pre-wake for a VM parked at `now`, or undefined when no slot ahead qualifies. */
 export function expectedActivity(l: Learned, now: number, epochOffsetMs: number): number | undefined {
   if (l.alive.length !== SLOTS_PER_DAY) return undefined;
@@ -96,6 +129,11 @@ export function predictivePolicy(p: PredictiveParams): Policy {
     const a = now - i.idleFrom;
     // At least one poll without activity: a poll that saw the counter move is not idle.
     if (a < i.pollIntervalMs) return false;
+    if (p.expectMs !== undefined) {
+      const rest = expectedRestOf(i.learned, i.idleFrom, a, i.epochOffsetMs, p.minSamples);
+      if (rest === undefined) return fixedPolicy.shouldPark({ ...i, now });
+      return rest >= Math.max(p.expectMs, i.breakEvenMs);
+    }
     const chance = chanceOfActivity(i.learned, i.idleFrom, a, Math.max(i.breakEvenMs, p.horizonMs), i.epochOffsetMs, p.minSamples);
     if (chance === undefined) return fixedPolicy.shouldPark({ ...i, now });
     return chance <= p.threshold;
