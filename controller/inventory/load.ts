@@ -200,7 +200,7 @@ type RawPolicy = NonNullable<RawInventory['vms'][number]['policy']>;
 const POLICY_PARAMS: Readonly<Record<PolicySpec['name'], readonly string[]>> = {
   fixed: [],
   adaptive: ['window', 'minSamples'],
-  predictive: ['threshold', 'minSamples', 'preWake', 'horizon'],
+  predictive: ['threshold', 'minSamples', 'preWake', 'horizon', 'expect'],
   oracle: [],
 };
 
@@ -216,6 +216,7 @@ function resolvePolicySpec(raw: RawPolicy, where: string, opts: LoadOptions, iss
           ...(raw.threshold !== undefined ? { threshold: raw.threshold } : {}),
           ...(raw.preWake !== undefined ? { preWake: raw.preWake } : {}),
           ...(raw.horizon !== undefined ? { horizonMs: raw.horizon } : {}),
+          ...(raw.expect !== undefined ? { expectMs: raw.expect } : {}),
         };
   for (const k of Object.keys(typeof raw === 'string' ? {} : raw)) {
     if (k !== 'name' && !POLICY_PARAMS[spec.name].includes(k)) {

@@ -119,6 +119,7 @@ const policySchema = z.union([
     threshold: z.number().min(0).max(1).optional(),
     preWake: z.boolean().optional(),
     horizon: duration('horizon').optional(),
+    expect: duration('expect').optional(),
   }),
 ]);
 

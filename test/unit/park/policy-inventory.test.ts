@@ -37,8 +37,8 @@ test('a policy by name or as a map with parameters; park.policy is the default a
   t.deepEqual(i.park.policy, { name: 'predictive', threshold: 0.1, preWake: false });
   const j = parseInventory(inv(', policy: { name: adaptive, window: 32, minSamples: 4 }'), 'x.yaml');
   t.deepEqual(j.vms[0]!.policy, { name: 'adaptive', window: 32, minSamples: 4 });
-  const k = parseInventory(inv(', policy: { name: predictive, horizon: 10m }'), 'x.yaml');
-  t.deepEqual(k.vms[0]!.policy, { name: 'predictive', horizonMs: 600_000 });
+  const k = parseInventory(inv(', policy: { name: predictive, horizon: 10m, expect: 1h }'), 'x.yaml');
+  t.deepEqual(k.vms[0]!.policy, { name: 'predictive', horizonMs: 600_000, expectMs: 3_600_000 });
 });
 
 test('the oracle is refused by the live loader, naming the field, and accepted for a replay', (t) => {

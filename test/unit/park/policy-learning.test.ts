@@ -4,7 +4,7 @@
 import test from 'ava';
 import { bestTimeout } from '../../../controller/park/policy/adaptive.js';
 import { learnIdle, resolvePolicy, EMPTY_LEARNED, type Learned } from '../../../controller/park/policy/index.js';
-import { chanceOfActivity } from '../../../controller/park/policy/predictive.js';
+import { chanceOfActivity, expectedRest } from '../../../controller/park/policy/predictive.js';
 import { drive, type Transition } from '../../support/policy-driver.js';
 
 const T_STAR_MS = 20_000; // the inventory's pause transitions: 40 J at 2 W
@@ -158,4 +158,29 @@ test('predictive without enough history behaves like fixed (the idle timeout dec
   const r = drive({ inventory: inventory('predictive', ', idleTimeout: 60s'), activity: new Map([['vm1', ts]]), endAt: 200_000 });
   const f = drive({ inventory: inventory('fixed', ', idleTimeout: 60s'), activity: new Map([['vm1', ts]]), endAt: 200_000 });
   t.deepEqual(decisions(r.transitions, 200_000), decisions(f.transitions, 200_000));
+});
+
+test('predictive expect rule: the expected rest of the idle period from the histograms decides', (t) => {
+  const pol = resolvePolicy({ name: 'predictive' });
+  let l: Learned = EMPTY_LEARNED;
+  let t0 = 0;
+  // 100 short gaps of 5 s, 10 idle periods of about an hour.
+  for (let i = 0; i < 110; i++) {
+    const len = i % 11 === 10 ? 3_600_000 : 5_000;
+    l = learnIdle(pol, l, t0, t0 + len, 0, T_STAR_MS);
+    t0 += len;
+  }
+  const all = l.all;
+  // 20 s idle: only the hour-long periods are left; their rest is about 59 minutes (bins are a factor of 2 wide).
+  const rest = expectedRest(all, 20_000);
+  t.true(rest > 30 * 60_000 && rest < 90 * 60_000, `rest ${rest / 60_000} min`);
+  // 3 s idle: most periods end within seconds, the expectation is much lower.
+  t.true(expectedRest(all, 3_000) < rest / 5);
+  const input = (policy: ReturnType<typeof resolvePolicy>, a: number) =>
+    policy.policy.shouldPark({ vm: 'vm1', now: t0 + a, idleFrom: t0, idleTimeoutMs: 3_600_000, breakEvenMs: T_STAR_MS, wakeMs: 25, pollIntervalMs: 1000, epochOffsetMs: 0, learned: l });
+  const p30m = resolvePolicy({ name: 'predictive', expectMs: 30 * 60_000 });
+  const p2h = resolvePolicy({ name: 'predictive', expectMs: 2 * 3_600_000 });
+  t.false(input(p30m, 3_000), 'within the short gaps: not yet');
+  t.true(input(p30m, 20_000), 'past them: an hour is expected, more than 30 min');
+  t.false(input(p2h, 20_000), 'but not 2 h');
 });
