@@ -8,8 +8,10 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { loadInventory } from '../inventory/index.js';
-import { prepareTrace, replay } from '../replay/engine.js';
-import { DEFAULT_SWEEP, PolicyError, REPLAY_POLICIES } from '../replay/policies.js';
+import { availableParallelism } from 'node:os';
+import { prepareTrace } from '../replay/engine.js';
+import { replayParallel, shareTrace } from '../replay/parallel.js';
+import { applyPolicy, DEFAULT_SWEEP, PolicyError, REPLAY_POLICIES } from '../replay/policies.js';
 import { DEFAULT_PROFILE, loadProfile, ProfileError, type LatencyProfile } from '../replay/profile.js';
 import { relateToOracle, type PolicyResult, type ReplayResult } from '../replay/results.js';
 import { SYNTH_DEFAULTS, synthInventory, synthTrace, writeCsvTrace } from '../replay/synth.js';
@@ -25,7 +27,8 @@ export const REPLAY_USAGE =
   `  --sweep LIST       fixed idle timeouts for the savings-vs-wakes curve (default ${DEFAULT_SWEEP.join(',')}); none: no sweep\n` +
   '  --profile FILE     park/wake latencies per depth (JSON or YAML, docs/replay.md#latency-profile); default: fitted from bench:wake\n' +
   '  --seed N           the random seed of the simulated latencies (default 1): same seed, same results\n' +
-  '  --out DIR          where results.json and <policy>.json go (default ./seamless-replay/)\n';
+  '  --out DIR          where results.json and <policy>.json go (default ./seamless-replay/)\n' +
+  '  --threads N        worker threads (VMs split between them; same results for any N); default: the number of cores\n';
 
 function fail(msg: string): number {
   process.stderr.write(`seamless replay: ${msg}\n`);
@@ -117,6 +120,7 @@ const replayCommand: Command = async (argv) => {
         profile: { type: 'string' },
         seed: { type: 'string' },
         out: { type: 'string' },
+        threads: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
     }));
@@ -137,6 +141,11 @@ const replayCommand: Command = async (argv) => {
     process.stderr.write(`seamless replay: --seed: expected a whole number in 0..4294967295, got ${JSON.stringify(values.seed)}\n`);
     return 2;
   }
+  const threads = values.threads === undefined ? availableParallelism() : Number(values.threads);
+  if (!Number.isInteger(threads) || threads < 1 || threads > 64) {
+    process.stderr.write(`seamless replay: --threads: expected a whole number in 1..64, got ${JSON.stringify(values.threads)}\n`);
+    return 2;
+  }
   const policies = values.policy ?? [...REPLAY_POLICIES];
   const sweep = values.sweep === undefined ? DEFAULT_SWEEP : values.sweep === 'none' ? [] : values.sweep.split(',').map((s) => s.trim()).filter((s) => s !== '');
   let profile: LatencyProfile = DEFAULT_PROFILE;
@@ -152,6 +161,13 @@ const replayCommand: Command = async (argv) => {
   } catch (e) {
     return fail(`cannot read inventory ${values.config}: ${(e as Error).message}`);
   }
+  try {
+    // Every policy checked before the (long) trace is read.
+    for (const p of [...policies, ...sweep.map((d) => `fixed:${d}`)]) applyPolicy(inv, p);
+  } catch (e) {
+    if (e instanceof PolicyError) return fail(e.message);
+    throw e;
+  }
   let trace;
   try {
     trace = await readTrace(positionals[0]!);
@@ -159,19 +175,19 @@ const replayCommand: Command = async (argv) => {
     if (e instanceof TraceError) return fail(e.message);
     throw e;
   }
-  const prepared = prepareTrace(trace, inv);
+  const prepared = threads > 1 ? shareTrace(prepareTrace(trace, inv)) : prepareTrace(trace, inv);
   const { summary } = prepared;
   if (summary.unknownAddresses.length > 0) {
     const n = summary.unknownAddresses.reduce((a, x) => a + x.flows, 0);
     const top = summary.unknownAddresses.slice(0, 5).map((x) => `${x.ip} (${x.flows})`).join(', ');
     process.stderr.write(`seamless replay: warning: ${n} flows to ${summary.unknownAddresses.length} addresses the inventory does not know, not replayed: ${top}${summary.unknownAddresses.length > 5 ? ', ...' : ''} (all in results.json trace.unknownAddresses)\n`);
   }
-  const run = (policy: string): PolicyResult => replay(prepared, { profile, seed, policy, ...optional(progressBar(policy)) });
-  let results: PolicyResult[];
-  let swept: PolicyResult[];
+  const run = (policy: string): Promise<PolicyResult> => replayParallel(prepared, { profile, seed, policy, ...optional(progressBar(policy)) }, threads);
+  const results: PolicyResult[] = [];
+  const swept: PolicyResult[] = [];
   try {
-    results = policies.map(run);
-    swept = sweep.map((d) => run(`fixed:${d}`));
+    for (const p of policies) results.push(await run(p));
+    for (const d of sweep) swept.push(await run(`fixed:${d}`));
   } catch (e) {
     if (e instanceof PolicyError || e instanceof ProfileError) return fail(e.message);
     throw e;
