@@ -66,6 +66,10 @@ export const DURATION_RANGES = {
   pollInterval: { minMs: 100, maxMs: 3_600_000 },
   retryBackoff: { minMs: 10, maxMs: 3_600_000 },
   retryBackoffMax: { minMs: 10, maxMs: 24 * 3_600_000 },
+  // predictive's horizon: 0 = the break-even time alone; at most a day (a longer window says nothing an hour-of-day histogram can).
+  horizon: { minMs: 0, maxMs: 24 * 3_600_000 },
+  // predictive's expect rule: a minute .. a week (the histograms end at ~24 days; a week is the longest useful wait).
+  expect: { minMs: 60_000, maxMs: 168 * 3_600_000 },
 } as const satisfies Record<string, DurationRange>;
 
 export type DurationField = keyof typeof DURATION_RANGES;

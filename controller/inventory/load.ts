@@ -6,9 +6,18 @@ import { parseDocument } from 'yaml';
 import type { z } from 'zod';
 import { inventorySchema, type RawInventory } from './schema.js';
 import { DEFAULT_POWER_PROFILE, mergeProfile, type PowerOverride } from '../energy/profile.js';
-import type { Depth, IgnoreRule, Inventory, ParkSettings, Rung, VmSpec } from './types.js';
+import type { Depth, IgnoreRule, Inventory, ParkSettings, PolicySpec, Rung, VmSpec } from './types.js';
 import { bootsCold, depthRank } from '../park/depth.js';
 import { formatDuration } from './duration.js';
+
+/** How an inventory is loaded. */
+export interface LoadOptions {
+  /**
+   * For `seamless replay`: the `oracle` policy is allowed (it needs the trace's
+   * future). The live controller leaves this unset, and an oracle is refused.
+   */
+  readonly replay?: boolean;
+}
 
 /** A bad inventory file; `issues` lists every problem found, each as "path: message". */
 export class InventoryError extends Error {
@@ -59,8 +68,8 @@ export const MAX_INVENTORY_BYTES = 4 * 1024 * 1024;
 export const MAX_YAML_ALIASES = 100;
 
 /** Reads and validates an inventory file; `.json` is parsed as JSON, anything else as YAML. */
-export async function loadInventory(file: string): Promise<Inventory> {
-  return parseInventory(await readInventoryText(file), file);
+export async function loadInventory(file: string, opts: LoadOptions = {}): Promise<Inventory> {
+  return parseInventory(await readInventoryText(file), file, opts);
 }
 
 /**
@@ -110,7 +119,7 @@ function fileKind(st: { isDirectory(): boolean; isFIFO(): boolean; isSocket(): b
 }
 
 /** Validates inventory text; `file` is used in error messages and to choose JSON (`.json`) or YAML. */
-export function parseInventory(text: string, file: string): Inventory {
+export function parseInventory(text: string, file: string, opts: LoadOptions = {}): Inventory {
   let data: unknown;
   if (file.endsWith('.json')) {
     try {
@@ -132,7 +141,7 @@ export function parseInventory(text: string, file: string): Inventory {
   // reportInput: the issues keep the offending value, so a wrong type is told apart from a missing key.
   const parsed = inventorySchema.safeParse(data, { reportInput: true });
   if (!parsed.success) throw new InventoryError(file, parsed.error.issues.map(formatIssue));
-  return resolve(parsed.data, file);
+  return resolve(parsed.data, file, opts);
 }
 
 function formatPath(path: readonly PropertyKey[]): string {
@@ -222,10 +231,50 @@ function ladderIssues(ladder: readonly Rung[], where: string, owner: string): st
   return issues;
 }
 
-function resolve(raw: RawInventory, file: string): Inventory {
+type RawPolicy = NonNullable<RawInventory['vms'][number]['policy']>;
+
+/** Which parameters each policy takes (docs/parking.md "Policies"). */
+const POLICY_PARAMS: Readonly<Record<PolicySpec['name'], readonly string[]>> = {
+  fixed: [],
+  adaptive: ['window', 'minSamples'],
+  predictive: ['threshold', 'minSamples', 'preWake', 'horizon', 'expect'],
+  oracle: [],
+};
+
+/** A policy as the engine takes it; problems (a parameter of another policy, an oracle outside a replay) go to `issues`. */
+function resolvePolicySpec(raw: RawPolicy, where: string, opts: LoadOptions, issues: string[]): PolicySpec {
+  const spec: PolicySpec =
+    typeof raw === 'string'
+      ? { name: raw }
+      : {
+          name: raw.name,
+          ...(raw.window !== undefined ? { window: raw.window } : {}),
+          ...(raw.minSamples !== undefined ? { minSamples: raw.minSamples } : {}),
+          ...(raw.threshold !== undefined ? { threshold: raw.threshold } : {}),
+          ...(raw.preWake !== undefined ? { preWake: raw.preWake } : {}),
+          ...(raw.horizon !== undefined ? { horizonMs: raw.horizon } : {}),
+          ...(raw.expect !== undefined ? { expectMs: raw.expect } : {}),
+        };
+  for (const k of Object.keys(typeof raw === 'string' ? {} : raw)) {
+    if (k !== 'name' && !POLICY_PARAMS[spec.name].includes(k)) {
+      const owners = (Object.keys(POLICY_PARAMS) as PolicySpec['name'][]).filter((n) => POLICY_PARAMS[n].includes(k));
+      issues.push(`${where}.${k}: policy ${spec.name} takes no ${k} (it is a parameter of ${owners.join(', ')})`);
+    }
+  }
+  if (spec.name === 'adaptive' && spec.minSamples !== undefined && spec.minSamples > (spec.window ?? 64)) {
+    issues.push(`${where}.minSamples: ${spec.minSamples} is more than the window of ${spec.window ?? 64} idle periods the adaptive policy keeps`);
+  }
+  if (spec.name === 'oracle' && opts.replay !== true) {
+    issues.push(`${where}: the oracle policy knows the future of a replayed trace and runs only in \`seamless replay\`; the live controller cannot use it (choose fixed, adaptive or predictive)`);
+  }
+  return spec;
+}
+
+function resolve(raw: RawInventory, file: string, opts: LoadOptions): Inventory {
   const issues: string[] = [];
   const d = raw.defaults ?? {};
   const p = raw.park ?? {};
+  const parkPolicy = p.policy === undefined ? undefined : resolvePolicySpec(p.policy, 'park.policy', opts, issues);
   const park: ParkSettings = {
     maxConcurrentOps: p.maxConcurrentOps ?? BUILTIN_PARK.maxConcurrentOps,
     probeIntervalMs: p.probeInterval ?? BUILTIN_PARK.probeIntervalMs,
@@ -236,6 +285,7 @@ function resolve(raw: RawInventory, file: string): Inventory {
     probeIp: p.probeIp ?? BUILTIN_PARK.probeIp,
     meterRate: p.meterRate ?? BUILTIN_PARK.meterRate,
     ...(p.pollInterval !== undefined ? { pollIntervalMs: p.pollInterval } : {}),
+    ...(parkPolicy !== undefined ? { policy: parkPolicy } : {}),
   };
   // The machine's backoff is min(max, base * 2^n): a max below the base would make every retry wait less than the first.
   if (park.retryBackoffMaxMs < park.retryBackoffMs) {
@@ -320,6 +370,7 @@ function resolve(raw: RawInventory, file: string): Inventory {
       ...(r.udpDst !== undefined ? { udpDst: r.udpDst } : {}),
     }));
     if (ignore.length > 0 && sink === undefined) issues.push(`${w}.ignore: ignored traffic needs a sink (set ${w}.sink or defaults.sink)`);
+    const policy = v.policy !== undefined ? resolvePolicySpec(v.policy, `${w}.policy`, opts, issues) : parkPolicy;
     return {
       name: v.name,
       libvirt: { uri: v.libvirt.uri, domain: v.libvirt.domain },
@@ -332,6 +383,7 @@ function resolve(raw: RawInventory, file: string): Inventory {
       depth: ladder[0]!.depth,
       idleTimeoutMs: ladder[0]!.afterMs,
       depths: ladder,
+      ...(policy !== undefined ? { policy } : {}),
       minActiveMs: v.minActive ?? d.minActive ?? BUILTIN_DEFAULTS.minActiveMs,
       gatewayPorts: [...new Set(v.gatewayPorts ?? d.gatewayPorts ?? [])].sort((a, b) => a - b),
       ...(sink !== undefined ? { sink } : {}),

@@ -110,6 +110,25 @@ const ignoreRule = z
   .refine((r) => r.src !== undefined || r.tcpDst !== undefined || r.udpDst !== undefined, 'an ignore rule needs src, tcpDst or udpDst')
   .refine((r) => !(r.tcpDst !== undefined && r.udpDst !== undefined), 'an ignore rule takes tcpDst or udpDst, not both');
 
+export const policyNameSchema = z.enum(['fixed', 'adaptive', 'predictive', 'oracle']);
+
+/**
+ * A parking policy: its name, or a map with the name and parameters
+ * (docs/parking.md "Policies"; which parameter belongs to which policy is checked in load.ts).
+ */
+const policySchema = z.union([
+  policyNameSchema,
+  z.strictObject({
+    name: policyNameSchema,
+    window: z.number().int().min(2).max(1024).optional(),
+    minSamples: z.number().int().min(1).max(1024).optional(),
+    threshold: z.number().min(0).max(1).optional(),
+    preWake: z.boolean().optional(),
+    horizon: duration('horizon').optional(),
+    expect: duration('expect').optional(),
+  }),
+]);
+
 /** Per-VM settings that may also appear under `defaults`. */
 const vmSettings = {
   depth: depthSchema.optional(),
@@ -164,6 +183,8 @@ export const inventorySchema = z.strictObject({
       meterRate: z.number().int().min(0).optional(),
       pollInterval: duration('pollInterval').optional(),
       reclaimFallback: z.enum(['none', 'pause']).optional(),
+      /** The park-wide default policy; a VM's own `policy` wins. */
+      policy: policySchema.optional(),
     })
     .optional(),
   switches: z.array(z.strictObject({ name, dpid })),
@@ -177,6 +198,7 @@ export const inventorySchema = z.strictObject({
       ip: stationIpv4,
       switch: name,
       port: z.string().min(1).max(15),
+      policy: policySchema.optional(),
       ...vmSettings,
     }),
   ),

@@ -29,8 +29,30 @@ export interface Rung {
   readonly afterMs: number;
 }
 
+/**
+ * How the engine decides that an idle VM parks (controller/park/policy/,
+ * docs/parking.md "Policies"): `fixed` = the VM's idleTimeout; `adaptive` and
+ * `predictive` learn from the VM's own history; `oracle` knows the future and
+ * runs only in replays (the live loader refuses it).
+ */
 export type PolicyName = 'fixed' | 'adaptive' | 'predictive' | 'oracle';
-export interface PolicySpec { readonly name: PolicyName; }
+
+/** A policy and its parameters; absent parameters take the defaults of docs/parking.md. */
+export interface PolicySpec {
+  readonly name: PolicyName;
+  /** adaptive: how many recent idle periods the timeout is chosen from. */
+  readonly window?: number;
+  /** adaptive/predictive: observations needed before the learned rule replaces the idle timeout. */
+  readonly minSamples?: number;
+  /** predictive: park when the chance of activity within the break-even time is at most this. */
+  readonly threshold?: number;
+  /** predictive: wake a parked VM ahead of its predicted activity. */
+  readonly preWake?: boolean;
+  /** predictive: the window (ms) the chance of activity is judged over, when longer than the break-even time. */
+  readonly horizonMs?: number;
+  /** predictive: park when the expected rest of the idle period is at least this (ms), instead of the chance rule. */
+  readonly expectMs?: number;
+}
 
 /** Traffic that neither counts as activity nor wakes the VM. All given fields must match. */
 export interface IgnoreRule {
@@ -84,6 +106,8 @@ export interface VmSpec {
    * specs: one rung, `{ depth, afterMs: idleTimeoutMs }` (park/depth.ts ladderOf).
    */
   readonly depths?: readonly Rung[];
+  /** How the VM is parked when idle; absent = fixed (idleTimeoutMs). */
+  readonly policy?: PolicySpec;
   /** Anti-flap: a VM is not parked before it has been active this long. */
   readonly minActiveMs: number;
   /** TCP ports whose traffic wakes the VM; empty = any traffic wakes it. */
@@ -105,7 +129,6 @@ export interface VmSpec {
    * over the defaults); absent in hand-built specs: the defaults apply.
    */
   readonly power?: PowerProfile;
-  readonly policy?: PolicySpec;
 }
 
 /** Engine-wide settings (`park:` section). */
@@ -124,6 +147,8 @@ export interface ParkSettings {
   readonly meterRate: number;
   /** Counter polling interval; derived from the smallest idle timeout when absent. */
   readonly pollIntervalMs?: number;
+  /** The park-wide default policy (`park.policy`); a VM's own `policy` wins. Absent = fixed. */
+  readonly policy?: PolicySpec;
 }
 
 export interface Inventory {

@@ -101,8 +101,9 @@ export interface ParkApp extends App {
 
 /** Creates the park engine as an App. Run it before the L2 fabric so it sees packet-ins first. */
 export function createParkApp(opts: ParkAppOptions): ParkApp {
-  const cfg: MachineConfig = configFromInventory(opts.inventory);
   const { clock, log } = opts;
+  // The predictive policy learns by time of day and week: engine time + this = epoch ms.
+  const cfg: MachineConfig = { ...configFromInventory(opts.inventory), epochOffsetMs: opts.toEpoch ? opts.toEpoch(0) : Date.now() - clock.now() };
   const obs = opts.observer;
   const timeoutMs = opts.requestTimeoutMs ?? 5000;
   const vmById = new Map(cfg.vms.map((v) => [v.id, v]));

@@ -29,8 +29,9 @@ import {
 } from './flows.js';
 import type { ParkRecord } from './store.js';
 import { assignVmIds } from './ids.js';
-import { energySaved, energySavedSoFar } from '../energy/model.js';
+import { breakEvenSeconds, energySaved, energySavedSoFar } from '../energy/model.js';
 import { bootsCold, energyDepthOf, keepsPort, ladderOf, nextRung, reachedAfterMs } from './depth.js';
+import { EMPTY_LEARNED, learnIdle, resolvePolicy, type PolicyInput } from './policy/index.js';
 import { DEFAULT_POWER_PROFILE } from '../energy/profile.js';
 export * from './model.js';
 import type { CountDelta, LibvirtOp, LogLevel, MemoryMeasurement, VmEnergy, MachineConfig, MachineState, Output, ParkEvent, ParkReason, Phase, Step, StepResult, SwitchState, TimerKey, VmCounters, VmState } from './model.js';
@@ -90,6 +91,7 @@ function newVm(name: string, now: number): VmState {
     energy: ZERO_ENERGY,
     escalateFailures: 0,
     segmentsSavedJoules: 0,
+    learned: EMPTY_LEARNED,
   };
 }
 
@@ -370,6 +372,7 @@ function beginPark(c: Ctx, name: string, reason: ParkReason): void {
  */
 function unpark(c: Ctx, name: string, reason: ParkReason, error?: string): void {
   const s = spec(c, name);
+  if (reason === 'park-aborted-by-traffic') sawActivity(c, name);
   const v = c.vm(name);
   dequeue(c, name);
   const msgs: OfpMessage[] = [];
@@ -419,6 +422,9 @@ function beginWake(c: Ctx, name: string, reason: ParkReason): void {
   // The wake is from the depth the VM is at: no escalation from here on.
   c.out.push({ kind: 'cancel_timer', key: { kind: 'escalate', vm: name } });
   if (c.vm(name).nextRung !== undefined) c.patch(name, { nextRung: undefined, escalateFailures: 0 });
+  // A packet is activity: it ends the idle period the policy learns from (a pre-wake or an operator's wake is not).
+  if (reason === 'packet' || reason === 'packet-during-parking' || reason === 'packet-retry') sawActivity(c, name);
+  clearPreWake(c, name);
   transition(c, name, 'waking', 'queued', reason, { attempt: 0, wakeStartedAt: c.now, wakeRequested: false, lastError: undefined, coldBoot: undefined, libvirtLostAt: undefined });
   c.send(s.dpid, [probeFlow(s, c.cfg.park.probeMac, metered(c, s))]);
   requestOp(c, name);
@@ -794,10 +800,11 @@ function onCounts(c: Ctx, dpid: bigint, counts: ReadonlyMap<string, bigint>): vo
     const n = counts.get(s.name);
     if (n !== undefined && n !== v.lastCount) {
       // The first sample is a baseline; later any change (even a reset to a lower value) is activity.
+      if (v.lastCount !== undefined) sawActivity(c, s.name);
       v = c.patch(s.name, v.lastCount === undefined ? { lastCount: n } : { lastCount: n, lastChangeAt: c.now });
     }
-    const idleFor = c.now - v.lastChangeAt;
-    if (idleFor >= s.idleTimeoutMs && c.now - v.activeSince >= s.minActiveMs && (v.parkNotBefore === undefined || c.now >= v.parkNotBefore)) {
+    // The VM's policy decides (controller/park/policy/; fixed = idleFor >= idleTimeout).
+    if (c.now - v.activeSince >= s.minActiveMs && (v.parkNotBefore === undefined || c.now >= v.parkNotBefore) && resolvePolicy(s.policy).policy.shouldPark(policyInput(c.cfg, v, c.now))) {
       if (v.seenUp) beginPark(c, s.name, 'idle');
       else bootCheck(c, s.name);
     }
@@ -820,7 +827,8 @@ export function nextPollMatters(cfg: MachineConfig, state: MachineState, name: s
   if (v === undefined || s === undefined || v.phase !== 'active') return undefined;
   // The first sample is the baseline; a moved counter resets the idle clock.
   if (counterMoved || v.lastCount === undefined) return now;
-  return Math.max(v.lastChangeAt + s.idleTimeoutMs, v.activeSince + s.minActiveMs, v.parkNotBefore ?? -Infinity);
+  // The VM's parking policy says when its decision could change (fixed: lastChangeAt + idleTimeout).
+  return nextDecisionAt(cfg, state, name, now);
 }
 
 /**
@@ -1049,7 +1057,10 @@ function onLibvirtResult(c: Ctx, name: string, seq: number, error: string | unde
     c.send(s.dpid, [deleteKind(s.id, KIND.ACTIVITY), deleteKind(s.id, KIND.ACTIVITY_IGNORE)]);
     // Held packets stay held: they are delivered when the VM is up again.
     if (v.wakeRequested || v.held.length > 0) beginWake(c, name, 'packet-during-parking');
-    else armEscalation(c, name, 0);
+    else {
+      armEscalation(c, name, 0);
+      armPreWake(c, name);
+    }
     return;
   }
   if (v.phase !== 'waking') return;
@@ -1093,6 +1104,10 @@ function onTimer(c: Ctx, key: TimerKey): void {
     onEscalateTimer(c, name);
     return;
   }
+  if (key.kind === 'prewake') {
+    onPreWake(c, name);
+    return;
+  }
   const v = c.vm(name);
   if (v.phase !== 'waking') return;
   switch (key.kind) {
@@ -1109,6 +1124,17 @@ function onTimer(c: Ctx, key: TimerKey): void {
       if (v.step === 'backoff') requestOp(c, name);
       return;
   }
+}
+
+/** The pre-wake timer: wake a VM still parked at rest whose pre-wake is due (a stale timer finds none). */
+function onPreWake(c: Ctx, name: string): void {
+  const v = c.vm(name);
+  const at = v.learned.preWakeAt;
+  if (at === undefined || c.now < at || v.phase !== 'parked' || v.step !== 'none') return;
+  const hold = resolvePolicy(spec(c, name).policy).policy.preWakeHoldMs;
+  // Not parked again before the expected activity had its chance to come.
+  if (hold > 0) c.patch(name, { parkNotBefore: c.now + hold });
+  beginWake(c, name, 'pre-wake');
 }
 
 /**
@@ -1186,6 +1212,8 @@ function applyLibvirtState(c: Ctx, name: string, state: DomainRunState, context:
         c.log('info', name, 'libvirt reports the domain running while parked (started or resumed outside seamless): active again');
         accountIdlePeriod(c, name);
         c.out.push({ kind: 'cancel_timer', key: { kind: 'escalate', vm: name } });
+        clearPreWake(c, name);
+        persist(c, name, 'active');
       }
       transition(c, name, 'active', 'none', 'confirmed-running', { activeSince: c.now, lastChangeAt: c.now, lastCount: undefined, lastError: undefined, ...NO_IDLE_PERIOD });
       if (v.phase === 'parked') persist(c, name, 'active');
@@ -1218,4 +1246,80 @@ function applyLibvirtState(c: Ctx, name: string, state: DomainRunState, context:
       return;
     }
   }
+}
+
+// ---------------------------------------------------------------------------
+// parking policies (controller/park/policy/)
+// ---------------------------------------------------------------------------
+
+/** What the VM's policy may know at `now`: its idle clock, its depth's break-even and wake times, its own past. */
+function policyInput(cfg: MachineConfig, v: VmState, now: number): PolicyInput {
+  const s = cfg.byName.get(v.name)!;
+  const profile = s.power ?? DEFAULT_POWER_PROFILE;
+  return {
+    vm: v.name,
+    now,
+    idleFrom: v.lastChangeAt,
+    idleTimeoutMs: s.idleTimeoutMs,
+    breakEvenMs: breakEvenMs(cfg, v),
+    wakeMs: profile.depths[s.depth].wakeMs,
+    pollIntervalMs: cfg.pollIntervalMs,
+    epochOffsetMs: cfg.epochOffsetMs ?? 0,
+    learned: v.learned,
+    future: cfg.future,
+  };
+}
+
+/** Break-even idle time (ms) of the VM's depth with its last measured memory (energy/model.ts, Jettison eq. 4). */
+function breakEvenMs(cfg: MachineConfig, v: VmState): number {
+  const s = cfg.byName.get(v.name)!;
+  return 1000 * breakEvenSeconds(s.power ?? DEFAULT_POWER_PROFILE, s.depth, v.memory?.residentBytes ?? 0, v.memory?.releasedBytes ?? 0);
+}
+
+/**
+ * Activity seen now (counters moved, a packet woke it or aborted its park): the
+ * idle period since the last activity is over and its policy learns from it.
+ * Periods of one poll or less are the VM being busy, not idle: not learned.
+ */
+function sawActivity(c: Ctx, name: string): void {
+  const v = c.vm(name);
+  const since = v.learned.idleSince;
+  const r = resolvePolicy(spec(c, name).policy);
+  let learned = v.learned;
+  if (since !== undefined && c.now - since > c.cfg.pollIntervalMs) learned = learnIdle(r, learned, since, c.now, c.cfg.epochOffsetMs ?? 0, breakEvenMs(c.cfg, v));
+  c.patch(name, { learned: { ...learned, idleSince: c.now } });
+}
+
+/** The VM just parked: its policy may want it woken ahead of its next activity (predictive, oracle). */
+function armPreWake(c: Ctx, name: string): void {
+  const r = resolvePolicy(spec(c, name).policy);
+  if (!r.preWakes) return;
+  const v = c.vm(name);
+  const at = r.policy.preWakeAt(policyInput(c.cfg, v, c.now));
+  if (at === undefined) return;
+  c.patch(name, { learned: { ...v.learned, preWakeAt: at } });
+  c.out.push({ kind: 'set_timer', key: { kind: 'prewake', vm: name }, at });
+}
+
+function clearPreWake(c: Ctx, name: string): void {
+  const v = c.vm(name);
+  if (v.learned.preWakeAt === undefined) return;
+  c.patch(name, { learned: { ...v.learned, preWakeAt: undefined } });
+  c.out.push({ kind: 'cancel_timer', key: { kind: 'prewake', vm: name } });
+}
+
+/**
+ * For a replay that skips polls: the earliest engine time >= now at which the
+ * VM could park if no new activity is seen (its policy's earliestPark, bounded
+ * by minActive and a failed park's backoff); undefined when it cannot park
+ * from where it is (not ACTIVE at rest) or its policy never would.
+ * It may be early (that poll then decides nothing), never late.
+ */
+export function nextDecisionAt(cfg: MachineConfig, state: MachineState, vm: string, now: number): number | undefined {
+  const v = state.vms.get(vm);
+  const s = cfg.byName.get(vm);
+  if (!v || !s || v.phase !== 'active' || v.step !== 'none') return undefined;
+  const at = resolvePolicy(s.policy).policy.earliestPark(policyInput(cfg, v, now));
+  if (at === undefined) return undefined;
+  return Math.max(at, v.activeSince + s.minActiveMs, v.parkNotBefore ?? -Infinity, now);
 }

@@ -9,6 +9,7 @@ import type { OfpMessage } from '../openflow/types.js';
 import type { FlowVm } from './flows.js';
 import type { WakeKind } from './hypervisor.js';
 import type { ParkRecord } from './store.js';
+import type { Learned } from './policy/learned.js';
 
 
 /**
@@ -45,6 +46,7 @@ export const PARK_REASONS = [
   'escalate',
   'escalated',
   'escalate-failed',
+  'pre-wake',
 ] as const;
 export type ParkReason = (typeof PARK_REASONS)[number];
 
@@ -59,7 +61,9 @@ export type TimerKey =
   /** Next wake attempt after a failed one (backoff, or the bound on waiting for libvirt). */
   | { readonly kind: 'retry'; readonly vm: string }
   /** A parked VM's next rung of its depth ladder (or the retry of a failed escalation). */
-  | { readonly kind: 'escalate'; readonly vm: string };
+  | { readonly kind: 'escalate'; readonly vm: string }
+  /** A parked VM's wake ahead of its predicted (predictive) or known (oracle) activity. */
+  | { readonly kind: 'prewake'; readonly vm: string };
 
 /** A stable string for a timer key (the shell's map key; one timer per key). */
 export function timerId(key: TimerKey): string {
@@ -214,6 +218,12 @@ export interface VmState {
    */
   readonly segmentStartedAt?: number | undefined;
   readonly segmentsSavedJoules: number;
+  /**
+   * What the VM's parking policy learned from its past (controller/park/policy/):
+   * observed idle periods, the pending pre-wake. Kept in memory only: a restart
+   * forgets it and the policy falls back to the idle timeout until it has relearned.
+   */
+  readonly learned: Learned;
 }
 
 export interface SwitchState {
@@ -251,7 +261,13 @@ export interface MachineConfig {
   readonly sinks: Inventory['sinks'];
   readonly park: Inventory['park'];
   readonly pollIntervalMs: number;
+  /** Replay only: the trace's future (the oracle policy's knowledge); absent in the live controller. */
   readonly future?: FutureView;
+  /**
+   * Engine-clock ms + this = Unix epoch ms: the time of day and week the predictive
+   * policy learns by. Absent: 0 (a replay whose clock is the trace's epoch time).
+   */
+  readonly epochOffsetMs?: number;
 }
 
 export type LibvirtOp = 'park' | 'wake';

@@ -6,7 +6,7 @@
 import { parseDuration } from '../inventory/duration.js';
 import type { Inventory, PolicyName } from '../inventory/types.js';
 
-export const REPLAY_POLICIES: readonly PolicyName[] = ['fixed'];
+export const REPLAY_POLICIES: readonly PolicyName[] = ['fixed', 'adaptive', 'predictive', 'oracle'];
 
 /** Policies that need the trace's future (MachineConfig.future). */
 export const NEEDS_FUTURE: readonly string[] = ['oracle'];
