@@ -70,6 +70,12 @@ export class VirtualClock implements Clock {
   #now: number;
   #next = 1;
   readonly #timers = new Map<number, { at: number; fn: () => void }>();
+  /**
+   * Due order (time, then creation) as a binary min-heap of [at, id]; a cleared
+   * timer stays in it until it reaches the top (lazy deletion). A replay keeps
+   * thousands of timers pending: a linear scan per firing would dominate it.
+   */
+  readonly #heap: [number, number][] = [];
 
   constructor(start = 0) {
     this.#now = start;
@@ -81,7 +87,9 @@ export class VirtualClock implements Clock {
 
   setTimer(fn: () => void, ms: number): TimerHandle {
     const id = this.#next++;
-    this.#timers.set(id, { at: this.#now + Math.max(0, ms), fn });
+    const at = this.#now + Math.max(0, ms);
+    this.#timers.set(id, { at, fn });
+    heapPush(this.#heap, [at, id]);
     return { id };
   }
 
@@ -92,6 +100,12 @@ export class VirtualClock implements Clock {
   /** Number of scheduled timers. */
   get pending(): number {
     return this.#timers.size;
+  }
+
+  /** When the earliest scheduled timer is due; undefined when none is. */
+  nextDue(): number | undefined {
+    this.#dropCleared();
+    return this.#heap[0]?.[0];
   }
 
   /** Moves time forward by `ms`, firing every timer that falls due and settling promises between them (bounded: at most 1e6 firings). */
@@ -119,20 +133,67 @@ export class VirtualClock implements Clock {
     this.#now = end;
   }
 
+  /**
+   * Moves time to `end` (never backwards), firing every timer due by then
+   * synchronously, in order, without a bound on their number: for replays,
+   * whose timers are finite because the trace is.
+   */
+  runUntil(end: number): void {
+    for (;;) {
+      const due = this.#takeDue(end);
+      if (due === undefined) break;
+      due();
+    }
+    this.#now = Math.max(this.#now, end);
+  }
+
+  #dropCleared(): void {
+    const h = this.#heap;
+    while (h.length > 0 && !this.#timers.has(h[0]![1])) heapPop(h);
+  }
+
   /** Removes the earliest timer due by `end` and moves time to it. */
   #takeDue(end: number): (() => void) | undefined {
-    let bestId = -1;
-    let best: { at: number; fn: () => void } | undefined;
-    for (const [id, t] of this.#timers) {
-      if (t.at <= end && (best === undefined || t.at < best.at || (t.at === best.at && id < bestId))) {
-        best = t;
-        bestId = id;
-      }
-    }
-    if (best === undefined) return undefined;
-    this.#timers.delete(bestId);
-    this.#now = Math.max(this.#now, best.at);
-    return best.fn;
+    this.#dropCleared();
+    const top = this.#heap[0];
+    if (top === undefined || top[0] > end) return undefined;
+    heapPop(this.#heap);
+    const t = this.#timers.get(top[1])!;
+    this.#timers.delete(top[1]);
+    this.#now = Math.max(this.#now, t.at);
+    return t.fn;
+  }
+}
+
+function before(a: [number, number], b: [number, number]): boolean {
+  return a[0] < b[0] || (a[0] === b[0] && a[1] < b[1]);
+}
+
+function heapPush(h: [number, number][], x: [number, number]): void {
+  h.push(x);
+  let i = h.length - 1;
+  while (i > 0) {
+    const p = (i - 1) >> 1;
+    if (!before(h[i]!, h[p]!)) break;
+    [h[i], h[p]] = [h[p]!, h[i]!];
+    i = p;
+  }
+}
+
+function heapPop(h: [number, number][]): void {
+  const last = h.pop()!;
+  if (h.length === 0) return;
+  h[0] = last;
+  let i = 0;
+  for (;;) {
+    const l = 2 * i + 1;
+    const r = l + 1;
+    let m = i;
+    if (l < h.length && before(h[l]!, h[m]!)) m = l;
+    if (r < h.length && before(h[r]!, h[m]!)) m = r;
+    if (m === i) return;
+    [h[i], h[m]] = [h[m]!, h[i]!];
+    i = m;
   }
 }
 

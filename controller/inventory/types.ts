@@ -4,6 +4,9 @@ import type { PowerProfile } from '../energy/model.js';
 /** How deeply an idle VM is parked: vCPUs paused (memory kept), memory saved to disk (managed save), or shut down. */
 export type Depth = 'pause' | 'save' | 'shutdown';
 
+export type PolicyName = 'fixed' | 'adaptive' | 'predictive' | 'oracle';
+export interface PolicySpec { readonly name: PolicyName; }
+
 /** Traffic that neither counts as activity nor wakes the VM. All given fields must match. */
 export interface IgnoreRule {
   readonly src?: string;
@@ -62,6 +65,7 @@ export interface VmSpec {
    * over the defaults); absent in hand-built specs: the defaults apply.
    */
   readonly power?: PowerProfile;
+  readonly policy?: PolicySpec;
 }
 
 /** Engine-wide settings (`park:` section). */

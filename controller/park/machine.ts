@@ -676,6 +676,25 @@ function onCounts(c: Ctx, dpid: bigint, counts: ReadonlyMap<string, bigint>): vo
 }
 
 /**
+ * When a counter poll could next change this VM, as far as the machine knows
+ * now (engine clock, ms): polls before it find an unchanged counter and an idle
+ * time below every bound, so they do nothing. `counterMoved`: the VM's counter
+ * changed since the machine last saw it (only the switch knows that). Undefined:
+ * no poll matters until another event changes the VM (it is not ACTIVE). The
+ * replay engine uses this to skip polls; it must stay in step with onCounts.
+ * The idle deadline comes from the VM's idle timeout; a policy that decides by
+ * time plugs in here.
+ */
+export function nextPollMatters(cfg: MachineConfig, state: MachineState, name: string, counterMoved: boolean, now: number): number | undefined {
+  const v = state.vms.get(name);
+  const s = cfg.byName.get(name);
+  if (v === undefined || s === undefined || v.phase !== 'active') return undefined;
+  // The first sample is the baseline; a moved counter resets the idle clock.
+  if (counterMoved || v.lastCount === undefined) return now;
+  return Math.max(v.lastChangeAt + s.idleTimeoutMs, v.activeSince + s.minActiveMs, v.parkNotBefore ?? -Infinity);
+}
+
+/**
  * Idle, but not known up since the controller started (it may still be booting):
  * ask it with the wake's readiness probe (ARP from the probe address, reply
  * caught by the probe entry). The answer makes it parkable at the next poll;

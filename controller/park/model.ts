@@ -196,6 +196,9 @@ export interface MachineState {
   readonly libvirtGen: ReadonlyMap<string, number>;
 }
 
+/** Replay only: the trace's future, for the oracle policy. Engine-clock ms of the VM's next activity (a packet that would count or wake it) strictly after `after`; undefined when none. */
+export interface FutureView { nextActivity(vm: string, after: number): number | undefined; }
+
 /** Static configuration: the inventory, indexed. */
 export interface MachineConfig {
   readonly vms: readonly (VmSpec & FlowVm)[];
@@ -205,6 +208,7 @@ export interface MachineConfig {
   readonly sinks: Inventory['sinks'];
   readonly park: Inventory['park'];
   readonly pollIntervalMs: number;
+  readonly future?: FutureView;
 }
 
 export type LibvirtOp = 'park' | 'wake';
