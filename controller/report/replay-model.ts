@@ -108,7 +108,8 @@ export function timeoutLabel(ms: number | undefined): string {
 
 /** The policy's name as shown; a fixed policy names its timeout so it can be found on the sweep curve. */
 export function policyLabel(p: PolicyResultView): string {
-  return p.policy === 'fixed' ? timeoutLabel(p.idleTimeoutMs) : p.policy;
+  // The engine names a run with an overridden timeout 'fixed:300s'; the label is the same either way.
+  return p.policy === 'fixed' || (p.policy.startsWith('fixed:') && p.idleTimeoutMs !== undefined) ? timeoutLabel(p.idleTimeoutMs) : p.policy;
 }
 
 /**

@@ -1,8 +1,12 @@
 import test from 'ava';
 import { readFileSync } from 'node:fs';
-import { buildReplayReport, fixedSavingsAt, policyLabel, timeoutLabel, type PolicyResultView, type TradeoffPoint } from '../../../controller/report/replay-model.js';
+import { buildReplayReport, fixedSavingsAt, policyLabel, timeoutLabel, type PolicyResultView, type ReplayResultView, type TradeoffPoint } from '../../../controller/report/replay-model.js';
 import { parseReplayResults, ReplayResultsError } from '../../../controller/report/replay-results.js';
 import { renderReplayHtml, PER_VM_ROWS } from '../../../controller/report/replay-html.js';
+import type { ReplayResult } from '../../../controller/replay/results.js';
+
+// Compile-time: the engine's results type is what the page reads (tsc fails here if they drift apart).
+export const engineResultsFit = (r: ReplayResult): ReplayResultView => r;
 
 const FIXTURE = new URL('../../support/replay/results.json', import.meta.url);
 const raw = () => JSON.parse(readFileSync(FIXTURE, 'utf8')) as Record<string, any>;
@@ -29,6 +33,7 @@ test('labels: a fixed policy names its timeout so it can be found on the sweep',
   t.is(timeoutLabel(5_400_000), 'fixed 1.5h');
   t.is(timeoutLabel(500), 'fixed 500ms');
   t.is(policyLabel({ policy: 'fixed', idleTimeoutMs: 120_000 } as PolicyResultView), 'fixed 2m');
+  t.is(policyLabel({ policy: 'fixed:300s', idleTimeoutMs: 300_000 } as PolicyResultView), 'fixed 5m');
   t.is(policyLabel({ policy: 'oracle' } as PolicyResultView), 'oracle');
 });
 
