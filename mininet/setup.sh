@@ -40,6 +40,9 @@ packages=(
   prometheus
   # The run report test renders the page in headless Chromium.
   chromium
+  # Real replay (docs/replay.md): a CSV flow trace becomes packets (scapy) that
+  # tcpreplay sends into the Mininet testbed.
+  tcpreplay python3-scapy
 )
 missing=()
 for p in "${packages[@]}"; do
