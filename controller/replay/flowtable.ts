@@ -97,12 +97,30 @@ interface Norm {
   full: bigint;
 }
 
+/**
+ * Field values seen so far, as numbers: the same MACs, addresses and ports come
+ * back in every flow_mod and lookup, and encoding each through a Buffer was the
+ * replay engine's main cost. Bounded: cleared when it grows past MEMO_MAX.
+ */
+const memo = new Map<string, bigint>();
+const MEMO_MAX = 1 << 18;
+
 const toBig = (field: OxmFieldName, v: unknown): bigint => {
+  const key = typeof v === 'string' || typeof v === 'number' ? `${field}\u0000${v}` : undefined;
+  if (key !== undefined) {
+    const hit = memo.get(key);
+    if (hit !== undefined) return hit;
+  }
   const def = OXM_BY_NAME.get(field);
   if (def === undefined) throw new Error(`unknown OXM field ${field}`);
   const b = Buffer.alloc(def.width);
   def.codec.write(b, 0, v as never, field);
-  return b.length === 0 ? 0n : BigInt(`0x${b.toString('hex')}`);
+  const n = b.length === 0 ? 0n : BigInt(`0x${b.toString('hex')}`);
+  if (key !== undefined) {
+    if (memo.size >= MEMO_MAX) memo.clear();
+    memo.set(key, n);
+  }
+  return n;
 };
 
 const fullMask = (field: OxmFieldName): bigint => (1n << BigInt(OXM_BY_NAME.get(field)!.width * 8)) - 1n;

@@ -1,0 +1,44 @@
+// Policies a replay can run, by name. The machine decides; a replay only sets
+// the inventory the live controller would run with: `fixed` = the inventory as
+// it is, `fixed:DURATION` = every VM's idleTimeout set to DURATION, any other
+// name = every VM's `policy: { name }`. A policy is listed here once the
+// machine implements it (adding one is this one line).
+import { parseDuration } from '../inventory/duration.js';
+import type { Inventory, PolicyName } from '../inventory/types.js';
+
+export const REPLAY_POLICIES: readonly PolicyName[] = ['fixed'];
+
+/** Policies that need the trace's future (MachineConfig.future). */
+export const NEEDS_FUTURE: readonly string[] = ['oracle'];
+
+/** A policy name that cannot be run; says which ones can. */
+export class PolicyError extends Error {
+  readonly code = 'ERR_REPLAY_POLICY';
+  constructor(message: string) {
+    super(message);
+    this.name = 'PolicyError';
+  }
+}
+
+/** The fixed timeouts a sweep runs by default (the savings-vs-wakes curve). */
+export const DEFAULT_SWEEP = ['30s', '1m', '2m', '5m', '10m', '20m', '30m', '1h', '2h', '4h'];
+
+/** The inventory a policy runs with, and the overridden idle timeout for fixed:DURATION. */
+export function applyPolicy(inv: Inventory, policy: string): { inventory: Inventory; idleTimeoutMs?: number } {
+  const m = /^fixed:(.+)$/.exec(policy);
+  if (m) {
+    let ms: number;
+    try {
+      ms = parseDuration(m[1]!);
+    } catch (e) {
+      throw new PolicyError(`policy ${policy}: ${(e as Error).message}`);
+    }
+    if (!(ms >= 1000)) throw new PolicyError(`policy ${policy}: the idle timeout must be at least 1s`);
+    return { inventory: { ...inv, vms: inv.vms.map((v) => ({ ...v, idleTimeoutMs: ms })) }, idleTimeoutMs: ms };
+  }
+  if (!(REPLAY_POLICIES as readonly string[]).includes(policy)) {
+    throw new PolicyError(`unknown policy ${JSON.stringify(policy)}: this build runs ${REPLAY_POLICIES.join(', ')} and fixed:DURATION (e.g. fixed:300s)`);
+  }
+  if (policy === 'fixed') return { inventory: inv };
+  return { inventory: { ...inv, vms: inv.vms.map((v) => ({ ...v, policy: { name: policy as PolicyName } })) } };
+}
