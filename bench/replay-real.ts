@@ -1,4 +1,4 @@
-// `npm run replay:real`: the real replay (docs/replay.md#real-replay). A CSV flow trace,
+// `npm run replay:real`: the real replay (docs/operations.md#real-replay). A CSV flow trace,
 // time-compressed, replayed with tcpreplay into the Mininet testbed against the live
 // controller, and the same trace through the simulator; prints the comparison.
 //

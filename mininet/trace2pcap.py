@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""CSV flow trace -> pcap, for the real replay (docs/replay.md#real-replay).
+"""CSV flow trace -> pcap, for the real replay (docs/operations.md#real-replay).
 
 Debian's Python with python3-scapy (mininet/setup.sh installs it). Each flow
 record (columns start,src,dst,proto,dport,packets,bytes,duration; seconds since

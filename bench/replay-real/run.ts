@@ -1,4 +1,4 @@
-// The real replay (docs/replay.md#real-replay): one CSV flow trace, time-compressed, replayed
+// The real replay (docs/operations.md#real-replay): one CSV flow trace, time-compressed, replayed
 // with tcpreplay into the Mininet testbed against the live controller (`seamless controller`,
 // a child process as an operator runs it), and the same compressed trace replayed by the
 // simulator (`seamless replay`) with a latency profile measured on this testbed just before.

@@ -1,4 +1,4 @@
-// Real replay (docs/replay.md#real-replay): what the live controller did with a trace replayed
+// Real replay (docs/operations.md#real-replay): what the live controller did with a trace replayed
 // into the Mininet testbed, compared with what the simulator predicted for the same trace and
 // inventory. Pure functions: the runner (bench/replay-real.ts) does the I/O.
 //
