@@ -4,17 +4,17 @@
 // simulator (`seamless replay`) with a latency profile measured on this testbed just before.
 // The comparison and its stated error: controller/replay/real-compare.ts.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createWriteStream, mkdirSync, writeFileSync } from 'node:fs';
+import { createWriteStream, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ApiClient } from '../../controller/api/client.js';
 import { loadInventory } from '../../controller/inventory/index.js';
 import type { Inventory } from '../../controller/inventory/types.js';
 import {
-  activityGaps, ambiguousBand, ambiguousGaps, calibratedProfile, calibrationFrom, compare, measure, parseTransitions,
+  activityGaps, ambiguousBand, ambiguousGaps, calibratedProfile, calibrationFrom, compare, fromEngine, measure, parseTransitions,
   type Calibration, type Comparison, type LoggedTransition,
 } from '../../controller/replay/real-compare.js';
-import { prepareTrace, replay } from '../../controller/replay/engine.js';
+import { prepareTrace, replay, type TransitionRecord } from '../../controller/replay/engine.js';
 import { profileFrom } from '../../controller/replay/profile.js';
 import type { PolicyResult } from '../../controller/replay/results.js';
 import { readCsvTrace, u32ToIp, type Trace } from '../../controller/replay/trace.js';
@@ -128,11 +128,33 @@ async function startController(config: string, port: number, api: string, logFil
 /**
  * The simulator's run of the same compressed trace and inventory: the replay engine
  * (controller/replay/engine.ts, machine.ts on a virtual clock) with the calibrated profile
- * over the defaults, the inventory's own (fixed) timeouts.
+ * over the defaults, the inventory's own (fixed) timeouts. Its transitions are measured like
+ * the controller's log.
  */
-export function simulate(trace: Trace, inv: Inventory, profileDoc: unknown, profileFile: string, seed: number): PolicyResult {
+export function simulate(trace: Trace, inv: Inventory, profileDoc: unknown, profileFile: string, seed: number): { result: PolicyResult; transitions: LoggedTransition[] } {
   const profile = profileFrom(profileDoc, profileFile);
-  return replay(prepareTrace(trace, inv), { profile, seed, policy: 'fixed' });
+  const records: TransitionRecord[] = [];
+  const result = replay(prepareTrace(trace, inv), { profile, seed, policy: 'fixed', onTransition: (t) => records.push(t) });
+  return { result, transitions: fromEngine(records) };
+}
+
+/** Warm-up before the trace, every second: a SYN to each VM's first gateway port (wakes it, keeps it active). */
+export const WARMUP_S = 15;
+const WARMUP_SRC = '172.31.255.1';
+
+/**
+ * The CSV the testbed replays: WARMUP_S seconds of warm-up flows, then the compressed trace.
+ * Whatever calibration left behind (a VM parked, waking, idle for a while), every VM is active
+ * with a fresh packet when the trace starts, as the simulator starts it.
+ */
+export function writeReplayedCsv(scaledCsv: string, t: Trace, inv: Inventory, file: string): void {
+  const origin = t.n > 0 ? t.start[0]! / 1000 : 0;
+  const lines: string[] = ['start,src,dst,proto,dport,packets,bytes,duration'];
+  for (let k = WARMUP_S; k >= 1; k--) {
+    for (const v of inv.vms) lines.push(`${(origin - k).toFixed(6)},${WARMUP_SRC},${v.ip},6,${v.gatewayPorts[0] ?? 80},1,60,0`);
+  }
+  const body = readFileSync(scaledCsv, 'utf8').split('\n').slice(1).filter((l) => l !== '');
+  writeFileSync(file, `${[...lines, ...body].join('\n')}\n`);
 }
 
 /** Runs the whole comparison; see the top of this file. */
@@ -154,9 +176,12 @@ export async function runRealReplay(o: RealReplayOptions): Promise<RealReplayRep
   const scaled = path.join(o.out, 'trace.csv');
   writeScaledCsv(original, o.scale, scaled);
   const trace = await readCsvTrace(scaled);
+  const t0ms = trace.n === 0 ? 0 : trace.start[0]!;
   const span = trace.n === 0 ? 0 : Math.max(...Array.from(trace.start, (s, i) => s + trace.durMs[i]!)) - trace.start[0]!;
+  const replayed = path.join(o.out, 'replayed.csv');
+  writeReplayedCsv(scaled, trace, inv, replayed);
   const pcap = path.join(o.out, 'trace.pcap');
-  const conv = await run(DEBIAN_PYTHON, [TRACE2PCAP, '--csv', scaled, '--out', pcap, '--src-mac', sender.mac, ...inv.vms.flatMap((v) => ['--mac', `${v.ip}=${v.mac}`])], { timeoutMs: 300_000 });
+  const conv = await run(DEBIAN_PYTHON, [TRACE2PCAP, '--csv', replayed, '--out', pcap, '--src-mac', sender.mac, ...inv.vms.flatMap((v) => ['--mac', `${v.ip}=${v.mac}`])], { timeoutMs: 300_000 });
   log(`trace: ${trace.n} flows over ${(span / 1000).toFixed(1)} s after /${o.scale}; pcap ${conv.trim()}`);
   lap('prepare');
 
@@ -197,8 +222,10 @@ export async function runRealReplay(o: RealReplayOptions): Promise<RealReplayRep
     lap('calibration');
 
     // The replay: tcpreplay at the pcap's own timing (the compressed trace), preloaded so disk reads do not skew it.
-    replayFrom = Date.now();
-    await tb.exec(sender.name, 'tcpreplay', ['-q', '--preload-pcap', '-i', tb.hosts[sender.name]!.intf, pcap], span + 60_000);
+    // The pcap starts WARMUP_S before the trace's first flow.
+    const spawned = Date.now();
+    replayFrom = spawned + WARMUP_S * 1000;
+    await tb.exec(sender.name, 'tcpreplay', ['-q', '--preload-pcap', '-i', tb.hosts[sender.name]!.intf, pcap], WARMUP_S * 1000 + span + 60_000);
     // Whatever the trace's last flows set off (a park after them) has the same chance in both only up to its end.
     const until = replayFrom + span;
     const rest = until + 200 - Date.now();
@@ -216,8 +243,8 @@ export async function runRealReplay(o: RealReplayOptions): Promise<RealReplayRep
   const profileFile = path.join(o.out, 'profile.json');
   const profileDoc = calibratedProfile(cal);
   writeFileSync(profileFile, `${JSON.stringify(profileDoc, null, 2)}\n`);
-  const fixed = simulate(trace, inv, profileDoc, profileFile, o.seed);
-  writeFileSync(path.join(o.out, 'sim.json'), `${JSON.stringify(fixed, null, 2)}\n`);
+  const sim = simulate(trace, inv, profileDoc, profileFile, o.seed);
+  writeFileSync(path.join(o.out, 'sim.json'), `${JSON.stringify(sim.result, null, 2)}\n`);
   lap('simulate');
 
   const poll = pollIntervalOf(inv);
@@ -225,10 +252,12 @@ export async function runRealReplay(o: RealReplayOptions): Promise<RealReplayRep
   for (const v of inv.vms) {
     const parkMax = Math.max(0, ...(cal.parkMs[v.depth] ?? []));
     const wakeMax = Math.max(0, ...(cal.wakeMs[v.depth] ?? []));
-    ambiguous.set(v.name, ambiguousGaps(activityGaps(trace, v), ambiguousBand(v.idleTimeoutMs, poll, parkMax, wakeMax)));
+    ambiguous.set(v.name, ambiguousGaps(activityGaps(trace, v, t0ms + span), ambiguousBand(v.idleTimeoutMs, poll, parkMax, wakeMax)));
   }
-  const measured = measure(transitions, inv.vms.map((v) => v.name), replayFrom, replayFrom + span);
-  const comparison = compare(measured, fixed, inv.vms, ambiguous, cal);
+  const names = inv.vms.map((v) => v.name);
+  const real = measure(transitions, names, replayFrom, replayFrom + span);
+  const simulated = measure(sim.transitions, names, t0ms, t0ms + span);
+  const comparison = compare(real, simulated, inv.vms, ambiguous, cal);
   return { trace: { file: o.trace, scaled, flows: trace.n, seconds: span / 1000, scale: o.scale }, calibration: cal, comparison, seconds };
 }
 

@@ -3,7 +3,7 @@
 // `seamless controller`, and through the replay engine with a latency profile calibrated on
 // the same testbed. Parks and wakes must agree VM by VM within the gaps of the trace that
 // fall in the ambiguous band (poll phase, drawn park/wake durations); latencies within the
-// calibration's spread. About 3 minutes (testbed start, calibration, 100 s of trace).
+// calibration's spread. About 4 minutes (testbed start, calibration, 15 s warm-up + 125 s of trace).
 import test from 'ava';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -16,7 +16,8 @@ const REPO = fileURLToPath(new URL('../../', import.meta.url));
 test('the live controller parks and wakes the VMs of a replayed trace as the simulator predicts, within the stated error', async (t) => {
   t.timeout(600_000);
   const out = mkdtempSync(path.join(tmpdir(), 'seamless-replay-real-'));
-  t.teardown(() => rmSync(out, { recursive: true, force: true }));
+  // Kept when the test fails: the controller's log, the pcap, the profile and the simulation are the evidence.
+  t.teardown(() => (t.passed ? rmSync(out, { recursive: true, force: true }) : console.error(`replay-real: kept ${out}`)));
   const r = await runRealReplay({
     trace: path.join(REPO, 'test/support/replay/real-trace.csv'),
     config: path.join(REPO, 'topologies/testbed-replay.yaml'),
@@ -28,15 +29,13 @@ test('the live controller parks and wakes the VMs of a replayed trace as the sim
   });
   const c = r.comparison;
   for (const v of c.vms) t.log(JSON.stringify(v));
-  t.log(JSON.stringify({ real: c.real, sim: c.sim, allowed: c.allowed, latencyToleranceMs: c.latencyToleranceMs, seconds: r.seconds }));
-  // The fixture's gaps were chosen outside the band: the error allowed on counts is zero.
-  t.is(c.allowed, 0, 'no gap of the fixture in the ambiguous band');
-  // Something happened on both sides (a comparison of two idle runs would agree trivially).
-  t.deepEqual(c.vms.map((v) => [v.vm, v.sim.parks, v.sim.wakes]), [['vm1', 7, 7], ['vm2', 5, 5]]);
+  t.log(JSON.stringify({ real: c.real, sim: c.sim, allowed: c.allowed, seconds: r.seconds }));
+  // Something happened on both sides (two idle runs would agree trivially): the fixture's design.
+  t.deepEqual(c.vms.map((v) => [v.vm, v.sim.parks, v.sim.wakes]), [['vm1', 8, 7], ['vm2', 5, 4]]);
   for (const v of c.vms) {
-    t.true(v.parksAgree, `${v.vm}: parks real ${v.real.parks}, simulated ${v.sim.parks}`);
-    t.true(v.wakesAgree, `${v.vm}: wakes real ${v.real.wakes}, simulated ${v.sim.wakes}`);
-    t.true(v.latencyAgrees, `${v.vm}: slowest wake real ${v.real.wakeMaxMs} ms, simulated p99 ${v.sim.p99AddedMs} ms, tolerance ${v.latencyToleranceMs} ms`);
+    t.true(v.parksAgree, `${v.vm}: parks real ${v.real.parks}, simulated ${v.sim.parks}, allowed ±${v.allowed} (gaps in the band: ${v.ambiguousGapsMs.join(', ')} ms)`);
+    t.true(v.wakesAgree, `${v.vm}: wakes real ${v.real.wakes}, simulated ${v.sim.wakes}, allowed ±${v.allowed}`);
+    t.true(v.latencyAgrees, `${v.vm}: median wake real ${v.real.wakeP50Ms} ms, simulated ${v.sim.wakeP50Ms} ms, tolerance ${v.latencyToleranceMs} ms`);
   }
-  t.true(c.agree, `median added latency: real ${c.real.wakeP50Ms} ms, simulated ${c.sim.addedP50Ms} ms, tolerance ${c.latencyToleranceMs} ms`);
+  t.true(c.agree);
 });

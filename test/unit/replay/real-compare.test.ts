@@ -2,7 +2,7 @@ import test from 'ava';
 import { TraceBuilder, ipToU32, PROTO_TCP, PROTO_UDP } from '../../../controller/replay/trace.js';
 import {
   activityGaps, ambiguousBand, ambiguousGaps, calibratedProfile, calibrationFrom, compare, latencyTolerance, measure, parseTransitions,
-  BAND_SLACK_MS, LATENCY_FLOOR_MS, type RealVm,
+  fromEngine, BAND_SLACK_MS, LATENCY_FLOOR_MS, type RealVm,
 } from '../../../controller/replay/real-compare.js';
 
 const vm1: RealVm = { name: 'vm1', ip: '10.0.0.11', idleTimeoutMs: 4000, ignore: [{ src: '192.168.77.7' }], depth: 'pause' };
@@ -66,28 +66,43 @@ test('calibration: park and wake durations per depth become a latency profile (p
   t.is(latencyTolerance({ wakeMs: { save: [400, 500, 900] }, parkMs: {} }, 'save'), 400);
 });
 
-const sim = (parks: number, wakes: number, p99: number, p50 = p99) => ({
-  perVm: [{ vm: 'vm1', savedJoules: 0, parks, wakes, p99AddedMs: p99, flowsMetParked: wakes }],
-  addedLatencyMs: { p50, p99, max: p99, count: wakes, cdf: [] as [number, number][] },
-});
 const cal = { wakeMs: { pause: [10, 12, 14, 40] }, parkMs: { pause: [20] } };
+const m = (parks: number, wakeMs: number[]) => [{ vm: 'vm1', parks, wakes: wakeMs.length, wakeMs }];
 
-test('compare: equal counts and close latencies agree; a park more than the ambiguous gaps allow does not', (t) => {
-  const m = [{ vm: 'vm1', parks: 5, wakes: 5, wakeMs: [10, 11, 12, 13, 30] }];
-  const ok = compare(m, sim(5, 5, 35, 12), [vm1], new Map(), cal);
+test('compare: equal counts and close median wakes agree; a park more than the ambiguous gaps allow does not', (t) => {
+  const ok = compare(m(5, [10, 11, 12, 13, 30]), m(5, [9, 12, 20, 25, 33]), [vm1], new Map(), cal);
   t.true(ok.agree);
-  t.is(ok.latencyToleranceMs, 28, 'calibration p99 40 - p50 12');
-  const off = compare(m, sim(4, 4, 35, 12), [vm1], new Map(), cal);
+  t.is(ok.vms[0]!.latencyToleranceMs, 28, 'calibration p99 40 - p50 12');
+  t.deepEqual(ok.vms[0]!.sim, { parks: 5, wakes: 5, wakeP50Ms: 20, wakeMaxMs: 33 });
+  const off = compare(m(5, [10, 11, 12, 13, 30]), m(4, [9, 12, 20, 25]), [vm1], new Map(), cal);
   t.false(off.agree);
   t.false(off.vms[0]!.parksAgree);
-  const allowed = compare(m, sim(4, 4, 35, 12), [vm1], new Map([['vm1', [4500]]]), cal);
+  t.false(off.vms[0]!.wakesAgree);
+  const allowed = compare(m(5, [10, 11, 12, 13, 30]), m(4, [9, 12, 20, 25]), [vm1], new Map([['vm1', [4500]]]), cal);
   t.true(allowed.agree, 'one gap in the band allows one park and one wake of difference');
   t.is(allowed.allowed, 1);
 });
 
-test('compare: latencies further apart than the calibration spread disagree', (t) => {
-  const m = [{ vm: 'vm1', parks: 2, wakes: 2, wakeMs: [10, 12] }];
-  t.false(compare(m, sim(2, 2, 600, 500), [vm1], new Map(), cal).agree);
-  t.false(compare(m, sim(2, 2, 12, 60), [vm1], new Map(), cal).agree, 'the overall median too');
-  t.false(compare([{ vm: 'vm1', parks: 0, wakes: 0, wakeMs: [] }], sim(0, 1, 12), [vm1], new Map([['vm1', [1, 2]]]), cal).agree, 'one side woke it, the other never did');
+test('compare: median wakes further apart than the calibration spread disagree; one side never waking disagrees', (t) => {
+  t.false(compare(m(2, [10, 12]), m(2, [500, 600]), [vm1], new Map(), cal).agree);
+  t.true(compare(m(2, [10, 12]), m(2, [38, 40]), [vm1], new Map(), cal).agree, '28 ms apart: within the spread');
+  t.false(compare(m(0, []), m(1, [12]), [vm1], new Map([['vm1', [1, 2]]]), cal).agree, 'one side woke it, the other never did');
+  t.true(compare(m(0, []), m(0, []), [vm1], new Map(), cal).agree, 'neither woke it');
+});
+
+test('the simulator\'s transition records measure like the log: a wake lasts from waking to active', (t) => {
+  const trs = fromEngine([
+    { at: 1000, vm: 'vm1', from: 'active', to: 'parking', reason: 'idle' },
+    { at: 1030, vm: 'vm1', from: 'parking', to: 'parked', reason: 'parked' },
+    { at: 5000, vm: 'vm1', from: 'parked', to: 'waking', reason: 'packet' },
+    { at: 5017, vm: 'vm1', from: 'waking', to: 'active', reason: 'woken' },
+  ]);
+  t.is(trs[3]!.durationMs, 17);
+  t.deepEqual(measure(trs, ['vm1'], 0, 10_000), [{ vm: 'vm1', parks: 1, wakes: 1, wakeMs: [17] }]);
+});
+
+test('the window\'s end is a gap too: a VM whose last traffic ends inside the band before it is ambiguous', (t) => {
+  const tr = trace([[0, '172.16.0.1', '10.0.0.11', PROTO_TCP, 80, 1000]]);
+  t.deepEqual(activityGaps(tr, vm1, 6000), [5000]);
+  t.deepEqual(activityGaps(tr, vm1), []);
 });
