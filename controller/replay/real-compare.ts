@@ -9,9 +9,11 @@
 //   granularity), plus the park itself. A gap between a VM's packets inside that band may be a
 //   park on one side and not on the other: each such gap may flip one park and one wake.
 // - Wake durations. Each side draws its own: the simulator from the latency profile (measured
-//   on this machine before the run), the testbed from real libvirt + guest. The median wake of
-//   each VM is compared within the measured spread (p99 - p50) of its depth's calibration wakes,
-//   at least LATENCY_FLOOR_MS. Both sides are measured alike: per wake, not per held flow.
+//   on this machine just before the run), the testbed from real libvirt + guest under whatever
+//   load the shared 2-core machine has then. The median wake of each VM is compared within the
+//   widest of: the calibration's range, LOAD_DRIFT of its median (measured: wake medians moved
+//   by up to 40 % between calibration and replay minutes apart, save 10.6 s -> 7.8 s, pause
+//   161 ms -> 98 ms), LATENCY_FLOOR_MS. Both sides are measured alike: per wake, not per held flow.
 // Outside those, machine.ts decides the same way in both (it is the same code), so parks and
 // wakes must agree exactly.
 import type { IgnoreRule, VmSpec } from '../inventory/types.js';
@@ -190,11 +192,17 @@ export interface Comparison {
   readonly agree: boolean;
 }
 
-/** The tolerance on latency for a depth: the calibration's p50 -> p99 spread, at least LATENCY_FLOOR_MS. */
+/** Share of the calibrated median wake two medians may differ by: the load drift measured on this machine (see the top of this file). */
+export const LOAD_DRIFT = 0.5;
+
+/**
+ * The tolerance on a depth's median wake: the widest of the calibration's range (max - min: the
+ * draws' own spread), LOAD_DRIFT of its median, and LATENCY_FLOOR_MS.
+ */
 export function latencyTolerance(cal: Calibration, depth: string): number {
   const l = cal.wakeMs[depth];
   if (l === undefined || l.length === 0) return LATENCY_FLOOR_MS;
-  return Math.max(LATENCY_FLOOR_MS, percentile(l, 0.99) - percentile(l, 0.5));
+  return Math.max(LATENCY_FLOOR_MS, l[l.length - 1]! - l[0]!, LOAD_DRIFT * percentile(l, 0.5));
 }
 
 /** The simulator's transition records (engine.ts onTransition) as log records; a wake's duration is waking -> active. */

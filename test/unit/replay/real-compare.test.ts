@@ -62,8 +62,10 @@ test('calibration: park and wake durations per depth become a latency profile (p
   t.deepEqual(cal.wakeMs, { pause: [12, 30] });
   t.deepEqual(cal.parkMs, { pause: [20, 30] });
   t.deepEqual(calibratedProfile(cal), { depths: { pause: { park: { p50Ms: 20, p99Ms: 30 }, wake: { p50Ms: 12, p99Ms: 30 } } } });
-  t.is(latencyTolerance(cal, 'pause'), LATENCY_FLOOR_MS, '18 ms spread: the floor');
-  t.is(latencyTolerance({ wakeMs: { save: [400, 500, 900] }, parkMs: {} }, 'save'), 400);
+  t.is(latencyTolerance(cal, 'pause'), LATENCY_FLOOR_MS, 'range 12..30 ms = 18 ms: the floor');
+  t.is(latencyTolerance({ wakeMs: { pause: [10, 11, 12] }, parkMs: {} }, 'pause'), LATENCY_FLOOR_MS, 'narrow and fast: the floor');
+  t.is(latencyTolerance({ wakeMs: { save: [400, 500, 900] }, parkMs: {} }, 'save'), 500, 'the range');
+  t.is(latencyTolerance({ wakeMs: { save: [5000, 5100, 5200] }, parkMs: {} }, 'save'), 2550, 'half the median: load drift');
 });
 
 const cal = { wakeMs: { pause: [10, 12, 14, 40] }, parkMs: { pause: [20] } };
@@ -72,7 +74,7 @@ const m = (parks: number, wakeMs: number[]) => [{ vm: 'vm1', parks, wakes: wakeM
 test('compare: equal counts and close median wakes agree; a park more than the ambiguous gaps allow does not', (t) => {
   const ok = compare(m(5, [10, 11, 12, 13, 30]), m(5, [9, 12, 20, 25, 33]), [vm1], new Map(), cal);
   t.true(ok.agree);
-  t.is(ok.vms[0]!.latencyToleranceMs, 28, 'calibration p99 40 - p50 12');
+  t.is(ok.vms[0]!.latencyToleranceMs, 30, 'calibration range 10..40');
   t.deepEqual(ok.vms[0]!.sim, { parks: 5, wakes: 5, wakeP50Ms: 20, wakeMaxMs: 33 });
   const off = compare(m(5, [10, 11, 12, 13, 30]), m(4, [9, 12, 20, 25]), [vm1], new Map(), cal);
   t.false(off.agree);
@@ -85,7 +87,8 @@ test('compare: equal counts and close median wakes agree; a park more than the a
 
 test('compare: median wakes further apart than the calibration spread disagree; one side never waking disagrees', (t) => {
   t.false(compare(m(2, [10, 12]), m(2, [500, 600]), [vm1], new Map(), cal).agree);
-  t.true(compare(m(2, [10, 12]), m(2, [38, 40]), [vm1], new Map(), cal).agree, '28 ms apart: within the spread');
+  t.true(compare(m(2, [10, 12]), m(2, [38, 40]), [vm1], new Map(), cal).agree, '28 ms apart: within the range');
+  t.false(compare(m(2, [10, 12]), m(2, [44, 46]), [vm1], new Map(), cal).agree, '34 ms apart: beyond it');
   t.false(compare(m(0, []), m(1, [12]), [vm1], new Map([['vm1', [1, 2]]]), cal).agree, 'one side woke it, the other never did');
   t.true(compare(m(0, []), m(0, []), [vm1], new Map(), cal).agree, 'neither woke it');
 });
