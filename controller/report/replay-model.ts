@@ -141,13 +141,22 @@ function shares(t: Readonly<Record<Phase, number>>): Record<Phase, number> {
   return out;
 }
 
-function profileName(p: unknown): string {
+/** The profile as the header shows it: its name or file, else the wake medians per depth (the engine writes the whole profile). */
+export function profileName(p: unknown): string {
   if (typeof p === 'string') return p;
   if (p !== null && typeof p === 'object') {
     const o = p as Record<string, unknown>;
     for (const k of ['name', 'file', 'source']) if (typeof o[k] === 'string') return o[k];
+    const depths = o['depths'];
+    if (depths !== null && typeof depths === 'object') {
+      const parts = Object.entries(depths as Record<string, { wake?: { p50Ms?: unknown } } | null>).map(([d, v]) => {
+        const ms = v?.wake?.p50Ms;
+        return typeof ms === 'number' ? `${d} ${+ms.toPrecision(3)} ms` : d;
+      });
+      return `wake p50: ${parts.join(', ')}`;
+    }
   }
-  return p === undefined ? 'default' : JSON.stringify(p);
+  return p === undefined || p === null ? 'default' : JSON.stringify(p).slice(0, 200);
 }
 
 /** Builds the comparison page's model from a replay's results. */

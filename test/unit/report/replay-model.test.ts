@@ -1,6 +1,6 @@
 import test from 'ava';
 import { readFileSync } from 'node:fs';
-import { buildReplayReport, fixedSavingsAt, policyLabel, timeoutLabel, type PolicyResultView, type ReplayResultView, type TradeoffPoint } from '../../../controller/report/replay-model.js';
+import { buildReplayReport, fixedSavingsAt, policyLabel, profileName, timeoutLabel, type PolicyResultView, type ReplayResultView, type TradeoffPoint } from '../../../controller/report/replay-model.js';
 import { parseReplayResults, ReplayResultsError } from '../../../controller/report/replay-results.js';
 import { renderReplayHtml, PER_VM_ROWS } from '../../../controller/report/replay-html.js';
 import type { ReplayResult } from '../../../controller/replay/results.js';
@@ -123,4 +123,11 @@ test('no sweep, no delayed packets: the page says so instead of drawing empty pl
   t.regex(html, /no first packet met a parked VM under any policy/);
   t.is((html.match(/<svg /g) ?? []).length, 2);
   t.regex(html, /<td>fixed 2m<\/td>(<td>[^<]*<\/td>){3}<td><span title="outside the sweep's range of wakes">–<\/span>/);
+});
+
+test('the profile in the header: its name, or the wake medians of the profile object the engine writes', (t) => {
+  t.is(profileName('measured.yaml'), 'measured.yaml');
+  t.is(profileName({ file: 'p.json', depths: {} }), 'p.json');
+  t.is(profileName({ depths: { pause: { wake: { p50Ms: 9 } }, save: { wake: { p50Ms: 570.25 } } }, residentBytes: 1 }), 'wake p50: pause 9 ms, save 570 ms');
+  t.is(profileName(undefined), 'default');
 });
