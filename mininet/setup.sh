@@ -38,6 +38,9 @@ packages=(
   # The metrics and dashboards tests scrape and query a real Prometheus (its own
   # config, data dir and loopback port; the packaged service is not used).
   prometheus
+  # Replay: tshark (above) reads pcap/pcapng traces; the trace tests write small
+  # captures with scapy and convert them to pcapng with editcap (wireshark-common).
+  python3-scapy wireshark-common
   # The run report test renders the page in headless Chromium.
   chromium
   # Real replay (docs/replay.md): a CSV flow trace becomes packets (scapy) that

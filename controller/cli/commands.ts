@@ -10,3 +10,4 @@ register('ofp', 'decode/encode binary OpenFlow 1.3 messages to/from JSON lines',
 register('vm', 'list, inspect, park and wake VMs (client of the controller API)', async () => (await import('./vm-cmd.js')).default);
 register('switch', 'list the switches connected to the controller', async () => (await import('./vm-cmd.js')).switchCommand);
 register('report', 'turn a controller JSON log into an HTML run report (SVG plots)', async () => (await import('./report-cmd.js')).default);
+register('replay', 'replay a flow trace through the park engine; replay synth makes one', async () => (await import('./replay-cmd.js')).default);

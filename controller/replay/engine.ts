@@ -40,6 +40,9 @@ const TAP_BASE = 100;
 /** Marks the frames the engine builds for a flow's first packet; the flow's index follows. */
 const MARK = 0x5ea1f10e;
 
+/** How long the default window runs past the trace's last packet. */
+export const END_GRACE_MS = 60_000;
+
 /** A trace matched to an inventory, shared by every policy of a run. */
 export interface PreparedTrace {
   readonly trace: Trace;
@@ -70,7 +73,8 @@ export function prepareTrace(trace: Trace, inventory: Inventory, window?: { star
     end = Math.max(end, trace.start[i]! + trace.durMs[i]!);
   }
   const startMs = window?.startMs ?? (trace.n > 0 ? Math.floor(trace.start[0]!) : 0);
-  const endMs = window?.endMs ?? (trace.n > 0 ? Math.ceil(end) : startMs);
+  // A minute past the last packet: the wakes its last flows started finish inside the window.
+  const endMs = window?.endMs ?? (trace.n > 0 ? Math.ceil(end) + END_GRACE_MS : startMs);
   return {
     trace,
     inventory,
@@ -131,6 +135,11 @@ class VmSim {
   lastBarrierAt = -Infinity;
   activityFlow: FakeFlow | undefined;
   activityVersion = -1;
+  /** The VM's flows (indices into the trace, in start order) and the first one not yet arrived. */
+  flows: Int32Array = new Int32Array(0);
+  cursor = 0;
+  /** Until when a long flow's packet batches keep arriving. */
+  longUntil = -Infinity;
   // tallies, from the machine's transition outputs and the switch's deliveries
   phase: Phase = 'unknown';
   since: number;
@@ -226,9 +235,13 @@ function packetTimes(start: number, dur: number, packets: number, poll: number):
   return out;
 }
 
-/** Replays a prepared trace under one policy; deterministic for a seed. */
-export function replay(p: PreparedTrace, opts: ReplayOptions): PolicyResult {
-  const wall = performance.now();
+/**
+ * Replays the VMs of one share of the fleet (`share` = [k, n]: the VMs whose
+ * index is k mod n; all of them by default) and returns their raw tallies.
+ * Shares are independent in the fast mode (one machine per VM), so workers
+ * can replay them in parallel (parallel.ts).
+ */
+export function replayPart(p: PreparedTrace, opts: ReplayOptions, share: readonly [number, number] = [0, 1]): PartResult {
   const { trace, vmOf, summary } = p;
   const { inventory, idleTimeoutMs } = applyPolicy(p.inventory, opts.policy);
   let full = configFromInventory(inventory);
@@ -261,9 +274,23 @@ export function replay(p: PreparedTrace, opts: ReplayOptions): PolicyResult {
     }
     return u;
   };
-  const units: Unit[] = fullFidelity ? [makeUnit([...full.vms])] : full.vms.map((v) => makeUnit([v]));
-  const simOf: VmSim[] = new Array<VmSim>(nVms);
+  if (fullFidelity && share[1] !== 1) throw new Error('a full-fidelity replay runs every VM in one machine: it cannot be split');
+  const mine = full.vms.filter((_, i) => i % share[1] === share[0]);
+  const units: Unit[] = fullFidelity ? [makeUnit([...full.vms])] : mine.map((v) => makeUnit([v]));
+  const simOf: (VmSim | undefined)[] = new Array<VmSim | undefined>(nVms);
   for (const u of units) for (const s of u.sims) simOf[s.idx] = s;
+  {
+    // Per VM, its flows in start order (for the poll look-ahead below).
+    const counts = new Int32Array(nVms);
+    for (let i = 0; i < trace.n; i++) if (vmOf[i]! >= 0) counts[vmOf[i]!]!++;
+    for (const s of simOf) if (s !== undefined) s.flows = new Int32Array(counts[s.idx]!);
+    const fill = new Int32Array(nVms);
+    for (let i = 0; i < trace.n; i++) {
+      const v = vmOf[i]!;
+      const s = v >= 0 ? simOf[v] : undefined;
+      if (s !== undefined) s.flows[fill[v]!++] = i;
+    }
+  }
 
   const later = (at: number, fn: () => void): void => {
     clock.setTimer(fn, at - clock.now());
@@ -299,8 +326,39 @@ export function replay(p: PreparedTrace, opts: ReplayOptions): PolicyResult {
     u.pollHandle = clock.setTimer(() => {
       u.pollHandle = undefined;
       u.pollAt = undefined;
+      if (skippable(u, at)) {
+        u.pollGrid = at + P;
+        reschedulePoll(u);
+        return;
+      }
       dispatch(u, { type: 'timer', key: { kind: 'poll' } });
     }, at - now);
+  };
+
+  /**
+   * A poll at `at` whose counters moved can be left out when they will move
+   * again before the next poll's reply: delivered, it would only set the idle
+   * clock (lastChangeAt) that the next poll sets again (a moved counter never
+   * parks). The VM stays ACTIVE in between (only a poll can park it), so its
+   * table does not change and its coming flows classify now as they will then.
+   * Not for the baseline sample (lastCount unset) nor while a long flow's
+   * batches arrive. Fast mode only; the equivalence tests pin it.
+   */
+  const skippable = (u: Unit, at: number): boolean => {
+    if (fullFidelity || u.sims.length !== 1) return false;
+    const s = u.sims[0]!;
+    if (!s.counterMoved || s.longUntil >= at) return false;
+    const v = u.state.vms.get(s.spec.name);
+    if (v === undefined || v.phase !== 'active' || v.step !== 'none' || v.lastCount === undefined) return false;
+    const from = at + statsDelay;
+    const to = from + P;
+    for (let k = s.cursor; k < s.flows.length; k++) {
+      const i = s.flows[k]!;
+      const t = trace.start[i]!;
+      if (t >= to) return false;
+      if (t >= from && hitOf(s, i).activity) return true;
+    }
+    return false;
   };
 
   const activityCount = (s: VmSim): FakeFlow | undefined => {
@@ -506,7 +564,8 @@ export function replay(p: PreparedTrace, opts: ReplayOptions): PolicyResult {
   };
 
   /** Classifies a batch of a flow's packets by lookup (memoised per packet class while the VM's table is unchanged). */
-  const countPackets = (s: VmSim, i: number, packets: number, bytes: number, first: boolean): void => {
+  /** Where a flow's packets go now (memoised per packet class while the VM's table is unchanged); counts nothing. */
+  const hitOf = (s: VmSim, i: number): Hit => {
     if (s.cacheVersion !== s.table.version) {
       s.cache.clear();
       s.cacheVersion = s.table.version;
@@ -516,10 +575,15 @@ export function replay(p: PreparedTrace, opts: ReplayOptions): PolicyResult {
     if (hit === undefined) {
       const r = s.table.lookup(fieldsOf(s, i), 0);
       const flow = r.flows[r.flows.length - 1];
-      if (flow !== undefined) flow.packetCount--; // counted below with the batch
+      if (flow !== undefined) flow.packetCount--; // the caller counts
       hit = { flow, controller: r.controller, activity: flow !== undefined && decodeCookie(flow.cookie)?.kind === KIND.ACTIVITY };
       s.cache.set(key, hit);
     }
+    return hit;
+  };
+
+  const countPackets = (s: VmSim, i: number, packets: number, bytes: number, first: boolean): void => {
+    const hit = hitOf(s, i);
     if (hit.flow === undefined) return; // no seamless entry: the L2 fabric's traffic
     if (hit.controller) {
       // Parked (or parking, waking): the first packet reaches the controller; a TCP
@@ -557,10 +621,11 @@ export function replay(p: PreparedTrace, opts: ReplayOptions): PolicyResult {
     const t = trace.start[i]!;
     if (t > summary.endMs) break;
     clock.runUntil(t);
-    const vi = vmOf[i]!;
-    if (vi >= 0) {
-      const s = simOf[vi]!;
+    const s = simOf[vmOf[i]!];
+    if (s !== undefined) {
+      s.cursor++;
       const times = packetTimes(t, trace.durMs[i]!, trace.packets[i]!, P);
+      if (times.length > 1) s.longUntil = Math.max(s.longUntil, times[times.length - 1]!);
       if (times.length === 1) countPackets(s, i, trace.packets[i]!, trace.bytes[i]!, true);
       else {
         // A long flow: its packets in batches, one per poll interval (packetTimes).
@@ -578,14 +643,7 @@ export function replay(p: PreparedTrace, opts: ReplayOptions): PolicyResult {
   // Close the books at the trace's end: time in the current phase, a park still running (its wake not paid).
   const end = summary.endMs;
   const seconds = (end - t0) / 1000;
-  const time: Record<Phase, number> = { unknown: 0, active: 0, parking: 0, parked: 0, waking: 0, wake_failed: 0 };
-  let alwaysOn = 0;
-  let saved = 0;
-  let byteMs = 0;
-  let wakes = 0;
-  let met = 0;
-  const all: number[] = [];
-  const perVm: PolicyResult['perVm'] = [];
+  const vms: VmPart[] = [];
   for (const u of units) {
     for (const s of u.sims) {
       s.time[s.phase] += end - s.since;
@@ -595,21 +653,80 @@ export function replay(p: PreparedTrace, opts: ReplayOptions): PolicyResult {
       if (v.parkStartedAt !== undefined && power.depths[s.spec.depth as EnergyDepth] !== undefined) {
         s.saved += energySavedSoFar(power, s.spec.depth as EnergyDepth, (end - v.parkStartedAt) / 1000, v.memory?.residentBytes ?? 0, v.memory?.releasedBytes ?? 0);
       }
-      alwaysOn += alwaysOnWatts(power, profile.residentBytes) * seconds;
-      saved += s.saved;
-      byteMs += s.byteMs;
-      wakes += s.wakes;
-      met += s.metParked;
-      for (const ph of PHASES) time[ph] += s.time[ph] / 1000;
-      for (const l of s.latencies) all.push(l);
-      const own = summariseLatency(s.latencies);
-      perVm.push({ vm: s.spec.name, savedJoules: round3(s.saved), parks: s.parks, wakes: s.wakes, p99AddedMs: own.p99, flowsMetParked: s.metParked });
+      let lost = 0;
+      for (const w of pending.values()) if (w.sim === s) lost++;
+      vms.push({
+        vm: s.spec.name,
+        alwaysOn: alwaysOnWatts(power, profile.residentBytes) * seconds,
+        saved: s.saved,
+        byteMs: s.byteMs,
+        parks: s.parks,
+        wakes: s.wakes,
+        met: s.metParked,
+        lost,
+        timeMs: PHASES.map((ph) => s.time[ph]),
+        latencies: s.latencies,
+      });
     }
   }
-  perVm.sort((a, b) => (a.vm < b.vm ? -1 : a.vm > b.vm ? 1 : 0));
-  const vmDays = nVms * summary.days;
+  return { policy: opts.policy, ...(idleTimeoutMs === undefined ? {} : { idleTimeoutMs }), vms };
+}
+
+/** One VM's raw tallies (a worker's share of a run is a list of these). */
+export interface VmPart {
+  readonly vm: string;
+  readonly alwaysOn: number;
+  readonly saved: number;
+  readonly byteMs: number;
+  readonly parks: number;
+  readonly wakes: number;
+  readonly met: number;
+  readonly lost: number;
+  /** Per phase, in PHASES order (ms). */
+  readonly timeMs: number[];
+  readonly latencies: number[];
+}
+
+export interface PartResult {
+  readonly policy: string;
+  readonly idleTimeoutMs?: number;
+  readonly vms: VmPart[];
+}
+
+/** Replays a prepared trace under one policy; deterministic for a seed. */
+export function replay(p: PreparedTrace, opts: ReplayOptions): PolicyResult {
+  const wall = performance.now();
+  return assemble([replayPart(p, opts)], p.summary, (performance.now() - wall) / 1000);
+}
+
+/**
+ * The result of a run from its parts (one per worker): totals summed in VM
+ * name order, so the figures do not depend on how the VMs were split.
+ */
+export function assemble(parts: readonly PartResult[], summary: TraceSummary, wallSeconds: number): PolicyResult {
+  const vms = parts.flatMap((x) => x.vms).sort((a, b) => (a.vm < b.vm ? -1 : a.vm > b.vm ? 1 : 0));
+  const first = parts[0]!;
+  let alwaysOn = 0;
+  let saved = 0;
+  let byteMs = 0;
+  let wakes = 0;
+  let met = 0;
+  let lost = 0;
+  const timeMs = PHASES.map(() => 0);
+  const all: number[] = [];
+  for (const v of vms) {
+    alwaysOn += v.alwaysOn;
+    saved += v.saved;
+    byteMs += v.byteMs;
+    wakes += v.wakes;
+    met += v.met;
+    lost += v.lost;
+    v.timeMs.forEach((ms, k) => (timeMs[k]! += ms));
+    for (const l of v.latencies) all.push(l);
+  }
+  const vmDays = vms.length * summary.days;
   const r: PolicyResult = {
-    policy: opts.policy,
+    policy: first.policy,
     alwaysOnJoules: round3(alwaysOn),
     savedJoules: round3(saved),
     savedPct: alwaysOn > 0 ? round3((100 * saved) / alwaysOn) : 0,
@@ -619,10 +736,10 @@ export function replay(p: PreparedTrace, opts: ReplayOptions): PolicyResult {
     wakesPerVmDay: vmDays > 0 ? round3(wakes / vmDays) : 0,
     addedLatencyMs: summariseLatency(all),
     flowsMetParked: met,
-    timeInStateSeconds: Object.fromEntries(PHASES.map((ph) => [ph, round3(time[ph])])) as Record<Phase, number>,
-    perVm,
-    flowsLost: pending.size,
-    replaySeconds: round3((performance.now() - wall) / 1000),
+    timeInStateSeconds: Object.fromEntries(PHASES.map((ph, k) => [ph, round3(timeMs[k]! / 1000)])) as Record<Phase, number>,
+    perVm: vms.map((v) => ({ vm: v.vm, savedJoules: round3(v.saved), parks: v.parks, wakes: v.wakes, p99AddedMs: summariseLatency(v.latencies).p99, flowsMetParked: v.met })),
+    flowsLost: lost,
+    replaySeconds: round3(wallSeconds),
   };
-  return idleTimeoutMs === undefined ? r : { ...r, idleTimeoutMs };
+  return first.idleTimeoutMs === undefined ? r : { ...r, idleTimeoutMs: first.idleTimeoutMs };
 }

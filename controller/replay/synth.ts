@@ -63,7 +63,7 @@ export const SYNTH_DEFAULTS: Omit<SynthParams, 'vms' | 'days' | 'seed'> = {
   thinkP99s: 900,
   serverDayPerHour: 12,
   serverNightPerHour: 2,
-  monitorIntervalS: 150,
+  monitorIntervalS: 120,
   backupHour: 2,
   idleTimeout: '10m',
   depth: 'pause',
