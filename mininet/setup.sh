@@ -45,6 +45,9 @@ packages=(
   python3-scapy wireshark-common
   # The run report test renders the page in headless Chromium.
   chromium
+  # Real replay (docs/operations.md#real-replay): a CSV flow trace becomes packets
+  # (python3-scapy, above) that tcpreplay sends into the Mininet testbed.
+  tcpreplay
 )
 missing=()
 for p in "${packages[@]}"; do

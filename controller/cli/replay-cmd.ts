@@ -12,6 +12,7 @@ import { availableParallelism } from 'node:os';
 import { prepareTrace } from '../replay/engine.js';
 import { replayParallel, shareTrace } from '../replay/parallel.js';
 import { applyPolicy, DEFAULT_SWEEP, PolicyError, REPLAY_POLICIES } from '../replay/policies.js';
+import { writeReplayReport } from '../report/replay-results.js';
 import { DEFAULT_PROFILE, loadProfile, ProfileError, type LatencyProfile } from '../replay/profile.js';
 import { relateToOracle, type PolicyResult, type ReplayResult } from '../replay/results.js';
 import { SYNTH_DEFAULTS, synthInventory, synthTrace, writeCsvTrace } from '../replay/synth.js';
@@ -157,7 +158,7 @@ const replayCommand: Command = async (argv) => {
   }
   let inv;
   try {
-    inv = await loadInventory(values.config);
+    inv = await loadInventory(values.config, { replay: true });
   } catch (e) {
     return fail(`cannot read inventory ${values.config}: ${(e as Error).message}`);
   }
@@ -202,10 +203,12 @@ const replayCommand: Command = async (argv) => {
     await mkdir(dir, { recursive: true });
     await writeFile(join(dir, 'results.json'), `${JSON.stringify(result, null, 1)}\n`);
     for (const r of [...results, ...swept]) await writeFile(join(dir, fileName(r.policy)), `${JSON.stringify(r, null, 1)}\n`);
+    // The page comparing the policies (controller/report/replay-results.ts), beside the JSON.
+    await writeReplayReport(result, dir, join(dir, 'results.json'));
   } catch (e) {
     return fail(`cannot write ${dir}: ${(e as Error).message}`);
   }
-  process.stdout.write(`${summary.flows} flows, ${summary.vms} VMs, ${summary.days.toFixed(2)} days -> ${join(dir, 'results.json')}\n`);
+  process.stdout.write(`${summary.flows} flows, ${summary.vms} VMs, ${summary.days.toFixed(2)} days -> ${join(dir, 'results.json')}, report ${join(dir, 'index.html')}\n`);
   process.stdout.write(`${'policy'.padEnd(16)} ${'saved %'.padStart(8)} ${'wakes/VM-day'.padStart(13)} ${'p99 added ms'.padStart(13)} ${'met parked'.padStart(11)}\n`);
   for (const r of [...results, ...swept]) {
     process.stdout.write(`${r.policy.padEnd(16)} ${r.savedPct.toFixed(1).padStart(8)} ${r.wakesPerVmDay.toFixed(2).padStart(13)} ${r.addedLatencyMs.p99.toFixed(1).padStart(13)} ${String(r.flowsMetParked).padStart(11)}\n`);

@@ -10,13 +10,16 @@ import type { Depth } from '../inventory/types.js';
 import { EventLogError, parseEventLog } from '../report/events.js';
 import { renderHtml } from '../report/html.js';
 import { buildReport } from '../report/model.js';
+import { ReplayResultsError, readReplayResults, writeReplayReport } from '../report/replay-results.js';
 import type { Command } from './dispatch.js';
 
 export const REPORT_USAGE =
-  'usage: seamless report [--from LOG] [--out DIR] [--config INVENTORY]\n\n' +
+  'usage: seamless report [--from LOG] [--out DIR] [--config INVENTORY]\n' +
+  '       seamless report --replay RESULTS.json [--out DIR]\n\n' +
   '  --from LOG          the controller\'s JSON log (seamless controller --log-format json); default standard input\n' +
   '  --out DIR           where index.html is written (created if missing); default ./seamless-report/\n' +
-  '  --config INVENTORY  the inventory, to label wakes with each VM\'s park depth when the log does not\n';
+  '  --config INVENTORY  the inventory, to label wakes with each VM\'s park depth when the log does not\n' +
+  '  --replay RESULTS    a replay\'s results.json (seamless replay --out): a page comparing its policies instead\n';
 
 async function readStdin(): Promise<string> {
   const chunks: Buffer[] = [];
@@ -31,7 +34,7 @@ const report: Command = async (argv) => {
       args: argv,
       strict: true,
       allowPositionals: false,
-      options: { from: { type: 'string' }, out: { type: 'string' }, config: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+      options: { from: { type: 'string' }, out: { type: 'string' }, config: { type: 'string' }, replay: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
     }));
   } catch (e) {
     process.stderr.write(`seamless report: ${(e as Error).message}\n${REPORT_USAGE}`);
@@ -41,11 +44,18 @@ const report: Command = async (argv) => {
     process.stdout.write(REPORT_USAGE);
     return 0;
   }
-  for (const k of ['from', 'out', 'config'] as const) {
+  for (const k of ['from', 'out', 'config', 'replay'] as const) {
     if (values[k] === '') {
       process.stderr.write(`seamless report: --${k} needs a value\n${REPORT_USAGE}`);
       return 2;
     }
+  }
+  if (values.replay !== undefined) {
+    if (values.from !== undefined || values.config !== undefined) {
+      process.stderr.write(`seamless report: --replay takes no --from or --config (the results name their trace and inventory)\n${REPORT_USAGE}`);
+      return 2;
+    }
+    return replayReport(values.replay, values.out ?? 'seamless-report');
   }
   const source = values.from ?? 'stdin';
   let text: string;
@@ -94,5 +104,27 @@ const report: Command = async (argv) => {
   process.stdout.write(`${file}: ${log.events.length} transitions, ${model.parks} parks, ${model.wakes} wakes, ${model.vms.length} VMs\n`);
   return 0;
 };
+
+/** `--replay FILE`: the policy-comparison page of a replay's results. */
+async function replayReport(file: string, out: string): Promise<number> {
+  let result;
+  try {
+    result = await readReplayResults(file);
+  } catch (e) {
+    if (e instanceof ReplayResultsError) {
+      process.stderr.write(`seamless report: ${e.message}\n`);
+      return 1;
+    }
+    throw e;
+  }
+  try {
+    const { file: page, model } = await writeReplayReport(result, out, file);
+    process.stdout.write(`${page}: ${model.policies.length} policies, ${model.sweep.length} fixed timeouts, ${model.perVm.length} VMs\n`);
+    return 0;
+  } catch (e) {
+    process.stderr.write(`seamless report: cannot write ${join(resolve(out), 'index.html')}: ${(e as Error).message}\n`);
+    return 1;
+  }
+}
 
 export default report;

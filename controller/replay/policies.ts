@@ -34,11 +34,18 @@ export function applyPolicy(inv: Inventory, policy: string): { inventory: Invent
       throw new PolicyError(`policy ${policy}: ${(e as Error).message}`);
     }
     if (!(ms >= 1000)) throw new PolicyError(`policy ${policy}: the idle timeout must be at least 1s`);
-    return { inventory: { ...inv, vms: inv.vms.map((v) => ({ ...v, idleTimeoutMs: ms })) }, idleTimeoutMs: ms };
+    // A ladder's first rung is the idle timeout: move it, and drop rungs it now passes.
+    const withTimeout = (v: Inventory['vms'][number]): Inventory['vms'][number] => {
+      const rest = (v.depths ?? []).slice(1).filter((r) => r.afterMs > ms);
+      const depths = v.depths === undefined ? undefined : [{ depth: v.depth, afterMs: ms }, ...rest];
+      return { ...v, idleTimeoutMs: ms, policy: { name: 'fixed' }, ...(depths !== undefined ? { depths } : {}) };
+    };
+    return { inventory: { ...inv, vms: inv.vms.map(withTimeout) }, idleTimeoutMs: ms };
   }
   if (!(REPLAY_POLICIES as readonly string[]).includes(policy)) {
     throw new PolicyError(`unknown policy ${JSON.stringify(policy)}: this build runs ${REPLAY_POLICIES.join(', ')} and fixed:DURATION (e.g. fixed:300s)`);
   }
-  if (policy === 'fixed') return { inventory: inv };
-  return { inventory: { ...inv, vms: inv.vms.map((v) => ({ ...v, policy: { name: policy as PolicyName } })) } };
+  // The run's policy for every VM; a VM whose inventory already names it keeps its parameters.
+  const name = policy as PolicyName;
+  return { inventory: { ...inv, vms: inv.vms.map((v) => ({ ...v, policy: v.policy?.name === name ? v.policy : { name } })) } };
 }

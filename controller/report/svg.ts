@@ -13,14 +13,14 @@ export const PHASE_COLOURS: Readonly<Record<Phase, string>> = {
   unknown: '#9a9a9a',
 };
 
-const SERIES = ['#3b6fc4', '#d9622b', '#2e9d4f', '#8e44ad'];
+export const SERIES = ['#3b6fc4', '#d9622b', '#2e9d4f', '#8e44ad'];
 
 export function esc(s: string): string {
   return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 }
 
 /** Short number for axis labels (3 significant digits). */
-function num(v: number): string {
+export function num(v: number): string {
   if (v === 0) return '0';
   const a = Math.abs(v);
   if (a >= 1e9) return `${+(v / 1e9).toPrecision(3)}G`;
@@ -50,7 +50,7 @@ function timeUnit(spanMs: number): { div: number; unit: string } {
 }
 
 /** A latency in ms or s. */
-function latency(v: number): string {
+export function latency(v: number): string {
   return v >= 1000 ? `${num(v / 1000)} s` : `${num(v)} ms`;
 }
 
@@ -59,10 +59,10 @@ function secs(ms: number): string {
   return `${+(ms / 1000).toPrecision(3)} s`;
 }
 
-const W = 720;
-const M = { l: 70, r: 20, t: 16, b: 36 };
+export const W = 720;
+export const M = { l: 70, r: 20, t: 16, b: 36 };
 
-interface Axis {
+export interface Axis {
   readonly min: number;
   readonly max: number;
   readonly px0: number;
@@ -70,7 +70,7 @@ interface Axis {
   /** Logarithmic (base 10): wake latencies span 5 ms pauses to 10 s cold boots in one plot. */
   readonly log?: boolean;
 }
-function scale(a: Axis, v: number): number {
+export function scale(a: Axis, v: number): number {
   if (a.log === true) {
     const lo = Math.log10(a.min);
     const span = Math.log10(a.max) - lo || 1;
@@ -105,7 +105,7 @@ function tickValues(a: Axis, n: number): number[] {
   return out;
 }
 
-function ticks(a: Axis, n: number, label: (v: number) => string, horizontal: boolean, other: number): string {
+export function ticks(a: Axis, n: number, label: (v: number) => string, horizontal: boolean, other: number): string {
   let s = '';
   for (const v of tickValues(a, n)) {
     const p = scale(a, v).toFixed(1);
@@ -116,7 +116,7 @@ function ticks(a: Axis, n: number, label: (v: number) => string, horizontal: boo
   return s;
 }
 
-function frame(h: number, body: string, title: string): string {
+export function frame(h: number, body: string, title: string): string {
   return `<svg xmlns="http://www.w3.org/2000/svg" class="plot" role="img" aria-label="${esc(title)}" width="${W}" height="${h}" viewBox="0 0 ${W} ${h}"><title>${esc(title)}</title>${body}</svg>`;
 }
 
@@ -240,14 +240,14 @@ function decimate(pts: readonly Point[], x: Axis): readonly Point[] {
   return out;
 }
 
-interface Series {
+export interface Series {
   readonly name: string;
   readonly pts: readonly Point[];
   /** A reference line (the always-on baseline): grey and dashed, not a colour of its own. */
   readonly reference?: boolean;
 }
 
-function lines(series: readonly Series[], xl: (v: number) => string, yl: (v: number) => string, title: string, step: boolean, yMin?: number, xLog = false): string {
+export function lines(series: readonly Series[], xl: (v: number) => string, yl: (v: number) => string, title: string, step: boolean, yMin?: number, xLog = false): string {
   // The legend gets its own row above the plot area, so it never covers a line.
   const legend = series.length > 1 || series.some((s) => s.name !== '');
   const top = legend ? M.t + 22 : M.t;
