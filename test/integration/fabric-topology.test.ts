@@ -16,6 +16,7 @@ import { Fabric, startFabricController, until, type FabricInfo } from '../suppor
 import { ofctl } from '../support/ovs.js';
 
 async function setup(t: ExecutionContext, topology: string, topo: string) {
+  t.timeout(600_000); // the machine-wide Mininet lock may be held by another run for minutes
   const dir = await mkdtemp(join(tmpdir(), 'seamless-fabric-'));
   t.teardown(() => rm(dir, { recursive: true, force: true }));
   const lines: string[] = [];
