@@ -49,7 +49,8 @@ try {
 }
 
 const gaps = results.map((r) => r.gapMs).filter((x): x is number => x !== null).sort((a, b) => a - b);
-const pct = (p: number) => gaps[Math.min(gaps.length - 1, Math.ceil((p / 100) * gaps.length) - 1)] ?? null;
+const outages = results.map((r) => r.longestLossRun * r.intervalMs).sort((a, b) => a - b);
+const pct = (xs: number[], p: number) => xs[Math.min(xs.length - 1, Math.ceil((p / 100) * xs.length) - 1)] ?? null;
 console.log(
   JSON.stringify({
     bench: 'reconverge',
@@ -58,7 +59,10 @@ console.log(
     pingIntervalMs: 10,
     trials,
     resumed: results.filter((r) => r.repliesAfterCut > 0).length,
-    outageMs: { p50: pct(50), max: gaps.at(-1) ?? null, all: gaps },
+    // Outage = longest run of unanswered 10 ms echoes x 10 ms (robust to reply order);
+    // replyGapMs = last reply before the cut to the first after it (wall clock).
+    outageMs: { p50: pct(outages, 50), max: outages.at(-1) ?? null, all: outages },
+    replyGapMs: { p50: pct(gaps, 50), max: gaps.at(-1) ?? null, all: gaps },
     lostPings: results.map((r) => r.lostAroundCut),
     targetMs: 1000,
   }),

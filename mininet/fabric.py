@@ -100,10 +100,17 @@ def cut_while_pinging(net, c):
         gap = after[0][0] - before[-1][0]
     seqs = {s for _, s in replies}
     lost_after_cut = [s for s in range(before[-1][1] + 1 if before else 1, (after[-1][1] if after else count) + 1) if s not in seqs]
+    # The longest run of consecutive unanswered echoes (up to the last answered one):
+    # with one echo per interval, run x interval is how long the path carried nothing,
+    # whatever order the replies came back in.
+    longest, run = 0, 0
+    for s in range(1, max(seqs) + 1 if seqs else 1):
+        run = 0 if s in seqs else run + 1
+        longest = max(longest, run)
     return {'sent': count, 'received': len(replies), 'repliesBeforeCut': len(before), 'repliesAfterCut': len(after),
             'gapMs': None if gap is None else round(gap * 1000, 1),
             'firstReplyAfterCutMs': round((after[0][0] - cut_at) * 1000, 1) if after else None,
-            'lostAroundCut': len(lost_after_cut), 'intervalMs': interval * 1000}
+            'lostAroundCut': len(lost_after_cut), 'longestLossRun': longest, 'intervalMs': interval * 1000}
 
 
 def handle(net, links, c):

@@ -56,6 +56,8 @@ export interface CutReply {
   gapMs: number | null;
   firstReplyAfterCutMs: number | null;
   lostAroundCut: number;
+  /** Longest run of consecutive unanswered echoes: x intervalMs = how long nothing got through. */
+  longestLossRun: number;
   intervalMs: number;
 }
 
