@@ -4,6 +4,7 @@
 // (shared with run_topo.py and testbed.py) for the whole run, and stops the
 // network on stop(), on SIGTERM and when this process exits. Never `mn -c`.
 import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ApiAddress } from '../../controller/api/address.js';
@@ -17,7 +18,8 @@ import { atExit, type Teardown } from './exec.js';
 import { DEBIAN_PYTHON, MininetError } from './mininet.js';
 import { ensureOvs } from './ovs.js';
 
-const REPO = fileURLToPath(new URL('../../', import.meta.url));
+// From test/support/ or, compiled, dist/test/support/ (bench:reconverge runs from dist).
+const REPO = [fileURLToPath(new URL('../../', import.meta.url)), fileURLToPath(new URL('../../../', import.meta.url))].find((d) => existsSync(resolve(d, 'mininet/fabric.py'))) ?? fileURLToPath(new URL('../../', import.meta.url));
 const FABRIC = resolve(REPO, 'mininet/fabric.py');
 
 export interface FabricLink {
