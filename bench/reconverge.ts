@@ -3,8 +3,8 @@
  * leaf-spine (2 spines, 3 leaves, 2 hosts each, OVS userspace datapath),
  * `seamless controller --fabric` in this process. Each trial pings h1 (leaf s3)
  * -> h6 (leaf s5) every 10 ms, cuts the spine link their path uses (s1-s3) one
- * second in, and measures how long replies stop: last reply before the cut to
- * the first after it (the outage, resolution one ping interval). The link is
+ * second in, and measures how long traffic stops: the longest run of
+ * unanswered echoes x 10 ms, and the longest silence between two replies. The link is
  * restored and rediscovered between trials. Target: under 1 s.
  *
  *   npm run bench:reconverge [-- --trials N]
@@ -60,7 +60,7 @@ console.log(
     trials,
     resumed: results.filter((r) => r.repliesAfterCut > 0).length,
     // Outage = longest run of unanswered 10 ms echoes x 10 ms (robust to reply order);
-    // replyGapMs = last reply before the cut to the first after it (wall clock).
+    // replyGapMs = the longest silence between consecutive replies (wall clock).
     outageMs: { p50: pct(outages, 50), max: outages.at(-1) ?? null, all: outages },
     replyGapMs: { p50: pct(gaps, 50), max: gaps.at(-1) ?? null, all: gaps },
     lostPings: results.map((r) => r.lostAroundCut),

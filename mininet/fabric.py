@@ -85,8 +85,11 @@ def cut_while_pinging(net, c):
     # -D: a wall-clock timestamp on every reply line, to place them against the cut.
     proc = src.popen(['ping', '-D', '-n', '-i', str(interval), '-c', str(count), '-W', '1', dst.IP()])
     time.sleep(float(c.get('cutAfter', 1.0)))
-    cut_at = time.time()
+    cut_start = time.time()
     net.configLinkStatus(c['a'], c['b'], 'down')
+    # Both ends are down once this returns (Mininet runs ifconfig in each switch's
+    # shell, tens of ms): replies stamped later crossed the new path.
+    cut_at = time.time()
     out, _ = proc.communicate(timeout=count * interval + 30)
     replies = []
     for line in out.decode(errors='replace').splitlines():
@@ -95,9 +98,10 @@ def cut_while_pinging(net, c):
             replies.append((float(m.group(1)), int(m.group(2))))
     before = [r for r in replies if r[0] <= cut_at]
     after = [r for r in replies if r[0] > cut_at]
-    gap = None
-    if before and after:
-        gap = after[0][0] - before[-1][0]
+    # The longest silence between consecutive replies over the whole run: the
+    # cut is the only disturbance, so this is how long traffic stopped.
+    stamps = sorted(ts for ts, _ in replies)
+    gap = max((b - a for a, b in zip(stamps, stamps[1:])), default=None)
     seqs = {s for _, s in replies}
     lost_after_cut = [s for s in range(before[-1][1] + 1 if before else 1, (after[-1][1] if after else count) + 1) if s not in seqs]
     # The longest run of consecutive unanswered echoes (up to the last answered one):
@@ -110,6 +114,7 @@ def cut_while_pinging(net, c):
     return {'sent': count, 'received': len(replies), 'repliesBeforeCut': len(before), 'repliesAfterCut': len(after),
             'gapMs': None if gap is None else round(gap * 1000, 1),
             'firstReplyAfterCutMs': round((after[0][0] - cut_at) * 1000, 1) if after else None,
+            'cutTookMs': round((cut_at - cut_start) * 1000, 1),
             'lostAroundCut': len(lost_after_cut), 'longestLossRun': longest, 'intervalMs': interval * 1000}
 
 

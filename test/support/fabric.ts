@@ -54,8 +54,10 @@ export interface CutReply {
   received: number;
   repliesBeforeCut: number;
   repliesAfterCut: number;
-  /** Last reply before the cut to the first after it, ms; null if either side had none. */
+  /** The longest time between two consecutive replies over the whole run, ms (null: fewer than 2 replies). */
   gapMs: number | null;
+  /** How long Mininet took to put both ends down; repliesAfterCut counts replies after that. */
+  cutTookMs: number;
   firstReplyAfterCutMs: number | null;
   lostAroundCut: number;
   /** Longest run of consecutive unanswered echoes: x intervalMs = how long nothing got through. */
