@@ -59,10 +59,11 @@ console.log(
     pingIntervalMs: 10,
     trials,
     resumed: results.filter((r) => r.repliesAfterCut > 0).length,
-    // Outage = longest run of unanswered 10 ms echoes x 10 ms (robust to reply order);
-    // replyGapMs = the longest silence between consecutive replies (wall clock).
-    outageMs: { p50: pct(outages, 50), max: outages.at(-1) ?? null, all: outages },
-    replyGapMs: { p50: pct(gaps, 50), max: gaps.at(-1) ?? null, all: gaps },
+    // outageMs: the longest silence between consecutive replies (wall clock): how
+    // long the receiver heard nothing, delayed replies included. lossRunMs: the
+    // longest run of unanswered echoes x 10 ms (what was dropped, not delayed).
+    outageMs: { p50: pct(gaps, 50), max: gaps.at(-1) ?? null, all: gaps },
+    lossRunMs: { p50: pct(outages, 50), max: outages.at(-1) ?? null, all: outages },
     lostPings: results.map((r) => r.lostAroundCut),
     targetMs: 1000,
   }),
