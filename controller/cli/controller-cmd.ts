@@ -10,8 +10,6 @@ import { ControlPlane } from '../api/plane.js';
 import { startController, type Controller } from '../daemon.js';
 import { InventoryError, loadInventory, type Inventory } from '../inventory/index.js';
 import { createL2App } from '../l2/app.js';
-import { createFabricL2App } from '../l2/fabric-app.js';
-import { createTopologyApp } from '../topology/app.js';
 import { LibvirtError } from '../libvirt/errors.js';
 import type { Hypervisor } from '../libvirt/hypervisor.js';
 import { connectHypervisor, RemoteHypervisor, socketPathForUri } from '../libvirt/remote.js';
@@ -266,6 +264,9 @@ export async function buildApps(
     ...(args.packetInRate === undefined ? {} : { packetInRate: args.packetInRate }),
   };
   if (!args.fabric) return [...(await configApps(inventory, log, plane, metrics)), createL2App(l2Opts)];
+  // Loaded only with --fabric: the CLI's start-up (and its tests, run through tsx) stays as it was without it.
+  const { createTopologyApp } = await import('../topology/app.js');
+  const { createFabricL2App } = await import('../l2/fabric-app.js');
   // Topology first: LLDP packet-ins are consumed before the park engine or L2 see them.
   const topology = createTopologyApp({ log: log.child({ app: 'topology' }), clock: systemClock });
   plane.attachTopology(topology.graph);
