@@ -7,7 +7,7 @@
  * controller or of a sibling app.
  *
  *   bits 63..48  0x5EA1        "seamless" tag
- *   bits 47..40  app id        l2 = 1, park = 2, ... (1..255; 0 is reserved)
+ *   bits 47..40  app id        l2 = 1, park = 2, topology = 3, ... (1..255; 0 is reserved)
  *   bits 39..0   app-specific  e.g. a VM index, 0 for app-wide flows
  */
 
@@ -18,6 +18,7 @@ export const SEAMLESS_COOKIE_TAG = 0x5ea1n;
 export const CookieApp = {
   l2: 1,
   park: 2,
+  topology: 3,
 } as const;
 export type CookieAppName = keyof typeof CookieApp;
 

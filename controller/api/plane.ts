@@ -11,6 +11,7 @@ import type { Logger } from '../log.js';
 import type { ParkApp } from '../park/app.js';
 import type { Output } from '../park/machine.js';
 import { RedisStateStore } from '../park/redis-store.js';
+import type { TopologyGraph } from '../topology/graph.js';
 import { MemoryStateStore, type StateStore } from '../park/store.js';
 import type { ApiAddress } from './address.js';
 import { startApiServer, type ApiServer } from './server.js';
@@ -42,6 +43,7 @@ export class ControlPlane {
   readonly #toEpoch: (t: number) => number;
   #park: { app: ParkApp; inventory: Inventory } | undefined;
   #server: ApiServer | undefined;
+  #topology: TopologyGraph | undefined;
 
   /** Throws TypeError for a malformed Redis target (before anything connects). */
   constructor(opts: ControlPlaneOptions) {
@@ -84,11 +86,17 @@ export class ControlPlane {
     this.#park = { app, inventory };
   }
 
+  /** Tells the plane which live topology `GET /v1/links` shows (its clock is the engine's: systemClock). */
+  attachTopology(graph: TopologyGraph): void {
+    this.#topology = graph;
+  }
+
   /** Starts the control API on `address`, reading switches from `switches` (the Controller). */
   async serve(address: ApiAddress, switches: DatapathSource): Promise<ApiServer> {
     const source = createControlSource({
       ...(this.#park === undefined ? {} : { park: { ...this.#park, wakeTimes: this.wakeTimes } }),
       switches,
+      ...(this.#topology === undefined ? {} : { topology: this.#topology }),
       store: () => this.health(),
       toEpoch: this.#toEpoch,
       ...(this.#version === undefined ? {} : { version: this.#version }),

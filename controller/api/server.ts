@@ -8,6 +8,7 @@
  *   POST /v1/vms/:name/park       park now (202 started, 200 already/in-progress, 409 VM_BUSY)
  *   POST /v1/vms/:name/wake       wake now (same)
  *   GET  /v1/switches             connected datapaths and their ports
+ *   GET  /v1/links                switch-to-switch links found by LLDP (with --fabric)
  *
  * Errors are `{"error":{"code","message"}}` with a stable code.
  */
@@ -72,6 +73,10 @@ async function route(source: ControlSource, method: string, path: string): Promi
     if (a === 'switches' && b === undefined) {
       allow('GET');
       return { status: 200, body: { switches: source.switches() } };
+    }
+    if (a === 'links' && b === undefined) {
+      allow('GET');
+      return { status: 200, body: source.links() };
     }
     if (a === 'vms' && b === undefined) {
       allow('GET');

@@ -9,7 +9,8 @@ import type { LogFields, Logger } from '../log.js';
 import type { Output } from '../park/machine.js';
 import { ladderOf } from '../park/depth.js';
 import { VmBusyError, VmNotFoundError } from './errors.js';
-import type { CommandView, ControlSource, DaemonView, ProblemView, SwitchView, TransitionView, VmView } from './types.js';
+import type { TopologyGraph } from '../topology/graph.js';
+import type { CommandView, ControlSource, DaemonView, LinkEndView, LinksView, ProblemView, SwitchView, TransitionView, VmView } from './types.js';
 
 type Transition = Extract<Output, { kind: 'transition' }>;
 
@@ -105,6 +106,10 @@ export interface ControlSourceOptions {
   /** The park engine and its inventory; absent when the controller runs the L2 fabric only. */
   readonly park?: { readonly app: ParkApp; readonly inventory: Inventory; readonly wakeTimes?: WakeTimes };
   readonly switches: DatapathSource;
+  /** The live topology (topology discovery on); absent: links() says discovery is off. */
+  readonly topology?: TopologyGraph;
+  /** Maps the topology's clock to epoch ms for a link's `since` (default: toEpoch). */
+  readonly topologyToEpoch?: (t: number) => number;
   readonly store?: () => StoreHealth;
   readonly version?: string;
   /** Default Date.now (the daemon's start time is taken when the source is created). */
@@ -211,6 +216,27 @@ export function createControlSource(opts: ControlSourceOptions): ControlSource {
         });
       }
       return out.sort((a, b) => a.dpid.localeCompare(b.dpid));
+    },
+
+    links(): LinksView {
+      const g = opts.topology;
+      if (g === undefined) return { discovery: false, links: [] };
+      const epoch = opts.topologyToEpoch ?? toEpoch;
+      const end = (dpid: bigint, port: number): LinkEndView => ({
+        dpid: dpid.toString(16).padStart(16, '0'),
+        name: switchNames.get(dpid) ?? null,
+        port,
+        portName: opts.switches.datapaths.get(dpid)?.ports.get(port)?.name ?? null,
+      });
+      return {
+        discovery: true,
+        links: g.links().map((l) => ({
+          a: end(l.a.dpid, l.a.port),
+          b: end(l.b.dpid, l.b.port),
+          tree: g.treePorts(l.a.dpid).has(l.a.port) && g.treePorts(l.b.dpid).has(l.b.port),
+          since: Math.round(epoch(l.since)),
+        })),
+      };
     },
 
     daemon(): DaemonView {

@@ -95,6 +95,34 @@ export interface SwitchView {
   readonly ports: readonly PortView[];
 }
 
+/** One end of a switch-to-switch link. */
+export interface LinkEndView {
+  /** datapath id, 16 hex digits. */
+  readonly dpid: string;
+  /** Inventory name of the switch, when the inventory lists its dpid. */
+  readonly name: string | null;
+  readonly port: number;
+  /** The port's name as the switch reports it (e.g. s1-eth2); null if unknown. */
+  readonly portName: string | null;
+}
+
+/** A link LLDP discovered, as `GET /v1/links` reports it. */
+export interface LinkView {
+  /** The end with the lower (dpid, port). */
+  readonly a: LinkEndView;
+  readonly b: LinkEndView;
+  /** On the spanning tree that broadcasts follow (false: used by shortest paths only). */
+  readonly tree: boolean;
+  /** Epoch ms when LLDP found it. */
+  readonly since: number;
+}
+
+/** `GET /v1/links`: whether discovery runs (`seamless controller --fabric`), and the live links. */
+export interface LinksView {
+  readonly discovery: boolean;
+  readonly links: readonly LinkView[];
+}
+
 /** `GET /v1/status`: the daemon itself. */
 export interface DaemonView {
   readonly version: string;
@@ -128,5 +156,6 @@ export interface ControlSource {
   park(name: string): Promise<CommandView>;
   wake(name: string): Promise<CommandView>;
   switches(): SwitchView[];
+  links(): LinksView;
   daemon(): DaemonView;
 }

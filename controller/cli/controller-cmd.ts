@@ -23,7 +23,7 @@ export const USAGE =
   'usage: seamless controller [--listen HOST:PORT] [--config FILE] [--tls-cert F --tls-key F --tls-ca F]\n' +
   '                           [--log-level debug|info|warn|error|silent] [--log-format json|text]\n' +
   '                           [--idle-timeout S] [--packet-in-rate N] [--redis URL] [--api PATH|HOST:PORT]\n' +
-  '                           [--metrics [HOST:]PORT]\n';
+  '                           [--metrics [HOST:]PORT] [--fabric]\n';
 
 const HELP = `${USAGE}
 Runs the OpenFlow 1.3 controller until SIGINT or SIGTERM.
@@ -40,6 +40,8 @@ Runs the OpenFlow 1.3 controller until SIGINT or SIGTERM.
                         without it a restart forgets which VMs are parked
   --api PATH|HOST:PORT  control API for \`seamless vm\` (default ${DEFAULT_API_SOCKET}; TCP: loopback only)
   --metrics [HOST:]PORT Prometheus metrics at http://HOST:PORT/metrics (PORT alone: 127.0.0.1; off when not given)
+  --fabric              many switches with redundant links: LLDP topology discovery, broadcasts along a
+                        spanning tree, unicast on shortest paths (\`seamless switch links\` shows the links)
 `;
 
 /** A bad flag or flag value: exit status 2 with the usage line. */
@@ -65,6 +67,8 @@ export interface ControllerArgs {
   api?: ApiAddress;
   /** Where GET /metrics is served; absent = no metrics endpoint. */
   metrics?: MetricsAddress;
+  /** LLDP discovery and the fabric-mode L2 app (docs/operations.md#fabric). */
+  fabric: boolean;
   help: boolean;
 }
 
@@ -105,6 +109,7 @@ export function parseControllerArgs(argv: string[]): ControllerArgs {
         redis: { type: 'string' },
         api: { type: 'string' },
         metrics: { type: 'string' },
+        fabric: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
       },
     }));
@@ -127,6 +132,7 @@ export function parseControllerArgs(argv: string[]): ControllerArgs {
     listen: parseListen(values.listen ?? '127.0.0.1:6653'),
     logLevel,
     logFormat,
+    fabric: values.fabric === true,
     help: values.help === true,
   };
   if (values.config !== undefined) args.config = values.config;
@@ -263,13 +269,21 @@ export async function buildApps(
   loaded?: Inventory,
 ): Promise<App[]> {
   const inventory = loaded ?? (args.config === undefined ? undefined : await loadInventory(args.config));
-  const l2 = createL2App({
+  const l2Opts = {
     log: log.child({ app: 'l2' }),
     ...(metrics === undefined ? {} : { onPacketIn: metrics.l2PacketIn }),
     ...(args.idleTimeoutSec === undefined ? {} : { idleTimeoutSec: args.idleTimeoutSec }),
     ...(args.packetInRate === undefined ? {} : { packetInRate: args.packetInRate }),
-  });
-  return [...(await configApps(inventory, log, plane, metrics)), l2];
+  };
+  if (!args.fabric) return [...(await configApps(inventory, log, plane, metrics)), createL2App(l2Opts)];
+  // Loaded only with --fabric: the CLI's start-up (and its tests, run through tsx) stays as it was without it.
+  const { createTopologyApp } = await import('../topology/app.js');
+  const { createFabricL2App } = await import('../l2/fabric-app.js');
+  // Topology first: LLDP packet-ins are consumed before the park engine or L2 see them.
+  const topology = createTopologyApp({ log: log.child({ app: 'topology' }), clock: systemClock });
+  plane.attachTopology(topology.graph);
+  const l2 = createFabricL2App({ ...l2Opts, topology: topology.graph, clock: systemClock });
+  return [topology, ...(await configApps(inventory, log, plane, metrics)), l2];
 }
 
 /** Resolves on the first SIGINT or SIGTERM (then removes its handlers). */

@@ -7,7 +7,7 @@ import { parseArgs } from 'node:util';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { DEFAULT_API_SOCKET, parseApiAddress, type ApiAddress } from '../api/address.js';
 import { ApiClient } from '../api/client.js';
-import type { SwitchView, VmView } from '../api/types.js';
+import type { LinkEndView, LinksView, SwitchView, VmView } from '../api/types.js';
 import { OFPP_LOCAL } from '../openflow/constants.js';
 import { formatDuration } from '../inventory/duration.js';
 import type { Command } from './dispatch.js';
@@ -18,7 +18,9 @@ export const VM_USAGE =
   '       seamless vm park NAME [--wait] [--timeout S] [--json]\n' +
   '       seamless vm wake NAME [--timeout S] [--json]\n';
 
-export const SWITCH_USAGE = 'usage: seamless switch list [--json] [--socket PATH|HOST:PORT]\n';
+export const SWITCH_USAGE =
+  'usage: seamless switch list [--json] [--socket PATH|HOST:PORT]\n' +
+  '       seamless switch links [--json] [--socket PATH|HOST:PORT]\n';
 
 const OPTIONS_HELP = `
   --socket PATH|HOST:PORT  the controller's API (default $SEAMLESS_SOCKET or ${DEFAULT_API_SOCKET})
@@ -175,6 +177,24 @@ export function switchSummary(switches: readonly SwitchView[]): string {
   return out.join('\n') + '\n';
 }
 
+/**
+ * The links as lines, one per link, both ends as `port-name (dpid:port)` like
+ * ovs-vsctl names a port, the lower end first; `tree` marks the links that
+ * broadcasts follow. Discovery off (no --fabric) says so.
+ */
+export function linksSummary(v: LinksView): string {
+  if (!v.discovery) return 'topology discovery is off (start the controller with --fabric)\n';
+  if (v.links.length === 0) return 'no links discovered\n';
+  const end = (e: LinkEndView) => `${e.portName ?? `port ${e.port}`}${e.name === null ? '' : ` on ${e.name}`} (${e.dpid}:${e.port})`;
+  const left = v.links.map((l) => end(l.a));
+  const right = v.links.map((l) => end(l.b));
+  const wl = Math.max(...left.map((s) => s.length));
+  const wr = Math.max(...right.map((s) => s.length));
+  const lines = v.links.map((l, i) => `${left[i]!.padEnd(wl)} <-> ${right[i]!.padEnd(wr)}  ${l.tree ? 'tree' : 'spare'}`.trimEnd());
+  const tree = v.links.filter((l) => l.tree).length;
+  return `${lines.join('\n')}\n${v.links.length} links, ${tree} on the spanning tree\n`;
+}
+
 function print(s: string): void {
   process.stdout.write(s);
 }
@@ -292,8 +312,14 @@ async function runVm(args: Args): Promise<number> {
 
 async function runSwitch(args: Args): Promise<number> {
   const sub = args.positionals[0];
-  if (sub !== 'list') throw new UsageError(sub === undefined ? 'missing subcommand' : `unknown subcommand '${sub}'`);
-  if (args.positionals.length !== 1) throw new UsageError('list: takes no arguments');
+  if (sub !== 'list' && sub !== 'links') throw new UsageError(sub === undefined ? 'missing subcommand' : `unknown subcommand '${sub}'`);
+  if (args.positionals.length !== 1) throw new UsageError(`${sub}: takes no arguments`);
+  if (sub === 'links') {
+    const l = await new ApiClient(args.address).links();
+    if (args.json) json(l);
+    else print(linksSummary(l));
+    return 0;
+  }
   const s = await new ApiClient(args.address).switches();
   if (args.json) json(s);
   else print(switchSummary(s));

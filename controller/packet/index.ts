@@ -3,3 +3,4 @@ export * from './addr.js';
 export * from './checksum.js';
 export * from './parse.js';
 export * from './build.js';
+export * from './lldp.js';

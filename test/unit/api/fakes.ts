@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import type { ExecutionContext } from 'ava';
 import { startApiServer, type ApiServer } from '../../../controller/api/server.js';
 import { VmBusyError, VmNotFoundError } from '../../../controller/api/errors.js';
-import type { CommandView, ControlSource, DaemonView, SwitchView, VmView } from '../../../controller/api/types.js';
+import type { CommandView, ControlSource, DaemonView, LinksView, SwitchView, VmView } from '../../../controller/api/types.js';
 
 const COUNTERS = { parks: 0, wakes: 0, parkFailures: 0, wakeFailures: 0, heldDropped: 0, arpAnswered: 0, icmpAnswered: 0, ignored: 0 };
 
@@ -87,6 +87,11 @@ export class FakeSource implements ControlSource {
 
   switches(): SwitchView[] {
     return this.switchList;
+  }
+
+  linkList: LinksView = { discovery: false, links: [] };
+  links(): LinksView {
+    return this.linkList;
   }
 
   daemon(): DaemonView {

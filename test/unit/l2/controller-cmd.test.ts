@@ -2,18 +2,19 @@
 import test from 'ava';
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { parseControllerArgs, parseListen, UsageError } from '../../../controller/cli/controller-cmd.js';
+import { buildApps, parseControllerArgs, parseListen, UsageError } from '../../../controller/cli/controller-cmd.js';
+import { createLogger } from '../../../controller/log.js';
 
 const MAIN = fileURLToPath(new URL('../../../controller/cli/main.ts', import.meta.url));
 
 test('defaults', (t) => {
-  t.deepEqual(parseControllerArgs([]), { listen: { host: '127.0.0.1', port: 6653 }, logLevel: 'info', logFormat: 'json', help: false });
+  t.deepEqual(parseControllerArgs([]), { listen: { host: '127.0.0.1', port: 6653 }, logLevel: 'info', logFormat: 'json', fabric: false, help: false });
 });
 
 test('all flags', (t) => {
   const a = parseControllerArgs([
     '--listen', '[::1]:0', '--config', 'topologies/testbed.yaml', '--tls-cert', 'c', '--tls-key', 'k', '--tls-ca', 'ca',
-    '--log-level', 'debug', '--log-format', 'text', '--idle-timeout', '30', '--packet-in-rate', '0',
+    '--log-level', 'debug', '--log-format', 'text', '--idle-timeout', '30', '--packet-in-rate', '0', '--fabric',
   ]);
   t.deepEqual(a, {
     listen: { host: '::1', port: 0 },
@@ -23,6 +24,7 @@ test('all flags', (t) => {
     logFormat: 'text',
     idleTimeoutSec: 30,
     packetInRate: 0,
+    fabric: true,
     help: false,
   });
 });
@@ -93,3 +95,14 @@ for (const sig of ['SIGINT', 'SIGTERM'] as const) {
     t.regex(r.err, /controller stopped/);
   });
 }
+
+test('--fabric: topology discovery runs first, the fabric-mode L2 last; without it the single-switch L2 alone', async (t) => {
+  const log = createLogger({ level: 'silent' });
+  const fabric = await buildApps(parseControllerArgs(['--fabric']), log);
+  t.deepEqual(fabric.map((a) => a.name), ['topology', 'l2']);
+  t.true('fabric' in fabric[1]!);
+  const single = await buildApps(parseControllerArgs([]), log);
+  t.deepEqual(single.map((a) => a.name), ['l2']);
+  t.false('fabric' in single[0]!);
+  for (const a of [...fabric, ...single]) await a.stop?.();
+});
