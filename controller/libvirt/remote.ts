@@ -37,24 +37,25 @@ import {
   type RemoteDomain,
 } from './protocol.js';
 import { RpcConnection } from './rpcClient.js';
+import { endpointLabel, parseLibvirtUri, type LibvirtEndpoint, type TlsFiles } from './uri.js';
+export { DEFAULT_SOCKET_PATH } from './uri.js';
 
 /** Background reconnect backoff bounds (ms). */
 const RECONNECT_MIN_MS = 250;
 const RECONNECT_MAX_MS = 1_000;
 
-/** libvirtd's read-write socket (the same for qemu:///system and every other driver URI). */
-export const DEFAULT_SOCKET_PATH = '/var/run/libvirt/libvirt-sock';
-
 export interface RemoteHypervisorOptions {
-  /** Unix socket of libvirtd (default /var/run/libvirt/libvirt-sock). */
+  /** Unix socket of libvirtd (default: from the URI, /var/run/libvirt/libvirt-sock); only for local URIs. */
   socketPath?: string;
+  /** Client PKI files for qemu+tls:// URIs (defaults: libvirt's, DEFAULT_TLS_FILES). */
+  tls?: Partial<TlsFiles>;
   /** Limit for one RPC, e.g. a managed save of a large guest (default 120 s). */
   callTimeoutMs?: number;
   /** How long shutdown() waits for the guest to power off (default 30 s). */
   shutdownTimeoutMs?: number;
   /** Poll interval while waiting for shutdown (default 100 ms). */
   shutdownPollMs?: number;
-  /** Connect timeout (default 5 s). */
+  /** Connect timeout, TCP + TLS handshake + libvirtd's certificate verdict + the RPC handshake (default 5 s). */
   connectTimeoutMs?: number;
   /** Timers and time for timeouts, shutdown polling and reconnects (default: systemClock). */
   clock?: Clock;
@@ -79,23 +80,11 @@ export function runStateOf(state: number): DomainRunState {
   }
 }
 
-/** Socket path for a local libvirt URI; remote transports (qemu+ssh://host/...) are rejected. */
+/** Socket path for a local libvirt URI; LIBVIRT_BAD_URI for a remote one (kept for callers that need a local daemon). */
 export function socketPathForUri(uri: string): string {
-  const m = /^([a-z][a-z0-9]*)(\+unix)?:\/\/\/([^?]*)(\?(.*))?$/.exec(uri);
-  if (m === null) {
-    throw new LibvirtError('LIBVIRT_BAD_URI', `unsupported libvirt URI '${uri}': only local URIs such as qemu:///system (optionally qemu+unix:///system?socket=PATH) are supported`);
-  }
-  const socket = new URLSearchParams(m[5] ?? '').get('socket');
-  if (socket !== null) return socket;
-  if (m[3] === 'session') {
-    throw new LibvirtError('LIBVIRT_BAD_URI', `'${uri}': session daemons are not supported; use qemu:///system`);
-  }
-  return DEFAULT_SOCKET_PATH;
-}
-
-/** The URI sent in CONNECT_OPEN: the transport and socket parts are for the client only. */
-function openUri(uri: string): string {
-  return uri.replace(/^([a-z][a-z0-9]*)\+unix:/, '$1:').replace(/\?.*$/, '');
+  const { endpoint } = parseLibvirtUri(uri);
+  if (endpoint.kind !== 'unix') throw new LibvirtError('LIBVIRT_BAD_URI', `'${uri}' is a remote (${endpoint.kind}) URI; a local one such as qemu:///system is needed here`);
+  return endpoint.socketPath;
 }
 
 export class RemoteHypervisor implements Hypervisor {
@@ -110,6 +99,10 @@ export class RemoteHypervisor implements Hypervisor {
   private reconnectTimer: TimerHandle | undefined;
   private reconnectDelayMs = RECONNECT_MIN_MS;
   private closed = false;
+  /** Where libvirtd is (unix socket, TCP or TLS endpoint) and the URI opened there. */
+  readonly endpoint: LibvirtEndpoint;
+  private readonly openUri: string;
+  /** For error messages: the socket path or "HOST:PORT (tls)". */
   private readonly socketPath: string;
   private readonly callTimeoutMs: number;
   private readonly shutdownTimeoutMs: number;
@@ -121,7 +114,13 @@ export class RemoteHypervisor implements Hypervisor {
     readonly uri: string,
     opts: RemoteHypervisorOptions = {},
   ) {
-    this.socketPath = opts.socketPath ?? socketPathForUri(uri);
+    const parsed = parseLibvirtUri(uri, opts.tls);
+    if (opts.socketPath !== undefined && parsed.endpoint.kind !== 'unix') {
+      throw new LibvirtError('LIBVIRT_BAD_URI', `'${uri}' is a remote URI; a socketPath option only applies to local ones`);
+    }
+    this.endpoint = opts.socketPath === undefined ? parsed.endpoint : { kind: 'unix', socketPath: opts.socketPath };
+    this.openUri = parsed.openUri;
+    this.socketPath = endpointLabel(this.endpoint);
     this.callTimeoutMs = opts.callTimeoutMs ?? 120_000;
     this.shutdownTimeoutMs = opts.shutdownTimeoutMs ?? 30_000;
     this.shutdownPollMs = opts.shutdownPollMs ?? 100;
@@ -278,7 +277,7 @@ export class RemoteHypervisor implements Hypervisor {
   }
 
   private async open(): Promise<RpcConnection> {
-    const conn = await RpcConnection.connect(this.socketPath, this.connectTimeoutMs, this.clock);
+    const conn = await RpcConnection.connect(this.endpoint, this.connectTimeoutMs, this.clock);
     try {
       conn.onMessage = (proc, payload) => this.onEvent(proc, payload);
       // Same handshake as libvirt's remote driver: list auth types, satisfy polkit if asked, open the URI.
@@ -290,7 +289,7 @@ export class RemoteHypervisor implements Hypervisor {
         const ok = decodeAuthPolkitRet(await this.call(conn, Proc.AUTH_POLKIT, Buffer.alloc(0), undefined, this.connectTimeoutMs));
         if (!ok) throw new LibvirtError('LIBVIRT_AUTH', `polkit authentication with libvirtd at ${this.socketPath} did not complete`);
       }
-      await this.call(conn, Proc.CONNECT_OPEN, encodeOpenArgs(openUri(this.uri), 0), undefined, this.connectTimeoutMs);
+      await this.call(conn, Proc.CONNECT_OPEN, encodeOpenArgs(this.openUri, 0), undefined, this.connectTimeoutMs);
       if (this.closed) {
         conn.destroy();
         throw new LibvirtError('LIBVIRT_CONNECTION', `hypervisor connection to ${this.uri} was closed`);
