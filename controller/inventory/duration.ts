@@ -64,6 +64,9 @@ export const DURATION_RANGES = {
   pollInterval: { minMs: 100, maxMs: 3_600_000 },
   retryBackoff: { minMs: 10, maxMs: 3_600_000 },
   retryBackoffMax: { minMs: 10, maxMs: 24 * 3_600_000 },
+  // A remote hypervisor host: connect (TCP + TLS + RPC handshake) and one libvirt call.
+  connectTimeout: { minMs: 100, maxMs: 300_000 },
+  callTimeout: { minMs: 1000, maxMs: 3_600_000 },
 } as const satisfies Record<string, DurationRange>;
 
 export type DurationField = keyof typeof DURATION_RANGES;
