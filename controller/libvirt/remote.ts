@@ -43,6 +43,12 @@ export { DEFAULT_SOCKET_PATH } from './uri.js';
 /** Background reconnect backoff bounds (ms). */
 const RECONNECT_MIN_MS = 250;
 const RECONNECT_MAX_MS = 1_000;
+/**
+ * Cap for a remote (TCP/TLS) host: each failed attempt there can cost a whole
+ * connect timeout and a TLS handshake on a host that may be down for long, so
+ * retries thin out to every 5 s; operations between them fail fast (docs/decisions.md).
+ */
+const RECONNECT_MAX_REMOTE_MS = 5_000;
 
 export interface RemoteHypervisorOptions {
   /** Unix socket of libvirtd (default: from the URI, /var/run/libvirt/libvirt-sock); only for local URIs. */
@@ -98,6 +104,8 @@ export class RemoteHypervisor implements Hypervisor {
   private readonly registering = new WeakMap<RpcConnection, Promise<void>>();
   private reconnectTimer: TimerHandle | undefined;
   private reconnectDelayMs = RECONNECT_MIN_MS;
+  /** Why the last connect attempt failed; while a background retry is pending, operations fail fast with it. */
+  private lastConnectError: LibvirtError | undefined;
   private closed = false;
   /** Where libvirtd is (unix socket, TCP or TLS endpoint) and the URI opened there. */
   readonly endpoint: LibvirtEndpoint;
@@ -270,9 +278,26 @@ export class RemoteHypervisor implements Hypervisor {
   private ensure(): Promise<RpcConnection> {
     if (this.closed) return Promise.reject(new LibvirtError('LIBVIRT_CONNECTION', `hypervisor connection to ${this.uri} was closed`));
     if (this.conn !== undefined && !this.conn.closed) return Promise.resolve(this.conn);
-    this.connecting ??= this.open().finally(() => {
-      this.connecting = undefined;
-    });
+    // A remote host that just failed to connect, with a background retry scheduled: fail now
+    // with its error instead of making every operation wait a connect timeout of its own (a
+    // dead host's VMs would otherwise hold start-up and the read slots one timeout after
+    // another). Not for the local socket: a refused unix connect costs nothing to retry.
+    if (this.endpoint.kind !== 'unix' && this.connecting === undefined && this.reconnectTimer !== undefined && this.lastConnectError !== undefined) {
+      const e = this.lastConnectError;
+      return Promise.reject(new LibvirtError(e.code, `${e.message}; libvirtd at ${this.socketPath} is retried in the background`, { cause: e }));
+    }
+    this.connecting ??= this.open().then(
+      (conn) => {
+        this.connecting = undefined;
+        this.lastConnectError = undefined;
+        return conn;
+      },
+      (e: unknown) => {
+        this.connecting = undefined;
+        this.lastConnectError = e instanceof LibvirtError ? e : new LibvirtError('LIBVIRT_CONNECTION', `cannot connect to libvirtd at ${this.socketPath}: ${String(e)}`, { cause: e });
+        throw this.lastConnectError;
+      },
+    );
     return this.connecting;
   }
 
@@ -317,6 +342,10 @@ export class RemoteHypervisor implements Hypervisor {
       return conn;
     } catch (e) {
       conn.destroy();
+      // A handshake call that timed out is a host that does not answer: a connection failure naming it.
+      if (e instanceof LibvirtError && e.code === 'LIBVIRT_TIMEOUT') {
+        throw new LibvirtError('LIBVIRT_CONNECTION', `timed out after ${this.connectTimeoutMs} ms connecting (RPC handshake) to libvirtd at ${this.socketPath} (host down, blackholed or hung?)`, { cause: e });
+      }
       throw e;
     }
   }
@@ -344,7 +373,7 @@ export class RemoteHypervisor implements Hypervisor {
   private scheduleReconnect(): void {
     if (this.closed || (this.listeners.size === 0 && this.connListeners.size === 0) || this.reconnectTimer !== undefined) return;
     const delay = this.reconnectDelayMs;
-    this.reconnectDelayMs = Math.min(delay * 2, RECONNECT_MAX_MS);
+    this.reconnectDelayMs = Math.min(delay * 2, this.endpoint.kind === 'unix' ? RECONNECT_MAX_MS : RECONNECT_MAX_REMOTE_MS);
     this.reconnectTimer = this.clock.setTimer(() => {
       this.reconnectTimer = undefined;
       this.ensure().catch(() => this.scheduleReconnect());

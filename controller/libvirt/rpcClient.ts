@@ -104,7 +104,7 @@ export class RpcConnection {
           // A late reply for this serial is dropped by onPacket (no pending entry).
           this.pending.delete(serial);
           const about = opts.domain === undefined ? '' : ` for domain '${opts.domain}'`;
-          reject(new LibvirtError('LIBVIRT_TIMEOUT', `libvirt procedure ${proc}${about} got no reply within ${timeoutMs} ms`, opts.domain === undefined ? {} : { domain: opts.domain }));
+          reject(new LibvirtError('LIBVIRT_TIMEOUT', `libvirt procedure ${proc}${about} got no reply from libvirtd at ${this.socketPath} within ${timeoutMs} ms`, opts.domain === undefined ? {} : { domain: opts.domain }));
         }, timeoutMs);
       }
       this.pending.set(serial, p);

@@ -115,22 +115,31 @@ export async function openTransport(endpoint: LibvirtEndpoint, label: string, ti
       const stage = endpoint.kind === 'tls' ? 'connecting (TCP, TLS handshake, certificate check)' : 'connecting';
       finish(new LibvirtError('LIBVIRT_CONNECTION', `timed out after ${timeoutMs} ms ${stage} to libvirtd at ${label} (host down, blackholed or hung?)`));
     }, timeoutMs);
-    if (endpoint.kind === 'unix') {
-      socket = net.createConnection({ path: endpoint.socketPath }, () => finish(undefined));
-    } else if (endpoint.kind === 'tcp') {
-      socket = net.createConnection({ host: endpoint.host, port: endpoint.port }, () => finish(undefined));
-    } else {
-      socket = tls.connect(
-        {
-          host: endpoint.host,
-          port: endpoint.port,
-          ...material!,
-          // SNI takes names only; an IP address is still checked against the certificate's IP SANs.
-          ...(net.isIP(endpoint.host) === 0 ? { servername: endpoint.host } : {}),
-          rejectUnauthorized: true,
-        },
-        () => socket.on('data', onData),
-      );
+    try {
+      if (endpoint.kind === 'unix') {
+        socket = net.createConnection({ path: endpoint.socketPath }, () => finish(undefined));
+      } else if (endpoint.kind === 'tcp') {
+        socket = net.createConnection({ host: endpoint.host, port: endpoint.port }, () => finish(undefined));
+      } else {
+        socket = tls.connect(
+          {
+            host: endpoint.host,
+            port: endpoint.port,
+            ...material!,
+            // SNI takes names only; an IP address is still checked against the certificate's IP SANs.
+            ...(net.isIP(endpoint.host) === 0 ? { servername: endpoint.host } : {}),
+            rejectUnauthorized: true,
+          },
+          () => socket.on('data', onData),
+        );
+      }
+    } catch (e) {
+      // Node rejects unusable key material synchronously (not PEM, key and certificate do not match).
+      clock.clearTimer(timer);
+      done = true;
+      const files = endpoint.kind === 'tls' ? ` (${endpoint.files.caCert}, ${endpoint.files.clientCert}, ${endpoint.files.clientKey})` : '';
+      reject(new LibvirtError(endpoint.kind === 'tls' ? 'LIBVIRT_TLS' : 'LIBVIRT_CONNECTION', `cannot connect to libvirtd at ${label}: ${e instanceof Error ? e.message : String(e)}${files}`, { cause: e }));
+      return;
     }
     socket.on('error', onError);
     socket.on('close', onClose);

@@ -47,7 +47,7 @@ export interface ParsedLibvirtUri {
   readonly openUri: string;
 }
 
-const URI_RE = /^([a-z][a-z0-9]*)(?:\+([a-z]+))?:\/\/([^/?#]*)(\/[^?#]*)?(?:\?([^#]*))?$/;
+const URI_RE = /^([a-z][a-z0-9]*)(?:\+([a-z][a-z0-9]*))?:\/\/([^/?#]*)(\/[^?#]*)?(?:\?([^#]*))?$/;
 
 function bad(uri: string, why: string): LibvirtError {
   return new LibvirtError('LIBVIRT_BAD_URI', `unsupported libvirt URI '${uri}': ${why}`);
