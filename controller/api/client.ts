@@ -5,7 +5,7 @@
 import { request } from 'node:http';
 import { formatApiAddress, type ApiAddress } from './address.js';
 import { ApiRequestError, ApiUnreachableError } from './errors.js';
-import type { CommandView, DaemonView, SwitchView, VmView } from './types.js';
+import type { CommandView, DaemonView, HypervisorView, SwitchView, VmView } from './types.js';
 
 /** Connection-level failures that mean "nobody is serving there". */
 const UNREACHABLE = new Set(['ENOENT', 'ECONNREFUSED', 'EACCES', 'EPERM', 'ENOTSOCK', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH']);
@@ -35,6 +35,10 @@ export class ApiClient {
 
   wake(name: string): Promise<CommandView> {
     return this.call('POST', `/v1/vms/${encodeURIComponent(name)}/wake`);
+  }
+
+  async hypervisors(): Promise<HypervisorView[]> {
+    return (await this.call<{ hypervisors: HypervisorView[] }>('GET', '/v1/hypervisors')).hypervisors;
   }
 
   async switches(): Promise<SwitchView[]> {

@@ -7,6 +7,7 @@
  */
 import { systemClock } from '../clock.js';
 import type { Inventory } from '../inventory/types.js';
+import type { ConnectionStatus } from '../libvirt/hypervisor.js';
 import type { Logger } from '../log.js';
 import type { ParkApp } from '../park/app.js';
 import type { Output } from '../park/machine.js';
@@ -41,6 +42,7 @@ export class ControlPlane {
   /** Engine clock -> epoch ms (offset read at each call, so it follows wall-clock corrections). */
   readonly #toEpoch: (t: number) => number;
   #park: { app: ParkApp; inventory: Inventory } | undefined;
+  #hypervisorStatus: ((uri: string) => ConnectionStatus | undefined) | undefined;
   #server: ApiServer | undefined;
 
   /** Throws TypeError for a malformed Redis target (before anything connects). */
@@ -80,8 +82,9 @@ export class ControlPlane {
   }
 
   /** Tells the plane which park engine (and inventory) the API serves. */
-  attachPark(app: ParkApp, inventory: Inventory): void {
+  attachPark(app: ParkApp, inventory: Inventory, hypervisorStatus?: (uri: string) => ConnectionStatus | undefined): void {
     this.#park = { app, inventory };
+    this.#hypervisorStatus = hypervisorStatus;
   }
 
   /** Starts the control API on `address`, reading switches from `switches` (the Controller). */
@@ -89,6 +92,7 @@ export class ControlPlane {
     const source = createControlSource({
       ...(this.#park === undefined ? {} : { park: { ...this.#park, wakeTimes: this.wakeTimes } }),
       switches,
+      ...(this.#hypervisorStatus === undefined ? {} : { hypervisorStatus: this.#hypervisorStatus }),
       store: () => this.health(),
       toEpoch: this.#toEpoch,
       ...(this.#version === undefined ? {} : { version: this.#version }),

@@ -176,7 +176,7 @@ async function configApps(inventory: Inventory | undefined, log: Logger, plane: 
     log: plane.parkLog(log.child({ app: 'park' })), // its warnings become each VM's lastProblem in the API
     ...(metrics === undefined ? {} : { observer: metrics.park }),
   });
-  plane.attachPark(park, inventory);
+  plane.attachPark(park, inventory, (uri) => hypervisors.get(uri)?.connectionStatus?.());
   if (metrics !== undefined) {
     // Memory and energy per VM from the engine's own accounting (docs/energy.md), read at
     // scrape time. One status snapshot serves every VM of a metric's collect (status() builds

@@ -11,7 +11,7 @@
  */
 import { systemClock, type Clock, type TimerHandle } from '../clock.js';
 import { LibvirtError } from './errors.js';
-import type { DomainRunState, DomainState, Hypervisor } from './hypervisor.js';
+import type { ConnectionStatus, DomainRunState, DomainState, Hypervisor } from './hypervisor.js';
 import {
   AuthType,
   Proc,
@@ -107,6 +107,8 @@ export class RemoteHypervisor implements Hypervisor {
   /** Why the last connect attempt failed; while a background retry is pending, operations fail fast with it. */
   private lastConnectError: LibvirtError | undefined;
   private closed = false;
+  private status: { state: ConnectionStatus['state']; since: number; lastError?: string } = { state: 'idle', since: 0 };
+  private connects = 0;
   /** Where libvirtd is (unix socket, TCP or TLS endpoint) and the URI opened there. */
   readonly endpoint: LibvirtEndpoint;
   private readonly openUri: string;
@@ -134,6 +136,18 @@ export class RemoteHypervisor implements Hypervisor {
     this.shutdownPollMs = opts.shutdownPollMs ?? 100;
     this.connectTimeoutMs = opts.connectTimeoutMs ?? 5_000;
     this.clock = opts.clock ?? systemClock;
+    this.status = { state: 'idle', since: this.clock.now() };
+  }
+
+  connectionStatus(): ConnectionStatus {
+    const { state, since, lastError } = this.status;
+    return { state, endpoint: this.socketPath, since, connects: this.connects, ...(lastError === undefined ? {} : { lastError }) };
+  }
+
+  private setStatus(state: ConnectionStatus['state'], lastError?: string): void {
+    const keep = lastError ?? this.status.lastError;
+    if (state !== this.status.state) this.status = { state, since: this.clock.now(), ...(keep === undefined ? {} : { lastError: keep }) };
+    else if (lastError !== undefined) this.status = { ...this.status, lastError };
   }
 
   /** Opens the connection now (connectHypervisor calls this so a dead daemon fails fast). */
@@ -232,6 +246,7 @@ export class RemoteHypervisor implements Hypervisor {
 
   async close(): Promise<void> {
     this.closed = true;
+    this.setStatus('closed');
     if (this.reconnectTimer !== undefined) this.clock.clearTimer(this.reconnectTimer);
     this.listeners.clear();
     this.connListeners.clear();
@@ -286,6 +301,7 @@ export class RemoteHypervisor implements Hypervisor {
       const e = this.lastConnectError;
       return Promise.reject(new LibvirtError(e.code, `${e.message}; libvirtd at ${this.socketPath} is retried in the background`, { cause: e }));
     }
+    if (this.connecting === undefined) this.setStatus('connecting');
     this.connecting ??= this.open().then(
       (conn) => {
         this.connecting = undefined;
@@ -295,6 +311,7 @@ export class RemoteHypervisor implements Hypervisor {
       (e: unknown) => {
         this.connecting = undefined;
         this.lastConnectError = e instanceof LibvirtError ? e : new LibvirtError('LIBVIRT_CONNECTION', `cannot connect to libvirtd at ${this.socketPath}: ${String(e)}`, { cause: e });
+        this.setStatus(this.closed ? 'closed' : 'down', this.lastConnectError.message);
         throw this.lastConnectError;
       },
     );
@@ -320,11 +337,14 @@ export class RemoteHypervisor implements Hypervisor {
         throw new LibvirtError('LIBVIRT_CONNECTION', `hypervisor connection to ${this.uri} was closed`);
       }
       this.conn = conn;
+      this.connects++;
+      this.setStatus('up');
       this.callbackId = undefined;
       // UUIDs survive a daemon restart, ids do not; drop every handle to be safe.
       this.handles.clear();
-      conn.onClose = () => {
+      conn.onClose = (err) => {
         if (this.conn === conn) {
+          this.setStatus(this.closed ? 'closed' : 'down', err.message);
           this.conn = undefined;
           this.callbackId = undefined;
         }

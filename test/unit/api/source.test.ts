@@ -152,3 +152,18 @@ test('memory released, energy saved and unprofitable parks: measured around the 
   t.is(v.unprofitableParks, 1);
   t.true(v.energySavedJoules < 0, `a 2 s park at depth save costs more than it saves (${v.energySavedJoules} J)`);
 });
+
+test('hypervisors: each host with its connection status and VM count; VMs name their host', async (t) => {
+  const { w } = await setup();
+  const status = { state: 'down' as const, endpoint: 'hv.example:16514 (tls)', since: 7, lastError: 'timed out after 5000 ms', connects: 2 };
+  const src = createControlSource({
+    park: { app: w.app!, inventory: w.inv },
+    switches: { datapaths: new Map([[w.sw.id, w.sw]]) },
+    hypervisorStatus: (uri) => (uri === 'test:///default' ? status : undefined),
+    toEpoch: (ms) => ms + 1000,
+  });
+  t.deepEqual(src.hypervisors?.(), [
+    { name: 'test:///default', uri: 'test:///default', endpoint: 'hv.example:16514 (tls)', connection: 'down', since: 1007, lastError: 'timed out after 5000 ms', connects: 2, maxConcurrentOps: 4, vms: 2 },
+  ]);
+  t.is(src.vm('vm1').hypervisor, 'test:///default');
+});
