@@ -191,8 +191,10 @@ async function configApps(inventory: Inventory | undefined, log: Logger, plane: 
       return snapshot.get(vm);
     };
     const depthOf = new Map(inventory.vms.map((v) => [v.name, v.depth]));
+    const hosts = hypervisorsOf(inventory);
     metrics.bind({
       vmPhases: () => park.status(),
+      hypervisors: () => hosts.map((h) => ({ name: h.name, up: hypervisors.get(h.uri)?.connectionStatus?.().state === 'up' })),
       economics: {
         memoryReleasedBytes: (vm) => byName(vm)?.energy.memoryReleasedBytes ?? 0,
         energySavedJoules: (vm) => byName(vm)?.energy.energySavedJoules ?? 0,
