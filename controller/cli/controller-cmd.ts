@@ -241,9 +241,9 @@ async function connectHypervisors(inventory: Inventory, log: Logger): Promise<Ma
       out.set(h.uri, hv);
       try {
         await hv.connect();
-        log.info('libvirt connected', { hypervisor: h.name, uri: h.uri });
+        log.info('libvirt connected', { uri: h.uri, hypervisor: h.name });
       } catch (e) {
-        log.error('libvirt not reachable; will retry in the background and on each operation', { hypervisor: h.name, uri: h.uri, err: e });
+        log.error('libvirt not reachable; will retry in the background and on each operation', { uri: h.uri, hypervisor: h.name, err: e });
       }
     }),
   );
