@@ -99,19 +99,19 @@ vms:
   t.deepEqual([...cfg.hostOps!], [['qemu+tls://h1.example/system', 7], ['qemu:///system', 3]]);
 });
 
-test('hypervisor errors name the field: unknown host, uri and hypervisor both, bad URI, duplicate URI, tls on a non-TLS URI', (t) => {
+test('hypervisor errors name the field: unknown host, uri and hypervisor both, bad URI, no_verify, duplicate URI, tls on a non-TLS URI', (t) => {
   const e = t.throws(() =>
     parseInventory(
       `hypervisors:
   - { name: h1, uri: "qemu+ssh://h1/system" }
   - { name: h2, uri: "qemu+tcp://h2/system", tls: { caCert: /ca.pem } }
   - { name: h3, uri: "qemu+tcp://h2/system" }
+  - { name: h4, uri: "qemu+tls://h/system?no_verify=1" }
 switches: [{ name: s1, dpid: 1 }]
 vms:
   - { name: a, hypervisor: nope, libvirt: { domain: a }, mac: "52:54:00:00:00:01", ip: 10.0.0.1, switch: s1, port: ta }
   - { name: b, hypervisor: h2, libvirt: { uri: "qemu:///system", domain: b }, mac: "52:54:00:00:00:02", ip: 10.0.0.2, switch: s1, port: tb }
   - { name: c, libvirt: { domain: c }, mac: "52:54:00:00:00:03", ip: 10.0.0.3, switch: s1, port: tc }
-  - { name: d, libvirt: { uri: "qemu+tls://h/system?no_verify=1", domain: d }, mac: "52:54:00:00:00:04", ip: 10.0.0.4, switch: s1, port: td }
 `,
       'bad.yaml',
     ),
@@ -123,5 +123,5 @@ vms:
   t.regex(msg, /vms\[0\]\.hypervisor: unknown hypervisor "nope"/);
   t.regex(msg, /vms\[1\]\.libvirt\.uri: give either hypervisor or libvirt\.uri, not both/);
   t.regex(msg, /vms\[2\]\.libvirt\.uri: missing/);
-  t.regex(msg, /vms\[3\]\.libvirt\.uri: .*no_verify is refused/);
+  t.regex(msg, /hypervisors\[3\]\.uri: .*no_verify is refused/);
 });
