@@ -10,6 +10,7 @@ import net from 'node:net';
 import tls from 'node:tls';
 import { LibvirtError, RemoteHypervisor } from '../../controller/libvirt/index.js';
 import { DEFAULT_TLS_FILES } from '../../controller/libvirt/uri.js';
+import { VirtualClock } from '../../controller/clock.js';
 import { createBridge, destroyBridge } from '../support/ovs.js';
 import { createGuest, createNetnsHost, ensureLibvirt, waitForHttp, type Guest, type NetnsHost } from '../support/guest.js';
 import { makeTestPki } from '../support/pki.js';
@@ -191,7 +192,14 @@ test.serial('a hung host beside the working one: its operation fails within its 
     silent.close();
   });
   const port = (silent.address() as net.AddressInfo).port;
-  const dead = hypervisor(t, `qemu+tls://127.0.0.1:${port}/system`, { connectTimeoutMs: 3000 });
+  // The dead host's timers on virtual time: it stays pending, however slow the machine, until moved on.
+  const clock = new VirtualClock(0);
+  const dead = new RemoteHypervisor(`qemu+tls://127.0.0.1:${port}/system`, { connectTimeoutMs: 3000, clock });
+  t.teardown(async () => {
+    const closing = dead.close();
+    for (let i = 0; i < 50; i++) await clock.advance(100);
+    await closing;
+  });
   const live = hypervisor(t, TLS_URI);
   let deadDone = false;
   const deadWake = dead.resume('some-guest').finally(() => (deadDone = true));
@@ -200,6 +208,10 @@ test.serial('a hung host beside the working one: its operation fails within its 
   await live.resume(guest.name);
   t.is((await live.getState(guest.name)).state, 'running');
   t.false(deadDone, 'the live host finished while the dead one was still pending');
+  for (let i = 0; i < 100 && !deadDone; i++) {
+    await clock.advance(100);
+    await new Promise((r) => setTimeout(r, 20));
+  }
   const e = await t.throwsAsync(deadWake, { instanceOf: LibvirtError });
   t.is(e?.code, 'LIBVIRT_CONNECTION');
   t.true(e?.message.includes(`127.0.0.1:${port} (tls)`), e?.message);

@@ -29,20 +29,30 @@ for (const transport of ['tls', 'tcp'] as const) {
     const port = await silentHost(t);
     const d = new FakeDaemon();
     await d.start();
-    const dead = new RemoteHypervisor(`qemu+${transport}://127.0.0.1:${port}/system`, { connectTimeoutMs: 400, tls: makeTestPki(t) });
+    // The dead host's timers run on virtual time: it stays pending, however slow the machine,
+    // until the test moves its clock past the connect timeout.
+    const clock = new VirtualClock(0);
+    const dead = new RemoteHypervisor(`qemu+${transport}://127.0.0.1:${port}/system`, { connectTimeoutMs: 400, tls: makeTestPki(t), clock });
     const live = new RemoteHypervisor('qemu:///system', { socketPath: d.socketPath });
     t.teardown(async () => {
-      await dead.close();
+      const closing = dead.close();
+      for (let i = 0; i < 20; i++) await clock.advance(100);
+      await closing;
       await live.close();
       await d.dispose();
     });
-    const wake = dead.resume('vm1');
-    // The live host answers while the dead host's call is still pending.
     let deadSettled = false;
-    void wake.catch(() => (deadSettled = true));
+    const wake = dead.resume('vm1').finally(() => (deadSettled = true));
+    wake.catch(() => undefined);
+    // The live host answers while the dead host's call is pending.
     await live.suspend('vm1');
     t.deepEqual(await live.getState('vm1'), { state: 'paused', hasManagedSave: false });
     t.false(deadSettled, 'the dead host is still pending while the live one already answered');
+    // Past the connect timeout (TCP connect, TLS handshake or RPC handshake, wherever it hangs).
+    for (let i = 0; i < 100 && !deadSettled; i++) {
+      await clock.advance(100);
+      await new Promise((r) => setTimeout(r, 20));
+    }
     const e = await t.throwsAsync(wake, { instanceOf: LibvirtError });
     t.is(e?.code, 'LIBVIRT_CONNECTION');
     t.regex(e?.message ?? '', new RegExp(`timed out after 400 ms .*127\\.0\\.0\\.1:${port} \\(${transport}\\)`));
