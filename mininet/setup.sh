@@ -91,6 +91,9 @@ else
 fi
 
 # --- libvirt (no systemd: run the daemons by hand, huge pages off) --------
+# Certificates + TLS/TCP listeners on loopback first: libvirtd reads them when it starts.
+bash "$repo/mininet/libvirt-tls.sh" 2>&1 | tee -a "$log" | sed 's/^libvirt-tls: /setup: /' ||
+  fail "mininet/libvirt-tls.sh"
 bash "$repo/mininet/start-libvirtd.sh" 2>&1 | tee -a "$log" | sed 's/^start-libvirtd: /setup: /' ||
   fail "mininet/start-libvirtd.sh"
 

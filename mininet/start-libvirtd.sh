@@ -44,8 +44,12 @@ if [ -n "$pid" ]; then
       "are ~50-100 ms slower. Restart it with: pkill -x libvirtd; bash mininet/start-libvirtd.sh"
   fi
 else
-  without_thp libvirtd -d || fail "libvirtd -d failed"
-  say "libvirtd started (transparent huge pages off for it and its QEMUs)"
+  # --listen (TLS + TCP on loopback, libvirtd.conf) once mininet/libvirt-tls.sh made the
+  # certificates: without them libvirtd refuses to start with listen_tls = 1.
+  listen=()
+  [ -s /etc/pki/libvirt/servercert.pem ] && listen=(--listen)
+  without_thp libvirtd -d "${listen[@]}" || fail "libvirtd -d ${listen[*]} failed"
+  say "libvirtd started ${listen[*]} (transparent huge pages off for it and its QEMUs)"
 fi
 
 for _ in $(seq 100); do

@@ -5,7 +5,7 @@
 import { request } from 'node:http';
 import { formatApiAddress, type ApiAddress } from './address.js';
 import { ApiRequestError, ApiUnreachableError } from './errors.js';
-import type { CommandView, DaemonView, LinksView, SwitchView, VmView } from './types.js';
+import type { CommandView, DaemonView, HypervisorView, LinksView, SwitchView, VmView } from './types.js';
 
 /** Connection-level failures that mean "nobody is serving there". */
 const UNREACHABLE = new Set(['ENOENT', 'ECONNREFUSED', 'EACCES', 'EPERM', 'ENOTSOCK', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH']);
@@ -39,6 +39,10 @@ export class ApiClient {
 
   async links(): Promise<LinksView> {
     return this.call<LinksView>('GET', '/v1/links');
+  }
+
+  async hypervisors(): Promise<HypervisorView[]> {
+    return (await this.call<{ hypervisors: HypervisorView[] }>('GET', '/v1/hypervisors')).hypervisors;
   }
 
   async switches(): Promise<SwitchView[]> {

@@ -7,6 +7,7 @@
  */
 import { systemClock } from '../clock.js';
 import type { Inventory } from '../inventory/types.js';
+import type { ConnectionStatus } from '../libvirt/hypervisor.js';
 import type { Logger } from '../log.js';
 import type { ParkApp } from '../park/app.js';
 import type { Output } from '../park/machine.js';
@@ -42,6 +43,7 @@ export class ControlPlane {
   /** Engine clock -> epoch ms (offset read at each call, so it follows wall-clock corrections). */
   readonly #toEpoch: (t: number) => number;
   #park: { app: ParkApp; inventory: Inventory } | undefined;
+  #hypervisorStatus: ((uri: string) => ConnectionStatus | undefined) | undefined;
   #server: ApiServer | undefined;
   #topology: TopologyGraph | undefined;
 
@@ -82,8 +84,9 @@ export class ControlPlane {
   }
 
   /** Tells the plane which park engine (and inventory) the API serves. */
-  attachPark(app: ParkApp, inventory: Inventory): void {
+  attachPark(app: ParkApp, inventory: Inventory, hypervisorStatus?: (uri: string) => ConnectionStatus | undefined): void {
     this.#park = { app, inventory };
+    this.#hypervisorStatus = hypervisorStatus;
   }
 
   /** Tells the plane which live topology `GET /v1/links` shows (its clock is the engine's: systemClock). */
@@ -97,6 +100,7 @@ export class ControlPlane {
       ...(this.#park === undefined ? {} : { park: { ...this.#park, wakeTimes: this.wakeTimes } }),
       switches,
       ...(this.#topology === undefined ? {} : { topology: this.#topology }),
+      ...(this.#hypervisorStatus === undefined ? {} : { hypervisorStatus: this.#hypervisorStatus }),
       store: () => this.health(),
       toEpoch: this.#toEpoch,
       ...(this.#version === undefined ? {} : { version: this.#version }),

@@ -78,6 +78,10 @@ async function route(source: ControlSource, method: string, path: string): Promi
       allow('GET');
       return { status: 200, body: source.links() };
     }
+    if (a === 'hypervisors' && b === undefined) {
+      allow('GET');
+      return { status: 200, body: { hypervisors: source.hypervisors?.() ?? [] } };
+    }
     if (a === 'vms' && b === undefined) {
       allow('GET');
       return { status: 200, body: { vms: source.vms() } };

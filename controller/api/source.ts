@@ -4,13 +4,15 @@
  */
 import type { PortInfo } from '../app.js';
 import type { Inventory } from '../inventory/types.js';
+import { hypervisorsOf } from '../inventory/hosts.js';
+import type { ConnectionStatus } from '../libvirt/hypervisor.js';
 import type { ParkApp, VmStatus } from '../park/app.js';
 import type { LogFields, Logger } from '../log.js';
 import type { Output } from '../park/machine.js';
 import { ladderOf } from '../park/depth.js';
 import { VmBusyError, VmNotFoundError } from './errors.js';
 import type { TopologyGraph } from '../topology/graph.js';
-import type { CommandView, ControlSource, DaemonView, LinkEndView, LinksView, ProblemView, SwitchView, TransitionView, VmView } from './types.js';
+import type { CommandView, ControlSource, DaemonView, HypervisorView, LinkEndView, LinksView, ProblemView, SwitchView, TransitionView, VmView } from './types.js';
 
 type Transition = Extract<Output, { kind: 'transition' }>;
 
@@ -116,6 +118,8 @@ export interface ControlSourceOptions {
   readonly now?: () => number;
   /** Maps the park engine's clock (monotonic in the daemon) to epoch ms for `since`; default identity. */
   readonly toEpoch?: (t: number) => number;
+  /** The libvirt connection of each host, by URI (the controller's adapters). */
+  readonly hypervisorStatus?: (uri: string) => ConnectionStatus | undefined;
 }
 
 /** Builds the ControlSource the API server reads. */
@@ -137,6 +141,7 @@ export function createControlSource(opts: ControlSourceOptions): ControlSource {
       depths: ladderOf(spec).map((r) => ({ depth: r.depth, afterMs: r.afterMs })),
       parkedDepth: s.depth ?? null,
       domain: spec.libvirt.domain,
+      hypervisor: spec.hypervisor ?? spec.libvirt.uri,
       switch: spec.switch,
       port: s.portNo ?? null,
       held: s.held,
@@ -237,6 +242,24 @@ export function createControlSource(opts: ControlSourceOptions): ControlSource {
           since: Math.round(epoch(l.since)),
         })),
       };
+    },
+
+    hypervisors(): HypervisorView[] {
+      if (inv === undefined) return [];
+      return hypervisorsOf(inv).map((h) => {
+        const st = opts.hypervisorStatus?.(h.uri);
+        return {
+          name: h.name,
+          uri: h.uri,
+          endpoint: st?.endpoint ?? h.uri,
+          connection: st?.state ?? 'idle',
+          since: Math.round(toEpoch(st?.since ?? 0)),
+          lastError: st?.lastError ?? null,
+          connects: st?.connects ?? 0,
+          maxConcurrentOps: h.maxConcurrentOps,
+          vms: inv.vms.filter((v) => v.libvirt.uri === h.uri).length,
+        };
+      });
     },
 
     daemon(): DaemonView {

@@ -22,6 +22,8 @@ export interface VmView {
   /** The depth the VM is parked at now (escalation deepens it); null while active. */
   readonly parkedDepth: Depth | null;
   readonly domain: string;
+  /** The VM's hypervisor host (inventory hypervisors[].name, or its libvirt URI for an implicit host). */
+  readonly hypervisor: string;
   readonly switch: string;
   /** Current OpenFlow port of the VM's tap; null while unknown (a saved VM's tap is gone). */
   readonly port: number | null;
@@ -123,6 +125,26 @@ export interface LinksView {
   readonly links: readonly LinkView[];
 }
 
+/** A hypervisor host and the controller's libvirt connection to it, as `GET /v1/hypervisors` reports it. */
+export interface HypervisorView {
+  readonly name: string;
+  readonly uri: string;
+  /** Where libvirtd is: a socket path or "HOST:PORT (tls|tcp)". */
+  readonly endpoint: string;
+  /** up | connecting | down (retried in the background) | idle (not used yet) | closed */
+  readonly connection: 'up' | 'connecting' | 'down' | 'idle' | 'closed';
+  /** Epoch ms of the last connection state change. */
+  readonly since: number;
+  /** Why the last attempt failed or the connection dropped; null if never. */
+  readonly lastError: string | null;
+  /** Connections opened so far (1 + reconnects). */
+  readonly connects: number;
+  /** The host's bound on concurrent libvirt operations. */
+  readonly maxConcurrentOps: number;
+  /** VMs on this host. */
+  readonly vms: number;
+}
+
 /** `GET /v1/status`: the daemon itself. */
 export interface DaemonView {
   readonly version: string;
@@ -157,5 +179,7 @@ export interface ControlSource {
   wake(name: string): Promise<CommandView>;
   switches(): SwitchView[];
   links(): LinksView;
+  /** The hypervisor hosts; absent in sources without a park engine (then the list is empty). */
+  hypervisors?(): HypervisorView[];
   daemon(): DaemonView;
 }

@@ -9,5 +9,6 @@ register('controller', 'run the OpenFlow controller (L2 fabric; parking with --c
 register('ofp', 'decode/encode binary OpenFlow 1.3 messages to/from JSON lines', async () => (await import('./ofp-cmd.js')).default);
 register('vm', 'list, inspect, park and wake VMs (client of the controller API)', async () => (await import('./vm-cmd.js')).default);
 register('switch', 'list the switches connected to the controller, or the links between them', async () => (await import('./vm-cmd.js')).switchCommand);
+register('hypervisor', 'list the hypervisor hosts and the state of their libvirt connections', async () => (await import('./vm-cmd.js')).hypervisorCommand);
 register('report', 'turn a controller JSON log into an HTML run report (SVG plots)', async () => (await import('./report-cmd.js')).default);
 register('replay', 'replay a flow trace through the park engine; replay synth makes one', async () => (await import('./replay-cmd.js')).default);

@@ -13,7 +13,9 @@ import { checkReclaimSwap } from '../park/swap-check.js';
 import { createL2App } from '../l2/app.js';
 import { LibvirtError } from '../libvirt/errors.js';
 import type { Hypervisor } from '../libvirt/hypervisor.js';
-import { connectHypervisor, RemoteHypervisor, socketPathForUri } from '../libvirt/remote.js';
+import { RemoteHypervisor } from '../libvirt/remote.js';
+import { parseLibvirtUri } from '../libvirt/uri.js';
+import { hypervisorsOf } from '../inventory/hosts.js';
 import { createParkApp, systemClock, type VmStatus } from '../park/index.js';
 import { MetricsAddressError, parseMetricsAddress, SeamlessMetrics, serveMetrics, type MetricsAddress, type MetricsServer } from '../metrics/index.js';
 import { createLogger, parseLogLevel, type Logger, type LogLevel } from '../log.js';
@@ -184,7 +186,7 @@ async function configApps(loaded: Inventory | undefined, log: Logger, plane: Con
     log: plane.parkLog(log.child({ app: 'park' })), // its warnings become each VM's lastProblem in the API
     ...(metrics === undefined ? {} : { observer: metrics.park }),
   });
-  plane.attachPark(park, inventory);
+  plane.attachPark(park, inventory, (uri) => hypervisors.get(uri)?.connectionStatus?.());
   if (metrics !== undefined) {
     // Memory and energy per VM from the engine's own accounting (docs/energy.md), read at
     // scrape time. One status snapshot serves every VM of a metric's collect (status() builds
@@ -199,8 +201,10 @@ async function configApps(loaded: Inventory | undefined, log: Logger, plane: Con
       return snapshot.get(vm);
     };
     const depthOf = new Map(inventory.vms.map((v) => [v.name, v.depth]));
+    const hosts = hypervisorsOf(inventory);
     metrics.bind({
       vmPhases: () => park.status(),
+      hypervisors: () => hosts.map((h) => ({ name: h.name, up: hypervisors.get(h.uri)?.connectionStatus?.().state === 'up' })),
       economics: {
         memoryReleasedBytes: (vm) => byName(vm)?.energy.memoryReleasedBytes ?? 0,
         energySavedJoules: (vm) => byName(vm)?.energy.energySavedJoules ?? 0,
@@ -230,32 +234,37 @@ function parkedLastPark(s: VmStatus | undefined): VmStatus['lastPark'] {
 }
 
 /**
- * Connects to libvirt once per distinct URI of the inventory. A URI the adapter
- * cannot use is a configuration error (InventoryError naming the field). A daemon
- * that does not answer yet is not fatal: the connection is retried on each
- * libvirt operation, and the engine treats a failed park as "still running".
+ * Connects to libvirt once per hypervisor host of the inventory (its URI, TLS
+ * files and timeouts), all hosts at once: a dead host costs start-up at most one
+ * connect timeout and delays no other host. A URI the adapter cannot use is a
+ * configuration error (InventoryError naming the field). A host that does not
+ * answer yet is not fatal: the connection is retried in the background and on
+ * each libvirt operation, and only that host's VMs' operations fail meanwhile.
  */
 async function connectHypervisors(inventory: Inventory, log: Logger): Promise<Map<string, Hypervisor>> {
   const out = new Map<string, Hypervisor>();
   const issues: string[] = [];
   inventory.vms.forEach((vm, i) => {
     try {
-      socketPathForUri(vm.libvirt.uri);
+      parseLibvirtUri(vm.libvirt.uri);
     } catch (e) {
       if (!(e instanceof LibvirtError)) throw e;
       issues.push(`vms[${i}].libvirt.uri: ${e.message}`);
     }
   });
   if (issues.length > 0) throw new InventoryError(inventory.file, issues);
-  for (const uri of new Set(inventory.vms.map((v) => v.libvirt.uri))) {
-    try {
-      out.set(uri, await connectHypervisor(uri));
-      log.info('libvirt connected', { uri });
-    } catch (e) {
-      log.error('libvirt not reachable; will retry on each operation', { uri, err: e });
-      out.set(uri, new RemoteHypervisor(uri));
-    }
-  }
+  await Promise.all(
+    hypervisorsOf(inventory).map(async (h) => {
+      const hv = new RemoteHypervisor(h.uri, { tls: h.tls, connectTimeoutMs: h.connectTimeoutMs, callTimeoutMs: h.callTimeoutMs });
+      out.set(h.uri, hv);
+      try {
+        await hv.connect();
+        log.info('libvirt connected', { uri: h.uri, hypervisor: h.name });
+      } catch (e) {
+        log.error('libvirt not reachable; will retry in the background and on each operation', { uri: h.uri, hypervisor: h.name, err: e });
+      }
+    }),
+  );
   return out;
 }
 

@@ -7,7 +7,7 @@ import { parseArgs } from 'node:util';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { DEFAULT_API_SOCKET, parseApiAddress, type ApiAddress } from '../api/address.js';
 import { ApiClient } from '../api/client.js';
-import type { LinkEndView, LinksView, SwitchView, VmView } from '../api/types.js';
+import type { HypervisorView, LinkEndView, LinksView, SwitchView, VmView } from '../api/types.js';
 import { OFPP_LOCAL } from '../openflow/constants.js';
 import { formatDuration } from '../inventory/duration.js';
 import type { Command } from './dispatch.js';
@@ -21,6 +21,8 @@ export const VM_USAGE =
 export const SWITCH_USAGE =
   'usage: seamless switch list [--json] [--socket PATH|HOST:PORT]\n' +
   '       seamless switch links [--json] [--socket PATH|HOST:PORT]\n';
+
+export const HYPERVISOR_USAGE = 'usage: seamless hypervisor list [--json] [--socket PATH|HOST:PORT]\n';
 
 const OPTIONS_HELP = `
   --socket PATH|HOST:PORT  the controller's API (default $SEAMLESS_SOCKET or ${DEFAULT_API_SOCKET})
@@ -114,8 +116,8 @@ export function table(header: string[], rows: string[][]): string {
 
 export function vmTable(vms: readonly VmView[]): string {
   return table(
-    ['Name', 'State', 'Depth', 'Since', 'Port', 'Last wake', 'Mem released', 'Energy saved'],
-    vms.map((v) => [v.name, stateText(v), v.depth, formatTime(v.since), v.port === null ? '-' : String(v.port), formatMs(v.lastWakeMs), formatBytes(v.memoryReleasedBytes), formatJoules(v.energySavedJoules)]),
+    ['Name', 'State', 'Depth', 'Host', 'Since', 'Port', 'Last wake', 'Mem released', 'Energy saved'],
+    vms.map((v) => [v.name, stateText(v), v.depth, v.hypervisor, formatTime(v.since), v.port === null ? '-' : String(v.port), formatMs(v.lastWakeMs), formatBytes(v.memoryReleasedBytes), formatJoules(v.energySavedJoules)]),
   );
 }
 
@@ -127,6 +129,7 @@ export function vmInfo(v: VmView): string {
     ['Depth', v.depths.length <= 1 ? v.depth : v.depths.map((r) => `${r.depth} after ${formatDuration(r.afterMs)}`).join(', ')],
     ['Parked at', v.parkedDepth ?? '-'],
     ['Domain', v.domain],
+    ['Hypervisor', v.hypervisor],
     ['Switch', v.switch],
     ['Port', v.port === null ? '-' : String(v.port)],
     ['Held packets', String(v.held)],
@@ -193,6 +196,17 @@ export function linksSummary(v: LinksView): string {
   const lines = v.links.map((l, i) => `${left[i]!.padEnd(wl)} <-> ${right[i]!.padEnd(wr)}  ${l.tree ? 'tree' : 'spare'}`.trimEnd());
   const tree = v.links.filter((l) => l.tree).length;
   return `${lines.join('\n')}\n${v.links.length} links, ${tree} on the spanning tree\n`;
+}
+
+/** `seamless hypervisor list`: each host, its libvirt connection and why it is down. */
+export function hypervisorTable(hs: readonly HypervisorView[]): string {
+  if (hs.length === 0) return 'no hypervisors (the controller runs without --config)\n';
+  const text = table(
+    ['Name', 'Endpoint', 'Connection', 'Since', 'VMs', 'Max ops', 'Connects'],
+    hs.map((h) => [h.name, h.endpoint, h.connection, h.since === 0 ? '-' : formatTime(h.since), String(h.vms), String(h.maxConcurrentOps), String(h.connects)]),
+  );
+  const errors = hs.filter((h) => h.connection !== 'up' && h.lastError !== null).map((h) => ` ${h.name}: ${h.lastError}`);
+  return errors.length === 0 ? text : `${text}\n${errors.join('\n')}\n`;
 }
 
 function print(s: string): void {
@@ -326,6 +340,16 @@ async function runSwitch(args: Args): Promise<number> {
   return 0;
 }
 
+async function runHypervisor(args: Args): Promise<number> {
+  const sub = args.positionals[0];
+  if (sub !== 'list') throw new UsageError(sub === undefined ? 'missing subcommand' : `unknown subcommand '${sub}'`);
+  if (args.positionals.length !== 1) throw new UsageError('list: takes no arguments');
+  const hs = await new ApiClient(args.address).hypervisors();
+  if (args.json) json(hs);
+  else print(hypervisorTable(hs));
+  return 0;
+}
+
 function wrap(name: string, usage: string, body: (a: Args) => Promise<number>): Command {
   return async (argv) => {
     try {
@@ -351,4 +375,6 @@ function wrap(name: string, usage: string, body: (a: Args) => Promise<number>): 
 const vmCommand: Command = wrap('vm', VM_USAGE, runVm);
 /** `seamless switch ...` */
 export const switchCommand: Command = wrap('switch', SWITCH_USAGE, runSwitch);
+/** `seamless hypervisor ...` */
+export const hypervisorCommand: Command = wrap('hypervisor', HYPERVISOR_USAGE, runHypervisor);
 export default vmCommand;

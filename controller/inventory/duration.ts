@@ -70,6 +70,9 @@ export const DURATION_RANGES = {
   horizon: { minMs: 0, maxMs: 24 * 3_600_000 },
   // predictive's expect rule: a minute .. a week (the histograms end at ~24 days; a week is the longest useful wait).
   expect: { minMs: 60_000, maxMs: 168 * 3_600_000 },
+  // A remote hypervisor host: connect (TCP + TLS + RPC handshake) and one libvirt call.
+  connectTimeout: { minMs: 100, maxMs: 300_000 },
+  callTimeout: { minMs: 1000, maxMs: 3_600_000 },
 } as const satisfies Record<string, DurationRange>;
 
 export type DurationField = keyof typeof DURATION_RANGES;

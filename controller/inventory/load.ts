@@ -6,7 +6,7 @@ import { parseDocument } from 'yaml';
 import type { z } from 'zod';
 import { inventorySchema, type RawInventory } from './schema.js';
 import { DEFAULT_POWER_PROFILE, mergeProfile, type PowerOverride } from '../energy/profile.js';
-import type { Depth, IgnoreRule, Inventory, ParkSettings, PolicySpec, Rung, VmSpec } from './types.js';
+import type { Depth, HypervisorSpec, IgnoreRule, Inventory, ParkSettings, PolicySpec, Rung, VmSpec } from './types.js';
 import { bootsCold, depthRank } from '../park/depth.js';
 import { formatDuration } from './duration.js';
 
@@ -18,6 +18,11 @@ export interface LoadOptions {
    */
   readonly replay?: boolean;
 }
+import { LibvirtError } from '../libvirt/errors.js';
+import { parseLibvirtUri } from '../libvirt/uri.js';
+
+/** Per-host connection bounds when `hypervisors[]` does not set them (docs/decisions.md). */
+export const BUILTIN_HYPERVISOR = { connectTimeoutMs: 5_000, callTimeoutMs: 120_000 };
 
 /** A bad inventory file; `issues` lists every problem found, each as "path: message". */
 export class InventoryError extends Error {
@@ -331,6 +336,59 @@ function resolve(raw: RawInventory, file: string, opts: LoadOptions): Inventory 
     dupe('port', ports, `${s.switch}/${s.port}`, `${w}.port`);
     sinkSwitch.set(s.name, s.switch);
   });
+  const hypervisors = new Map<string, HypervisorSpec>();
+  const hvByUri = new Map<string, HypervisorSpec>();
+  const checkUri = (uri: string, where: string): void => {
+    try {
+      parseLibvirtUri(uri);
+    } catch (e) {
+      if (!(e instanceof LibvirtError)) throw e;
+      issues.push(`${where}: ${e.message}`);
+    }
+  };
+  (raw.hypervisors ?? []).forEach((h, i) => {
+    const w = `hypervisors[${i}]`;
+    if (hypervisors.has(h.name)) issues.push(`${w}.name: duplicate hypervisor ${h.name}`);
+    // One connection per host: two names for one URI would split its concurrency bound in two.
+    if (hvByUri.has(h.uri)) issues.push(`${w}.uri: ${h.uri} is also hypervisor ${hvByUri.get(h.uri)!.name}`);
+    checkUri(h.uri, `${w}.uri`);
+    if (h.tls !== undefined && !/^[a-z][a-z0-9]*(\+tls)?:\/\/[^/]/.test(h.uri)) issues.push(`${w}.tls: ${h.uri} is not a TLS URI (qemu+tls://HOST/system); tls paths would be ignored`);
+    const spec: HypervisorSpec = {
+      name: h.name,
+      uri: h.uri,
+      tls: {
+        ...(h.tls?.caCert !== undefined ? { caCert: h.tls.caCert } : {}),
+        ...(h.tls?.clientCert !== undefined ? { clientCert: h.tls.clientCert } : {}),
+        ...(h.tls?.clientKey !== undefined ? { clientKey: h.tls.clientKey } : {}),
+      },
+      maxConcurrentOps: h.maxConcurrentOps ?? park.maxConcurrentOps,
+      connectTimeoutMs: h.connectTimeout ?? BUILTIN_HYPERVISOR.connectTimeoutMs,
+      callTimeoutMs: h.callTimeout ?? BUILTIN_HYPERVISOR.callTimeoutMs,
+    };
+    hypervisors.set(h.name, spec);
+    hvByUri.set(h.uri, spec);
+  });
+  /** The VM's host: the named hypervisor, the one with its URI, or an implicit one named by the URI. */
+  const hostOf = (v: RawInventory['vms'][number], w: string): HypervisorSpec | undefined => {
+    if (v.hypervisor !== undefined) {
+      if (v.libvirt.uri !== undefined) issues.push(`${w}.libvirt.uri: give either hypervisor or libvirt.uri, not both (the URI is hypervisor ${v.hypervisor}'s)`);
+      const h = hypervisors.get(v.hypervisor);
+      if (h === undefined) issues.push(`${w}.hypervisor: unknown hypervisor "${v.hypervisor}"`);
+      return h;
+    }
+    const uri = v.libvirt.uri;
+    if (uri === undefined) {
+      issues.push(`${w}.libvirt.uri: missing (or name the VM's host with hypervisor:)`);
+      return undefined;
+    }
+    const known = hvByUri.get(uri);
+    if (known !== undefined) return known;
+    // Not checked here: inventories for replay and tests name hosts they never connect to;
+    // the controller checks every URI it will use (vms[i].libvirt.uri) before connecting.
+    const implicit: HypervisorSpec = { name: uri, uri, tls: {}, maxConcurrentOps: park.maxConcurrentOps, ...BUILTIN_HYPERVISOR };
+    hvByUri.set(uri, implicit);
+    return implicit;
+  };
   const domains = new Map<string, string>();
   const power = raw.power;
   const hostPower = new Map<string, PowerOverride>();
@@ -355,7 +413,9 @@ function resolve(raw: RawInventory, file: string, opts: LoadOptions): Inventory 
     dupe('IP', ips, v.ip, `${w}.ip`);
     checkSwitch(v.switch, w);
     dupe('port', ports, `${v.switch}/${v.port}`, `${w}.port`);
-    dupe('libvirt domain', domains, `${v.libvirt.uri} ${v.libvirt.domain}`, `${w}.libvirt.domain`);
+    const host = hostOf(v, w);
+    const uri = host?.uri ?? v.libvirt.uri ?? '';
+    dupe('libvirt domain', domains, `${uri} ${v.libvirt.domain}`, `${w}.libvirt.domain`);
     const sink = v.sink ?? d.sink;
     if (sink !== undefined) {
       const field = v.sink !== undefined ? `${w}.sink` : `defaults.sink (for ${w})`;
@@ -373,7 +433,8 @@ function resolve(raw: RawInventory, file: string, opts: LoadOptions): Inventory 
     const policy = v.policy !== undefined ? resolvePolicySpec(v.policy, `${w}.policy`, opts, issues) : parkPolicy;
     return {
       name: v.name,
-      libvirt: { uri: v.libvirt.uri, domain: v.libvirt.domain },
+      libvirt: { uri, domain: v.libvirt.domain },
+      ...(host !== undefined ? { hypervisor: host.name } : {}),
       mac: v.mac,
       ip: v.ip,
       switch: v.switch,
@@ -391,7 +452,7 @@ function resolve(raw: RawInventory, file: string, opts: LoadOptions): Inventory 
       maxHeld: v.maxHeld ?? d.maxHeld ?? BUILTIN_DEFAULTS.maxHeld,
       wakeTimeoutMs: v.wakeTimeout ?? d.wakeTimeout ?? BUILTIN_DEFAULTS.wakeTimeoutMs,
       ...((v.reclaimFallback ?? d.reclaimFallback ?? p.reclaimFallback) === 'pause' ? { reclaimFallback: 'pause' as const } : {}),
-      power: mergeProfile(DEFAULT_POWER_PROFILE, power, hostPower.get(v.libvirt.uri)),
+      power: mergeProfile(DEFAULT_POWER_PROFILE, power, hostPower.get(uri)),
     };
   });
   // The probe source is the controller's own identity on the VMs' network: if a
@@ -415,6 +476,8 @@ function resolve(raw: RawInventory, file: string, opts: LoadOptions): Inventory 
     hosts: hosts.map((h) => ({ name: h.name, ip: h.ip, switch: h.switch, ...(h.mac ? { mac: h.mac } : {}), ...(h.port !== undefined ? { port: h.port } : {}) })),
     sinks: sinks.map((s) => ({ name: s.name, switch: s.switch, dpid: switchDpid.get(s.switch) ?? 0n, port: s.port, mac: s.mac, ip: s.ip })),
     vms,
+    // Only hosts some VM uses: an unused one would be connected to for nothing.
+    hypervisors: [...hvByUri.values()].filter((h) => vms.some((v) => v.libvirt.uri === h.uri)),
     park,
   };
 }

@@ -187,13 +187,28 @@ export const inventorySchema = z.strictObject({
       policy: policySchema.optional(),
     })
     .optional(),
+  /** Hypervisor hosts (one libvirt connection each); VMs name theirs with `hypervisor:`. */
+  hypervisors: z
+    .array(
+      z.strictObject({
+        name,
+        uri: z.string().min(1),
+        tls: z.strictObject({ caCert: z.string().min(1).optional(), clientCert: z.string().min(1).optional(), clientKey: z.string().min(1).optional() }).optional(),
+        maxConcurrentOps: z.number().int().min(1).max(1000).optional(),
+        connectTimeout: duration('connectTimeout').optional(),
+        callTimeout: duration('callTimeout').optional(),
+      }),
+    )
+    .optional(),
   switches: z.array(z.strictObject({ name, dpid })),
   hosts: z.array(z.strictObject({ name, mac: mac.optional(), ip: ipv4, switch: name, port: ofPort.optional() })).optional(),
   sinks: z.array(z.strictObject({ name, switch: name, port: ofPort, mac: unicastMac, ip: stationIpv4 })).optional(),
   vms: z.array(
     z.strictObject({
       name,
-      libvirt: z.strictObject({ uri: z.string().min(1), domain: z.string().min(1) }),
+      /** The VM's host, from `hypervisors:`; then `libvirt` gives only the domain. */
+      hypervisor: name.optional(),
+      libvirt: z.strictObject({ uri: z.string().min(1).optional(), domain: z.string().min(1) }),
       mac: unicastMac,
       ip: stationIpv4,
       switch: name,

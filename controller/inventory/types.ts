@@ -86,9 +86,31 @@ export interface SinkSpec {
   readonly ip: string;
 }
 
+/**
+ * A hypervisor host (inventory `hypervisors:`): one libvirt connection, its own
+ * bound on concurrent operations. VMs given as `libvirt: {uri, domain}` without a
+ * hypervisor get an implicit one per URI, named by the URI.
+ */
+export interface HypervisorSpec {
+  readonly name: string;
+  /** libvirt URI: qemu:///system, qemu+tls://HOST[:PORT]/system or qemu+tcp://HOST[:PORT]/system. */
+  readonly uri: string;
+  /** Client PKI files for TLS; each absent one is libvirt's default (controller/libvirt/uri.ts DEFAULT_TLS_FILES). */
+  readonly tls: { readonly caCert?: string; readonly clientCert?: string; readonly clientKey?: string };
+  /** Concurrent libvirt operations on this host (default: park.maxConcurrentOps). */
+  readonly maxConcurrentOps: number;
+  /** Bound on connecting (TCP, TLS, RPC handshake): a dead host fails its own VMs' operations after this. */
+  readonly connectTimeoutMs: number;
+  /** Bound on one libvirt call on this host (a managed save of a large guest takes long). */
+  readonly callTimeoutMs: number;
+}
+
 export interface VmSpec {
   readonly name: string;
+  /** `uri` is the VM's hypervisor's URI; the hypervisor (host) name is `hypervisor`. */
   readonly libvirt: { readonly uri: string; readonly domain: string };
+  /** The hypervisor host's name (inventory `hypervisors[].name`, or the URI for an implicit one); absent in hand-built specs. */
+  readonly hypervisor?: string;
   readonly mac: string;
   readonly ip: string;
   readonly switch: string;
@@ -133,7 +155,7 @@ export interface VmSpec {
 
 /** Engine-wide settings (`park:` section). */
 export interface ParkSettings {
-  /** Global bound on concurrent libvirt operations (first come, first served). */
+  /** Bound on concurrent libvirt operations per hypervisor host (first come, first served); the default of hypervisors[].maxConcurrentOps. */
   readonly maxConcurrentOps: number;
   readonly probeIntervalMs: number;
   /** Wake attempts after the first failed one. */
@@ -157,5 +179,7 @@ export interface Inventory {
   readonly hosts: readonly HostSpec[];
   readonly sinks: readonly SinkSpec[];
   readonly vms: readonly VmSpec[];
+  /** Every hypervisor host the VMs use (explicit and implicit); absent in hand-built inventories. */
+  readonly hypervisors?: readonly HypervisorSpec[];
   readonly park: ParkSettings;
 }

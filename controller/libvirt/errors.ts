@@ -14,6 +14,11 @@ export type LibvirtErrorCode =
   | 'LIBVIRT_PROTOCOL'
   /** The daemon refused our credentials. */
   | 'LIBVIRT_AUTH'
+  /**
+   * TLS with a remote libvirtd failed: its certificate is not trusted (CA, host name),
+   * it refused our client certificate, or our key material cannot be read.
+   */
+  | 'LIBVIRT_TLS'
   /** The URI names a transport this adapter does not speak. */
   | 'LIBVIRT_BAD_URI'
   /** Any other libvirt error; see libvirtCode and the message. */

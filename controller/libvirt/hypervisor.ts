@@ -15,6 +15,20 @@ export interface DomainState {
 export type LifecycleEvent =
   | 'defined' | 'undefined' | 'started' | 'suspended' | 'resumed' | 'stopped' | 'shutdown' | 'pmsuspended' | 'crashed';
 
+/** The adapter's connection to one libvirt host, as `seamless hypervisor list` shows it. */
+export interface ConnectionStatus {
+  /** up: connected; connecting: an attempt in progress; down: the last attempt failed (retried in the background); idle: never tried; closed. */
+  readonly state: 'up' | 'connecting' | 'down' | 'idle' | 'closed';
+  /** Where libvirtd is: a socket path or "HOST:PORT (tls|tcp)". */
+  readonly endpoint: string;
+  /** Clock ms of the last change of `state`. */
+  readonly since: number;
+  /** Why the last connect attempt failed or the connection dropped; undefined when none. */
+  readonly lastError?: string;
+  /** Connections opened so far (1 + reconnects). */
+  readonly connects: number;
+}
+
 export interface Hypervisor {
   /** Run state and whether a managed-save image exists. */
   getState(domain: string): Promise<DomainState>;
@@ -58,6 +72,8 @@ export interface Hypervisor {
    * (the limit stays). Optional: adapters without it cannot park at depth reclaim.
    */
   setMemoryHardLimit?(domain: string, kib: bigint | 'unlimited'): Promise<void>;
+  /** The connection's state (remote adapters); absent for in-memory fakes. */
+  connectionStatus?(): ConnectionStatus;
   /** Releases the connection; later calls fail with LIBVIRT_CONNECTION. */
   close(): Promise<void>;
 }

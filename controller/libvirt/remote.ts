@@ -11,7 +11,7 @@
  */
 import { systemClock, type Clock, type TimerHandle } from '../clock.js';
 import { LibvirtError } from './errors.js';
-import type { DomainRunState, DomainState, Hypervisor } from './hypervisor.js';
+import type { ConnectionStatus, DomainRunState, DomainState, Hypervisor } from './hypervisor.js';
 import {
   AuthType,
   Proc,
@@ -40,24 +40,31 @@ import {
   type RemoteDomain,
 } from './protocol.js';
 import { RpcConnection } from './rpcClient.js';
+import { endpointLabel, parseLibvirtUri, type LibvirtEndpoint, type TlsFiles } from './uri.js';
+export { DEFAULT_SOCKET_PATH } from './uri.js';
 
 /** Background reconnect backoff bounds (ms). */
 const RECONNECT_MIN_MS = 250;
 const RECONNECT_MAX_MS = 1_000;
-
-/** libvirtd's read-write socket (the same for qemu:///system and every other driver URI). */
-export const DEFAULT_SOCKET_PATH = '/var/run/libvirt/libvirt-sock';
+/**
+ * Cap for a remote (TCP/TLS) host: each failed attempt there can cost a whole
+ * connect timeout and a TLS handshake on a host that may be down for long, so
+ * retries thin out to every 5 s; operations between them fail fast (docs/decisions.md).
+ */
+const RECONNECT_MAX_REMOTE_MS = 5_000;
 
 export interface RemoteHypervisorOptions {
-  /** Unix socket of libvirtd (default /var/run/libvirt/libvirt-sock). */
+  /** Unix socket of libvirtd (default: from the URI, /var/run/libvirt/libvirt-sock); only for local URIs. */
   socketPath?: string;
+  /** Client PKI files for qemu+tls:// URIs (defaults: libvirt's, DEFAULT_TLS_FILES). */
+  tls?: Partial<TlsFiles>;
   /** Limit for one RPC, e.g. a managed save of a large guest (default 120 s). */
   callTimeoutMs?: number;
   /** How long shutdown() waits for the guest to power off (default 30 s). */
   shutdownTimeoutMs?: number;
   /** Poll interval while waiting for shutdown (default 100 ms). */
   shutdownPollMs?: number;
-  /** Connect timeout (default 5 s). */
+  /** Connect timeout, TCP + TLS handshake + libvirtd's certificate verdict + the RPC handshake (default 5 s). */
   connectTimeoutMs?: number;
   /** Timers and time for timeouts, shutdown polling and reconnects (default: systemClock). */
   clock?: Clock;
@@ -82,23 +89,11 @@ export function runStateOf(state: number): DomainRunState {
   }
 }
 
-/** Socket path for a local libvirt URI; remote transports (qemu+ssh://host/...) are rejected. */
+/** Socket path for a local libvirt URI; LIBVIRT_BAD_URI for a remote one (kept for callers that need a local daemon). */
 export function socketPathForUri(uri: string): string {
-  const m = /^([a-z][a-z0-9]*)(\+unix)?:\/\/\/([^?]*)(\?(.*))?$/.exec(uri);
-  if (m === null) {
-    throw new LibvirtError('LIBVIRT_BAD_URI', `unsupported libvirt URI '${uri}': only local URIs such as qemu:///system (optionally qemu+unix:///system?socket=PATH) are supported`);
-  }
-  const socket = new URLSearchParams(m[5] ?? '').get('socket');
-  if (socket !== null) return socket;
-  if (m[3] === 'session') {
-    throw new LibvirtError('LIBVIRT_BAD_URI', `'${uri}': session daemons are not supported; use qemu:///system`);
-  }
-  return DEFAULT_SOCKET_PATH;
-}
-
-/** The URI sent in CONNECT_OPEN: the transport and socket parts are for the client only. */
-function openUri(uri: string): string {
-  return uri.replace(/^([a-z][a-z0-9]*)\+unix:/, '$1:').replace(/\?.*$/, '');
+  const { endpoint } = parseLibvirtUri(uri);
+  if (endpoint.kind !== 'unix') throw new LibvirtError('LIBVIRT_BAD_URI', `'${uri}' is a remote (${endpoint.kind}) URI; a local one such as qemu:///system is needed here`);
+  return endpoint.socketPath;
 }
 
 export class RemoteHypervisor implements Hypervisor {
@@ -112,7 +107,15 @@ export class RemoteHypervisor implements Hypervisor {
   private readonly registering = new WeakMap<RpcConnection, Promise<void>>();
   private reconnectTimer: TimerHandle | undefined;
   private reconnectDelayMs = RECONNECT_MIN_MS;
+  /** Why the last connect attempt failed; while a background retry is pending, operations fail fast with it. */
+  private lastConnectError: LibvirtError | undefined;
   private closed = false;
+  private status: { state: ConnectionStatus['state']; since: number; lastError?: string } = { state: 'idle', since: 0 };
+  private connects = 0;
+  /** Where libvirtd is (unix socket, TCP or TLS endpoint) and the URI opened there. */
+  readonly endpoint: LibvirtEndpoint;
+  private readonly openUri: string;
+  /** For error messages: the socket path or "HOST:PORT (tls)". */
   private readonly socketPath: string;
   private readonly callTimeoutMs: number;
   private readonly shutdownTimeoutMs: number;
@@ -124,12 +127,30 @@ export class RemoteHypervisor implements Hypervisor {
     readonly uri: string,
     opts: RemoteHypervisorOptions = {},
   ) {
-    this.socketPath = opts.socketPath ?? socketPathForUri(uri);
+    const parsed = parseLibvirtUri(uri, opts.tls);
+    if (opts.socketPath !== undefined && parsed.endpoint.kind !== 'unix') {
+      throw new LibvirtError('LIBVIRT_BAD_URI', `'${uri}' is a remote URI; a socketPath option only applies to local ones`);
+    }
+    this.endpoint = opts.socketPath === undefined ? parsed.endpoint : { kind: 'unix', socketPath: opts.socketPath };
+    this.openUri = parsed.openUri;
+    this.socketPath = endpointLabel(this.endpoint);
     this.callTimeoutMs = opts.callTimeoutMs ?? 120_000;
     this.shutdownTimeoutMs = opts.shutdownTimeoutMs ?? 30_000;
     this.shutdownPollMs = opts.shutdownPollMs ?? 100;
     this.connectTimeoutMs = opts.connectTimeoutMs ?? 5_000;
     this.clock = opts.clock ?? systemClock;
+    this.status = { state: 'idle', since: this.clock.now() };
+  }
+
+  connectionStatus(): ConnectionStatus {
+    const { state, since, lastError } = this.status;
+    return { state, endpoint: this.socketPath, since, connects: this.connects, ...(lastError === undefined ? {} : { lastError }) };
+  }
+
+  private setStatus(state: ConnectionStatus['state'], lastError?: string): void {
+    const keep = lastError ?? this.status.lastError;
+    if (state !== this.status.state) this.status = { state, since: this.clock.now(), ...(keep === undefined ? {} : { lastError: keep }) };
+    else if (lastError !== undefined) this.status = { ...this.status, lastError };
   }
 
   /** Opens the connection now (connectHypervisor calls this so a dead daemon fails fast). */
@@ -235,6 +256,7 @@ export class RemoteHypervisor implements Hypervisor {
 
   async close(): Promise<void> {
     this.closed = true;
+    this.setStatus('closed');
     if (this.reconnectTimer !== undefined) this.clock.clearTimer(this.reconnectTimer);
     this.listeners.clear();
     this.connListeners.clear();
@@ -281,14 +303,33 @@ export class RemoteHypervisor implements Hypervisor {
   private ensure(): Promise<RpcConnection> {
     if (this.closed) return Promise.reject(new LibvirtError('LIBVIRT_CONNECTION', `hypervisor connection to ${this.uri} was closed`));
     if (this.conn !== undefined && !this.conn.closed) return Promise.resolve(this.conn);
-    this.connecting ??= this.open().finally(() => {
-      this.connecting = undefined;
-    });
+    // A remote host that just failed to connect, with a background retry scheduled: fail now
+    // with its error instead of making every operation wait a connect timeout of its own (a
+    // dead host's VMs would otherwise hold start-up and the read slots one timeout after
+    // another). Not for the local socket: a refused unix connect costs nothing to retry.
+    if (this.endpoint.kind !== 'unix' && this.connecting === undefined && this.reconnectTimer !== undefined && this.lastConnectError !== undefined) {
+      const e = this.lastConnectError;
+      return Promise.reject(new LibvirtError(e.code, `${e.message}; libvirtd at ${this.socketPath} is retried in the background`, { cause: e }));
+    }
+    if (this.connecting === undefined) this.setStatus('connecting');
+    this.connecting ??= this.open().then(
+      (conn) => {
+        this.connecting = undefined;
+        this.lastConnectError = undefined;
+        return conn;
+      },
+      (e: unknown) => {
+        this.connecting = undefined;
+        this.lastConnectError = e instanceof LibvirtError ? e : new LibvirtError('LIBVIRT_CONNECTION', `cannot connect to libvirtd at ${this.socketPath}: ${String(e)}`, { cause: e });
+        this.setStatus(this.closed ? 'closed' : 'down', this.lastConnectError.message);
+        throw this.lastConnectError;
+      },
+    );
     return this.connecting;
   }
 
   private async open(): Promise<RpcConnection> {
-    const conn = await RpcConnection.connect(this.socketPath, this.connectTimeoutMs, this.clock);
+    const conn = await RpcConnection.connect(this.endpoint, this.connectTimeoutMs, this.clock);
     try {
       conn.onMessage = (proc, payload) => this.onEvent(proc, payload);
       // Same handshake as libvirt's remote driver: list auth types, satisfy polkit if asked, open the URI.
@@ -300,17 +341,20 @@ export class RemoteHypervisor implements Hypervisor {
         const ok = decodeAuthPolkitRet(await this.call(conn, Proc.AUTH_POLKIT, Buffer.alloc(0), undefined, this.connectTimeoutMs));
         if (!ok) throw new LibvirtError('LIBVIRT_AUTH', `polkit authentication with libvirtd at ${this.socketPath} did not complete`);
       }
-      await this.call(conn, Proc.CONNECT_OPEN, encodeOpenArgs(openUri(this.uri), 0), undefined, this.connectTimeoutMs);
+      await this.call(conn, Proc.CONNECT_OPEN, encodeOpenArgs(this.openUri, 0), undefined, this.connectTimeoutMs);
       if (this.closed) {
         conn.destroy();
         throw new LibvirtError('LIBVIRT_CONNECTION', `hypervisor connection to ${this.uri} was closed`);
       }
       this.conn = conn;
+      this.connects++;
+      this.setStatus('up');
       this.callbackId = undefined;
       // UUIDs survive a daemon restart, ids do not; drop every handle to be safe.
       this.handles.clear();
-      conn.onClose = () => {
+      conn.onClose = (err) => {
         if (this.conn === conn) {
+          this.setStatus(this.closed ? 'closed' : 'down', err.message);
           this.conn = undefined;
           this.callbackId = undefined;
         }
@@ -328,6 +372,10 @@ export class RemoteHypervisor implements Hypervisor {
       return conn;
     } catch (e) {
       conn.destroy();
+      // A handshake call that timed out is a host that does not answer: a connection failure naming it.
+      if (e instanceof LibvirtError && e.code === 'LIBVIRT_TIMEOUT') {
+        throw new LibvirtError('LIBVIRT_CONNECTION', `timed out after ${this.connectTimeoutMs} ms connecting (RPC handshake) to libvirtd at ${this.socketPath} (host down, blackholed or hung?)`, { cause: e });
+      }
       throw e;
     }
   }
@@ -355,7 +403,7 @@ export class RemoteHypervisor implements Hypervisor {
   private scheduleReconnect(): void {
     if (this.closed || (this.listeners.size === 0 && this.connListeners.size === 0) || this.reconnectTimer !== undefined) return;
     const delay = this.reconnectDelayMs;
-    this.reconnectDelayMs = Math.min(delay * 2, RECONNECT_MAX_MS);
+    this.reconnectDelayMs = Math.min(delay * 2, this.endpoint.kind === 'unix' ? RECONNECT_MAX_MS : RECONNECT_MAX_REMOTE_MS);
     this.reconnectTimer = this.clock.setTimer(() => {
       this.reconnectTimer = undefined;
       this.ensure().catch(() => this.scheduleReconnect());

@@ -1,5 +1,5 @@
 /**
- * One connection to libvirtd's unix socket speaking the remote RPC protocol.
+ * One connection to libvirtd (unix socket, TCP or TLS) speaking the remote RPC protocol.
  *
  * Calls are pipelined: each gets a serial and many can be in flight; replies are matched
  * by serial (libvirt may answer out of order). Asynchronous MESSAGE packets (domain events)
@@ -10,6 +10,8 @@
 import { systemClock, type Clock, type TimerHandle } from '../clock.js';
 import net from 'node:net';
 import { LibvirtError, fromRemoteError } from './errors.js';
+import { openTransport } from './transport.js';
+import { endpointLabel, type LibvirtEndpoint } from './uri.js';
 import {
   KEEPALIVE_PROC_PING,
   KEEPALIVE_PROC_PONG,
@@ -53,33 +55,30 @@ export class RpcConnection {
 
   private constructor(
     private readonly socket: net.Socket,
+    /** Where libvirtd is, for error messages: a socket path or "HOST:PORT (tls)". */
     readonly socketPath: string,
     private readonly clock: Clock,
   ) {
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
     socket.on('error', (err) => this.fail(connectionError(socketPath, 'connection to libvirtd failed', err)));
     socket.on('close', () => this.fail(new LibvirtError('LIBVIRT_CONNECTION', `connection to libvirtd at ${socketPath} closed`)));
+    socket.resume();
   }
 
-  /** Connects to the unix socket; LIBVIRT_CONNECTION (naming the path) when libvirtd is not there. */
-  static connect(socketPath: string, timeoutMs = 5000, clock: Clock = systemClock): Promise<RpcConnection> {
-    return new Promise((resolve, reject) => {
-      const socket = net.createConnection({ path: socketPath });
-      const timer = clock.setTimer(() => {
-        socket.destroy();
-        reject(new LibvirtError('LIBVIRT_CONNECTION', `timed out after ${timeoutMs} ms connecting to libvirtd at ${socketPath}`));
-      }, timeoutMs);
-      socket.once('error', (err) => {
-        clock.clearTimer(timer);
-        reject(connectionError(socketPath, 'cannot connect to libvirtd', err));
-      });
-      socket.once('connect', () => {
-        clock.clearTimer(timer);
-        socket.removeAllListeners('error');
-        socket.setNoDelay(true);
-        resolve(new RpcConnection(socket, socketPath, clock));
-      });
-    });
+  /**
+   * Connects to libvirtd: a unix socket path, or an endpoint (unix, TCP, TLS).
+   * Everything up to a usable RPC stream (TCP connect, TLS handshake, libvirtd's
+   * verdict on our certificate) is bounded by `timeoutMs`, so a blackholed or hung
+   * host fails with LIBVIRT_CONNECTION naming it instead of waiting forever.
+   */
+  static async connect(target: string | LibvirtEndpoint, timeoutMs = 5000, clock: Clock = systemClock): Promise<RpcConnection> {
+    const endpoint: LibvirtEndpoint = typeof target === 'string' ? { kind: 'unix', socketPath: target } : target;
+    const label = endpointLabel(endpoint);
+    const { socket, rest } = await openTransport(endpoint, label, timeoutMs, clock);
+    socket.setNoDelay(true);
+    const conn = new RpcConnection(socket, label, clock);
+    if (rest.length > 0) conn.onData(rest);
+    return conn;
   }
 
   get closed(): boolean {
@@ -105,7 +104,7 @@ export class RpcConnection {
           // A late reply for this serial is dropped by onPacket (no pending entry).
           this.pending.delete(serial);
           const about = opts.domain === undefined ? '' : ` for domain '${opts.domain}'`;
-          reject(new LibvirtError('LIBVIRT_TIMEOUT', `libvirt procedure ${proc}${about} got no reply within ${timeoutMs} ms`, opts.domain === undefined ? {} : { domain: opts.domain }));
+          reject(new LibvirtError('LIBVIRT_TIMEOUT', `libvirt procedure ${proc}${about} got no reply from libvirtd at ${this.socketPath} within ${timeoutMs} ms`, opts.domain === undefined ? {} : { domain: opts.domain }));
         }, timeoutMs);
       }
       this.pending.set(serial, p);
@@ -180,7 +179,7 @@ export class RpcConnection {
   }
 }
 
-function connectionError(socketPath: string, what: string, err: Error): LibvirtError {
+export function connectionError(socketPath: string, what: string, err: Error): LibvirtError {
   const errno = (err as NodeJS.ErrnoException).code;
   const hint =
     errno === 'ENOENT' || errno === 'ECONNREFUSED'

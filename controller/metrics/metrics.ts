@@ -20,6 +20,8 @@ export interface MetricsSources {
   /** The state store's health. */
   store?(): { readonly healthy: boolean; readonly pendingWrites: number };
   economics?: VmEconomics;
+  /** Every hypervisor host of the inventory and whether its libvirt connection is up now. */
+  hypervisors?(): Iterable<{ readonly name: string; readonly up: boolean }>;
 }
 
 export interface MetricsOptions {
@@ -144,6 +146,15 @@ export class SeamlessMetrics {
       registers,
       collect() {
         this.set(self.sources.switchesConnected?.() ?? 0);
+      },
+    });
+    new Gauge({
+      name: 'seamless_hypervisor_connected',
+      help: "1 while the controller's libvirt connection to the hypervisor host is up, 0 while it is down or connecting.",
+      labelNames: ['hypervisor'],
+      registers,
+      collect() {
+        for (const h of self.sources.hypervisors?.() ?? []) this.set({ hypervisor: h.name }, h.up ? 1 : 0);
       },
     });
     this.disconnects = new Counter({

@@ -115,9 +115,12 @@ export function createParkApp(opts: ParkAppOptions): ParkApp {
   const timers = new Map<string, TimerHandle>();
   const hypervisors = new Map<string, Hypervisor>();
   const unsubscribe: Array<() => void> = [];
-  /** Domain state reads in flight and waiting (bounded, like start-up's 16). */
-  let reads = 0;
-  const readQueue: Array<() => void> = [];
+  /**
+   * Domain state reads in flight and waiting, per hypervisor host (bounded, like
+   * start-up's 16): a dead host's reads, each up to its connect timeout, must not
+   * take the slots of another host's reads.
+   */
+  const reads = new Map<string, { n: number; queue: Array<() => void> }>();
   const MAX_READS = 16;
   const backlog: ParkEvent[] = [];
   let ready = false;
@@ -186,12 +189,15 @@ export function createParkApp(opts: ParkAppOptions): ParkApp {
   }
 
   function readDomainState(vm: string, seq: number): void {
-    if (reads >= MAX_READS) {
-      readQueue.push(() => readDomainState(vm, seq));
+    const spec = cfg.byName.get(vm)!;
+    let host = reads.get(spec.libvirt.uri);
+    if (host === undefined) reads.set(spec.libvirt.uri, (host = { n: 0, queue: [] }));
+    const slots = host;
+    if (slots.n >= MAX_READS) {
+      slots.queue.push(() => readDomainState(vm, seq));
       return;
     }
-    reads++;
-    const spec = cfg.byName.get(vm)!;
+    slots.n++;
     const started = clock.now();
     hv(spec.libvirt.uri)
       .getState(spec.libvirt.domain)
@@ -206,8 +212,8 @@ export function createParkApp(opts: ParkAppOptions): ParkApp {
         },
       )
       .finally(() => {
-        reads--;
-        readQueue.shift()?.();
+        slots.n--;
+        slots.queue.shift()?.();
       });
   }
 

@@ -56,6 +56,7 @@ export function configFromInventory(inv: Inventory): MachineConfig {
     sinks: inv.sinks,
     park: inv.park,
     pollIntervalMs,
+    hostOps: new Map((inv.hypervisors ?? []).map((h) => [h.uri, h.maxConcurrentOps])),
   };
 }
 
@@ -68,7 +69,7 @@ export function initialState(config: MachineConfig, now: number): MachineState {
   const vms = PMap<string, VmState>().withMutations((m) => {
     for (const v of config.vms) m.set(v.name, newVm(v.name, now));
   });
-  return { vms, switches: new Map(), opsInFlight: 0, opQueue: [], libvirtGen: new Map() };
+  return { vms, switches: new Map(), opsInFlight: new Map(), opQueue: [], libvirtGen: new Map() };
 }
 
 function newVm(name: string, now: number): VmState {
@@ -105,7 +106,7 @@ class Ctx {
   vms: PMap<string, VmState> | undefined;
   switches: Map<bigint, SwitchState> | undefined;
   libvirtGen: Map<string, number> | undefined;
-  opsInFlight: number;
+  opsInFlight: Map<string, number> | undefined;
   opQueue: string[] | undefined;
   readonly out: Output[] = [];
   readonly counts: CountDelta[] = [];
@@ -115,9 +116,7 @@ class Ctx {
     readonly cfg: MachineConfig,
     readonly base: MachineState,
     readonly now: number,
-  ) {
-    this.opsInFlight = base.opsInFlight;
-  }
+  ) {}
 
   vm(name: string): VmState {
     return (this.vms ?? this.base.vms).get(name)!;
@@ -158,6 +157,18 @@ class Ctx {
     this.libvirtGen.set(uri, this.gen(uri) + 1);
   }
 
+  /** libvirt operations in flight on the host at `uri`. */
+  ops(uri: string): number {
+    return (this.opsInFlight ?? this.base.opsInFlight).get(uri) ?? 0;
+  }
+
+  addOps(uri: string, n: number): void {
+    this.opsInFlight ??= new Map(this.base.opsInFlight);
+    const v = this.ops(uri) + n;
+    if (v === 0) this.opsInFlight.delete(uri);
+    else this.opsInFlight.set(uri, v);
+  }
+
   queue(): string[] {
     this.opQueue ??= [...this.base.opQueue];
     return this.opQueue;
@@ -175,11 +186,11 @@ class Ctx {
   result(): StepResult {
     const b = this.base;
     const state: MachineState =
-      this.vms || this.switches || this.opQueue || this.libvirtGen || this.opsInFlight !== b.opsInFlight
+      this.vms || this.switches || this.opQueue || this.libvirtGen || this.opsInFlight
         ? {
             vms: this.vms?.asImmutable() ?? b.vms,
             switches: this.switches ?? b.switches,
-            opsInFlight: this.opsInFlight,
+            opsInFlight: this.opsInFlight ?? b.opsInFlight,
             opQueue: this.opQueue ?? b.opQueue,
             libvirtGen: this.libvirtGen ?? b.libvirtGen,
           }
@@ -311,9 +322,15 @@ function parkFlowsOf(c: Ctx, name: string): OfpMessage[] {
   return parkFlows(s, sinkPortOf(c, s), metered(c, s));
 }
 
-/** Asks for a libvirt slot; the operation runs now or when a slot frees (FIFO). */
+/** The VM's host bound on concurrent libvirt operations. */
+function hostLimit(c: Ctx, uri: string): number {
+  return c.cfg.hostOps?.get(uri) ?? c.cfg.park.maxConcurrentOps;
+}
+
+/** Asks for a libvirt slot on the VM's host; the operation runs now or when a slot there frees (FIFO per host). */
 function requestOp(c: Ctx, name: string): void {
-  if (c.opsInFlight < c.cfg.park.maxConcurrentOps) {
+  const uri = spec(c, name).libvirt.uri;
+  if (c.ops(uri) < hostLimit(c, uri)) {
     issueOp(c, name);
   } else {
     c.patch(name, { step: 'queued' });
@@ -324,7 +341,7 @@ function requestOp(c: Ctx, name: string): void {
 function issueOp(c: Ctx, name: string): void {
   const v = c.vm(name);
   const op: LibvirtOp = v.phase === 'parking' ? 'park' : 'wake';
-  c.opsInFlight++;
+  c.addOps(spec(c, name).libvirt.uri, 1);
   const seq = v.opSeq + 1;
   c.patch(name, { step: 'libvirt', opSeq: seq, opInFlight: true, opGen: c.gen(spec(c, name).libvirt.uri) });
   if (op === 'wake') {
@@ -340,12 +357,18 @@ function issueOp(c: Ctx, name: string): void {
 function releaseSlot(c: Ctx, name: string): void {
   if (!c.vm(name).opInFlight) return;
   c.patch(name, { opInFlight: false });
-  c.opsInFlight--;
+  const uri = spec(c, name).libvirt.uri;
+  c.addOps(uri, -1);
+  // The freed slot goes to the oldest waiter of the same host; other hosts' waiters are not held by this one.
   const q = c.queue();
-  while (c.opsInFlight < c.cfg.park.maxConcurrentOps && q.length > 0) {
-    const next = q.shift()!;
-    const nv = c.vm(next);
-    if (nv.step === 'queued') issueOp(c, next);
+  for (let i = 0; i < q.length && c.ops(uri) < hostLimit(c, uri); ) {
+    const next = q[i]!;
+    if (spec(c, next).libvirt.uri !== uri) {
+      i++;
+      continue;
+    }
+    q.splice(i, 1);
+    if (c.vm(next).step === 'queued') issueOp(c, next);
   }
 }
 

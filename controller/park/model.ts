@@ -241,9 +241,13 @@ export interface MachineState {
    */
   readonly vms: PMap<string, VmState>;
   readonly switches: ReadonlyMap<bigint, SwitchState>;
-  /** libvirt operations running now (global bound: config.maxConcurrentOps). */
-  readonly opsInFlight: number;
-  /** VMs waiting for a libvirt slot, first come first served. */
+  /**
+   * libvirt operations running now, per hypervisor host (by libvirt URI; bound:
+   * config.hostOps, else park.maxConcurrentOps). Per host so a resume storm, or a
+   * dead host whose calls hang until their timeout, holds back only that host's VMs.
+   */
+  readonly opsInFlight: ReadonlyMap<string, number>;
+  /** VMs waiting for a libvirt slot on their host, first come first served per host. */
   readonly opQueue: readonly string[];
   /** Per libvirt URI: how many times the adapter (re)connected (`libvirt_up` events). */
   readonly libvirtGen: ReadonlyMap<string, number>;
@@ -268,6 +272,8 @@ export interface MachineConfig {
    * policy learns by. Absent: 0 (a replay whose clock is the trace's epoch time).
    */
   readonly epochOffsetMs?: number;
+  /** Per libvirt URI: the host's bound on concurrent operations (hypervisors[].maxConcurrentOps); absent = park.maxConcurrentOps. */
+  readonly hostOps?: ReadonlyMap<string, number>;
 }
 
 export type LibvirtOp = 'park' | 'wake';

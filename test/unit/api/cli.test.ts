@@ -55,11 +55,11 @@ test('vm list prints a virsh-like table; --json the API view', async (t) => {
   t.is(
     r.stdout,
     [
-      ' Name           State            Depth   Since                 Port   Last wake   Mem released   Energy saved',
-      '---------------------------------------------------------------------------------------------------------------',
-      ' vm1            active           save    2025-01-02 03:04:05   10     -           0              0.0 J',
-      ' web-frontend   parked           pause   2025-01-02 03:05:00   12     512 ms      1.5 MiB        123.5 J',
-      ' db             waking (probe)   save    2025-01-02 03:04:05   -      12.3 s      2.00 GiB       -27.3 J',
+      ' Name           State            Depth   Host   Since                 Port   Last wake   Mem released   Energy saved',
+      '----------------------------------------------------------------------------------------------------------------------',
+      ' vm1            active           save    hv1    2025-01-02 03:04:05   10     -           0              0.0 J',
+      ' web-frontend   parked           pause   hv1    2025-01-02 03:05:00   12     512 ms      1.5 MiB        123.5 J',
+      ' db             waking (probe)   save    hv1    2025-01-02 03:04:05   -      12.3 s      2.00 GiB       -27.3 J',
       '',
     ].join('\n'),
   );
@@ -74,6 +74,7 @@ test('vm info prints every field; unknown VM exits 1 naming it', async (t) => {
   t.regex(r.stdout, /^Name:\s+web-frontend$/m);
   t.regex(r.stdout, /^State:\s+parked$/m);
   t.regex(r.stdout, /^Domain:\s+dom-web-frontend$/m);
+  t.regex(r.stdout, /^Hypervisor:\s+hv1$/m);
   t.regex(r.stdout, /^Last wake:\s+512 ms$/m);
   t.regex(r.stdout, /^Last error:\s+-$/m);
   t.regex(r.stdout, /^Last failure:\s+-$/m);
@@ -232,4 +233,22 @@ test('usage errors exit 2 with the usage', async (t) => {
   const help = await seamless('vm', '--help');
   t.is(help.code, 0);
   t.regex(help.stdout, /--socket PATH\|HOST:PORT/);
+});
+
+test('hypervisor list: each host, its endpoint and connection state; why a down host is down; --json the API view', async (t) => {
+  const src = source();
+  src.hypervisorList = [
+    { name: 'hv1', uri: 'qemu+tls://hv1.example/system', endpoint: 'hv1.example:16514 (tls)', connection: 'up', since: Date.UTC(2025, 0, 2, 3, 4, 5), lastError: null, connects: 1, maxConcurrentOps: 4, vms: 2 },
+    { name: 'hv2', uri: 'qemu+tls://hv2.example/system', endpoint: 'hv2.example:16514 (tls)', connection: 'down', since: Date.UTC(2025, 0, 2, 3, 5, 0), lastError: 'timed out after 5000 ms connecting', connects: 0, maxConcurrentOps: 2, vms: 1 },
+  ];
+  const { path } = await serveOnSocket(t, src);
+  const r = await seamless('hypervisor', 'list', '--socket', path);
+  t.is(r.code, 0, r.stderr);
+  t.regex(r.stdout, /^ Name\s+Endpoint\s+Connection\s+Since\s+VMs\s+Max ops\s+Connects$/m);
+  t.regex(r.stdout, /^ hv1\s+hv1\.example:16514 \(tls\)\s+up\s+2025-01-02 03:04:05\s+2\s+4\s+1$/m);
+  t.regex(r.stdout, /^ hv2\s+hv2\.example:16514 \(tls\)\s+down\s+2025-01-02 03:05:00\s+1\s+2\s+0$/m);
+  t.regex(r.stdout, /^ hv2: timed out after 5000 ms connecting$/m);
+  t.notRegex(r.stdout, /^ hv1: /m);
+  const j = await seamless('hypervisor', 'list', '--json', '--socket', path);
+  t.deepEqual(JSON.parse(j.stdout), src.hypervisorList);
 });

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import type { ExecutionContext } from 'ava';
 import { startApiServer, type ApiServer } from '../../../controller/api/server.js';
 import { VmBusyError, VmNotFoundError } from '../../../controller/api/errors.js';
-import type { CommandView, ControlSource, DaemonView, LinksView, SwitchView, VmView } from '../../../controller/api/types.js';
+import type { CommandView, ControlSource, DaemonView, HypervisorView, LinksView, SwitchView, VmView } from '../../../controller/api/types.js';
 
 const COUNTERS = { parks: 0, wakes: 0, parkFailures: 0, wakeFailures: 0, heldDropped: 0, arpAnswered: 0, icmpAnswered: 0, ignored: 0 };
 
@@ -20,6 +20,7 @@ export function vmView(name: string, over: Partial<VmView> = {}): VmView {
     depths: [{ depth: 'save', afterMs: 300_000 }],
     parkedDepth: null,
     domain: `dom-${name}`,
+    hypervisor: 'hv1',
     switch: 's1',
     port: 10,
     held: 0,
@@ -46,6 +47,7 @@ export class FakeSource implements ControlSource {
   readonly vmsByName = new Map<string, VmView>();
   readonly calls: string[] = [];
   switchList: SwitchView[] = [];
+  hypervisorList: HypervisorView[] = [];
   wakeMs = 30;
 
   constructor(vms: VmView[]) {
@@ -83,6 +85,10 @@ export class FakeSource implements ControlSource {
       this.vmsByName.set(name, { ...waking, state: 'active', step: 'none', since: Date.now(), wakes: v.wakes + 1, lastWakeMs: this.wakeMs, port: 11 });
     }, this.wakeMs).unref();
     return { result: 'started', vm: waking };
+  }
+
+  hypervisors(): HypervisorView[] {
+    return this.hypervisorList;
   }
 
   switches(): SwitchView[] {

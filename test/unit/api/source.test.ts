@@ -202,3 +202,18 @@ test('depth reclaim: a failed memory push still parks the VM (paused, port kept)
   await until(w, () => src.vm('vm1').state === 'active');
   t.is(w.fake.callsOf('resume', 'd1').length, 1);
 });
+
+test('hypervisors: each host with its connection status and VM count; VMs name their host', async (t) => {
+  const { w } = await setup();
+  const status = { state: 'down' as const, endpoint: 'hv.example:16514 (tls)', since: 7, lastError: 'timed out after 5000 ms', connects: 2 };
+  const src = createControlSource({
+    park: { app: w.app!, inventory: w.inv },
+    switches: { datapaths: new Map([[w.sw.id, w.sw]]) },
+    hypervisorStatus: (uri) => (uri === 'test:///default' ? status : undefined),
+    toEpoch: (ms) => ms + 1000,
+  });
+  t.deepEqual(src.hypervisors?.(), [
+    { name: 'test:///default', uri: 'test:///default', endpoint: 'hv.example:16514 (tls)', connection: 'down', since: 1007, lastError: 'timed out after 5000 ms', connects: 2, maxConcurrentOps: 4, vms: 2 },
+  ]);
+  t.is(src.vm('vm1').hypervisor, 'test:///default');
+});

@@ -50,3 +50,15 @@ test('memory, energy and unprofitable parks come from the economics provider (0 
   t.is(sampleValue(await m.expose(), 'seamless_parks_unprofitable_total', { vm: 'vm1', depth: 'save' }), 3);
   t.is(sampleValue(await m.expose(), 'seamless_parks_unprofitable_total', { vm: 'vm1', depth: 'save' }), 3, 'a scrape without growth adds nothing');
 });
+
+test('seamless_hypervisor_connected: 1 per host whose libvirt connection is up, read at scrape time', async (t) => {
+  const m = new SeamlessMetrics({ vms: [] });
+  const hosts = [{ name: 'hv1', up: true }, { name: 'hv2', up: false }];
+  m.bind({ hypervisors: () => hosts });
+  let text = await m.expose();
+  t.is(sampleValue(text, 'seamless_hypervisor_connected', { hypervisor: 'hv1' }), 1);
+  t.is(sampleValue(text, 'seamless_hypervisor_connected', { hypervisor: 'hv2' }), 0);
+  hosts[1] = { name: 'hv2', up: true };
+  text = await m.expose();
+  t.is(sampleValue(text, 'seamless_hypervisor_connected', { hypervisor: 'hv2' }), 1);
+});
