@@ -3,7 +3,7 @@
 // wakeDomain over our remote-protocol adapter) and the RSS reader it measures with:
 //   direct:    running --save--> saved --wake--> HTTP answers
 //   escalated: running --pause--> paused --save (the escalation)--> saved --wake--> HTTP answers
-// Runs alternate between the two so a busy machine slows both alike.
+// Each run does both, in an order that alternates per run, so a busy machine slows both alike.
 //
 //   npm run bench:escalate -- [--runs N] [--memory MiB]     (root; libvirtd + OVS running)
 //
@@ -55,14 +55,26 @@ try {
     await waitForHttp(host, url, 30_000);
     return performance.now() - t0;
   };
-  for (let i = 0; i < runs; i++) {
+  const direct = async (): Promise<void> => {
     s.directSaveMs.push(await time(() => parkDomain(hv, guest.name, 'save')));
     s.directWakeToHttpMs.push(await wakeToHttp());
+  };
+  const escalated = async (): Promise<void> => {
     s.pauseMs.push(await time(() => parkDomain(hv, guest.name, 'pause')));
     let m: Awaited<ReturnType<typeof measureAround>>;
     s.escalateSaveMs.push(await time(async () => (m = await measureAround(rss, URI, guest.name, () => parkDomain(hv, guest.name, 'save')))));
     if (m !== undefined) s.escalationReleasedMiB.push((m.beforeBytes - m.afterBytes) / 2 ** 20);
     s.escalatedWakeToHttpMs.push(await wakeToHttp());
+  };
+  for (let i = 0; i < runs; i++) {
+    // The order alternates per run: a guest's second cycle in a run must not always be the same path.
+    if (i % 2 === 0) {
+      await direct();
+      await escalated();
+    } else {
+      await escalated();
+      await direct();
+    }
     process.stderr.write(`run ${i + 1}/${runs} done\n`);
   }
   const result = {
