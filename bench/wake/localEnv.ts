@@ -47,9 +47,10 @@ export function planLocalEnv(memoryMiB: number, touchMiB = 32): WakeEnvPlan {
   }));
   for (const g of guests) g.vm.domain = g.domain;
   // Idle parking effectively off (the benchmark parks with parkNow); minActive 0 so a
+  // (port 80 wakes too: the working-set cycles' HTTP request must reach a parked VM)
   // woken VM can be parked again at once.
   const inv = {
-    defaults: { idleTimeout: '1h', minActive: 0, gatewayPorts: [22], maxHeld: 64, wakeTimeout: '30s' },
+    defaults: { idleTimeout: '1h', minActive: 0, gatewayPorts: [22, 80], maxHeld: 64, wakeTimeout: '30s' },
     park: { probeMac: '02:5e:a1:00:00:01', probeIp: '10.93.0.253' },
     switches: [{ name: 'sw', dpid: `0x${dpid.toString(16)}` }],
     vms: guests.map((g) => ({ name: g.vm.name, libvirt: { uri: URI, domain: g.domain }, mac: g.mac, ip: g.ip, switch: 'sw', port: g.tap, depth: g.depth })),

@@ -157,22 +157,29 @@ else
 fi
 
 echo "hello from $NAME" >/www/index.html
-# The rootfs is the initramfs (RAM): a file here is guest memory that stays allocated.
 mkdir -p /data /www/cgi-bin
-: >/data/fill
-case "$FILL" in
-  random:*) dd if=/dev/urandom of=/data/fill bs=1048576 count="${FILL#random:}" 2>/dev/null ;;
-  zero:*) dd if=/dev/zero of=/data/fill bs=1048576 count="${FILL#zero:}" 2>/dev/null ;;
-  "") ;;
-  *) echo "seamless-guest: bad seamless.fill=$FILL (random:MiB or zero:MiB)" ;;
-esac
 # CGI: reads the whole fill file (every page of it is touched), answers its size.
+# Written before the fill, so a fill that does not fit cannot leave it empty.
 cat >/www/cgi-bin/touch <<'CGI'
 #!/bin/sh
 n=$(cat /data/fill | wc -c)
 printf 'Content-Type: text/plain\r\n\r\ntouched %s bytes\n' "$n"
 CGI
 chmod 0755 /www/cgi-bin/touch
+# Its own tmpfs (guest RAM that stays allocated): the rootfs tmpfs is capped at half the
+# RAM and already holds the unpacked initramfs, so 32 MiB there ran out of space.
+n=${FILL#*:}
+case "$FILL" in
+  random:*|zero:*) mount -t tmpfs -o size=$((n + 4))m tmpfs /data ;;
+esac
+: >/data/fill
+case "$FILL" in
+  random:*) dd if=/dev/urandom of=/data/fill bs=1048576 count="$n" 2>/dev/null ;;
+  zero:*) dd if=/dev/zero of=/data/fill bs=1048576 count="$n" 2>/dev/null ;;
+  "") ;;
+  *) echo "seamless-guest: bad seamless.fill=$FILL (random:MiB or zero:MiB)" ;;
+esac
+echo "seamless-guest: fill $(wc -c </data/fill) bytes"
 if [ "$DELAY" != 0 ]; then
   echo "seamless-guest: network up, services in $DELAY s"
   sleep "$DELAY"
