@@ -41,9 +41,11 @@ function progressBar(label: string): ((done: number, total: number) => void) | u
   if (!process.stderr.isTTY) return undefined;
   const started = performance.now();
   let last = 0;
+  let finished = false;
   return (done, total) => {
     const now = performance.now();
-    if (done < total && now - last < 200) return;
+    if (finished || (done < total && now - last < 200)) return;
+    finished = done >= total;
     last = now;
     const width = 30;
     const frac = total > 0 ? done / total : 1;

@@ -8,6 +8,9 @@ import { assemble, type PartResult, type PreparedTrace, type ReplayOptions } fro
 import type { PolicyResult } from './results.js';
 import type { Trace } from './trace.js';
 
+/** What a worker posts: progress (flows of the trace walked so far), then its share's tallies. */
+export type WorkerMessage = { kind: 'progress'; done: number } | { kind: 'done'; part: PartResult };
+
 /** What a worker gets (structured clone; typed arrays over shared memory). */
 export interface WorkerJob {
   readonly prepared: PreparedTrace;
@@ -59,7 +62,9 @@ export async function replayParallel(p: PreparedTrace, opts: ReplayOptions, thre
   const sp = shareTrace(p);
   const { onProgress, ...rest } = opts;
   const plain = { profile: rest.profile, seed: rest.seed, policy: rest.policy };
-  let done = 0;
+  // Each worker walks the whole trace (replaying its own VMs' flows): the run is as far as their average.
+  const at = new Array<number>(n).fill(0);
+  const progress = (): void => onProgress?.(Math.floor(at.reduce((a, b) => a + b, 0) / n), p.trace.n);
   const parts = await Promise.all(
     Array.from({ length: n }, (_, k) => {
       const job: WorkerJob = { prepared: sp, opts: plain, share: [k, n] };
@@ -70,10 +75,15 @@ export async function replayParallel(p: PreparedTrace, opts: ReplayOptions, thre
         const w = url.pathname.endsWith('.ts')
           ? new Worker(`import(${JSON.stringify(import.meta.resolve('tsx/esm/api'))}).then((m) => { m.register(); return import(${JSON.stringify(url.href)}); })`, { eval: true, workerData: job })
           : new Worker(url, { workerData: job });
-        w.once('message', (m: PartResult) => {
-          done++;
-          onProgress?.(Math.round((done / n) * p.trace.n), p.trace.n);
-          resolve(m);
+        w.on('message', (m: WorkerMessage) => {
+          if (m.kind === 'progress') {
+            at[k] = m.done;
+            progress();
+            return;
+          }
+          at[k] = p.trace.n;
+          progress();
+          resolve(m.part);
         });
         w.once('error', reject);
         w.once('exit', (code) => {
