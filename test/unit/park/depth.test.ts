@@ -9,10 +9,10 @@ const LADDER: readonly Rung[] = [
   { depth: 'save', afterMs: 21_600_000 },
 ];
 
-test('pause and reclaim keep the tap and resume; save and shutdown drop it; only shutdown boots cold', (t) => {
+test('pause and reclaim keep the tap and resume; save and shutdown drop it; only shutdown boots cold; each depth has its own energy entry', (t) => {
   t.deepEqual((['pause', 'reclaim', 'save', 'shutdown'] as const).map((d) => [keepsPort(d), bootsCold(d), energyDepthOf(d)]), [
     [true, false, 'pause'],
-    [true, false, 'pause'],
+    [true, false, 'reclaim'],
     [false, false, 'save'],
     [false, true, 'shutdown'],
   ]);
