@@ -39,7 +39,7 @@ for (const policy of [...sweep, 'adaptive', 'predictive', 'oracle']) {
   show(r);
 }
 // Parameter variants (--variants 'predictive:horizon=10m,threshold=0.3;adaptive:window=32'): the inventory's
-// own policies, run as the replay's 'fixed' (= the inventory as it is) and relabelled.
+// own policies, run as the replay's 'inventory' (= the inventory as it is) and relabelled.
 const variants = arg('variants', '').split(';').filter((v) => v !== '');
 for (const v of variants) {
   const [name, params = ''] = v.split(':') as [string, string?];
@@ -56,7 +56,7 @@ for (const v of variants) {
     ...(kv.preWake !== undefined ? { preWake: kv.preWake === 'true' } : {}),
   };
   const vp = { ...prepared, inventory: { ...vinv, vms: vinv.vms.map((x) => ({ ...x, policy: spec })) } };
-  const r = { ...replay(vp, { profile: DEFAULT_PROFILE, seed, policy: 'fixed' }), policy: v };
+  const r = { ...replay(vp, { profile: DEFAULT_PROFILE, seed, policy: 'inventory' }), policy: v };
   results.push(r);
   show(r);
 }

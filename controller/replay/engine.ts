@@ -247,7 +247,7 @@ export function replayPart(p: PreparedTrace, opts: ReplayOptions, share: readonl
   const { trace, vmOf, summary } = p;
   const { inventory, idleTimeoutMs } = applyPolicy(p.inventory, opts.policy);
   let full = configFromInventory(inventory);
-  if (NEEDS_FUTURE.includes(opts.policy)) full = { ...full, future: new TraceFuture(p, full) };
+  if (inventory.vms.some((v) => NEEDS_FUTURE.includes(v.policy?.name ?? 'fixed'))) full = { ...full, future: new TraceFuture(p, full) };
   const P = full.pollIntervalMs;
   const t0 = summary.startMs;
   const clock = new VirtualClock(t0);

@@ -1,12 +1,16 @@
 // Policies a replay can run, by name. The machine decides; a replay only sets
-// the inventory the live controller would run with: `fixed` = the inventory as
-// it is, `fixed:DURATION` = every VM's idleTimeout set to DURATION, any other
-// name = every VM's `policy: { name }`. A policy is listed here once the
+// the inventory the live controller would run with: `inventory` = the inventory
+// as it is (each VM's own policy and parameters), `fixed:DURATION` = every VM
+// fixed with its idleTimeout set to DURATION, any other name = every VM's
+// `policy: { name }` (`fixed` included: a run labelled fixed is fixed). A policy is listed here once the
 // machine implements it (adding one is this one line).
 import { parseDuration } from '../inventory/duration.js';
 import type { Inventory, PolicyName } from '../inventory/types.js';
 
 export const REPLAY_POLICIES: readonly PolicyName[] = ['fixed', 'adaptive', 'predictive', 'oracle'];
+
+/** The run that keeps each VM's policy as the inventory gives it (what the live controller would do). */
+export const INVENTORY_POLICY = 'inventory';
 
 /** Policies that need the trace's future (MachineConfig.future). */
 export const NEEDS_FUTURE: readonly string[] = ['oracle'];
@@ -25,6 +29,7 @@ export const DEFAULT_SWEEP = ['30s', '1m', '2m', '5m', '10m', '20m', '30m', '1h'
 
 /** The inventory a policy runs with, and the overridden idle timeout for fixed:DURATION. */
 export function applyPolicy(inv: Inventory, policy: string): { inventory: Inventory; idleTimeoutMs?: number } {
+  if (policy === INVENTORY_POLICY) return { inventory: inv };
   const m = /^fixed:(.+)$/.exec(policy);
   if (m) {
     let ms: number;
@@ -43,7 +48,7 @@ export function applyPolicy(inv: Inventory, policy: string): { inventory: Invent
     return { inventory: { ...inv, vms: inv.vms.map(withTimeout) }, idleTimeoutMs: ms };
   }
   if (!(REPLAY_POLICIES as readonly string[]).includes(policy)) {
-    throw new PolicyError(`unknown policy ${JSON.stringify(policy)}: this build runs ${REPLAY_POLICIES.join(', ')} and fixed:DURATION (e.g. fixed:300s)`);
+    throw new PolicyError(`unknown policy ${JSON.stringify(policy)}: this build runs ${REPLAY_POLICIES.join(', ')}, fixed:DURATION and ${INVENTORY_POLICY} (each VM's own) (e.g. fixed:300s)`);
   }
   // The run's policy for every VM; a VM whose inventory already names it keeps its parameters.
   const name = policy as PolicyName;
