@@ -76,8 +76,9 @@ vms:
   }
   const list = await cli('vm', 'list', '--socket', sock);
   t.is(list.code, 0, list.stderr);
-  t.regex(list.stdout, /^ vm1 +parked +save +\S+ \S+ +- +- +0 +0\.0 J$/m);
-  t.regex(list.stdout, /^ vm2 +active +pause +\S+ \S+ +- +- +0 +0\.0 J$/m);
+  // Columns: name, state, depth, host (the VM's libvirt URI), since (date time), port, last wake, memory, energy.
+  t.regex(list.stdout, /^ vm1 +parked +save +qemu\+unix:\/\/\/system\S* +\S+ \S+ +- +- +0 +0\.0 J$/m);
+  t.regex(list.stdout, /^ vm2 +active +pause +test:\/\/\/default +\S+ \S+ +- +- +0 +0\.0 J$/m);
   const info = await cli('vm', 'info', 'vm2', '--json', '--socket', sock);
   const vm2 = JSON.parse(info.stdout);
   t.like(vm2, { name: 'vm2', state: 'active', domain: 'test', switch: 's1' });
