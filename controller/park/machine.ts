@@ -607,6 +607,7 @@ function onEscalateResult(c: Ctx, name: string, error: string | undefined, memor
     if (wakeNow) beginWake(c, name, 'packet-during-parking');
     else if (retry) c.out.push({ kind: 'set_timer', key: { kind: 'escalate', vm: name }, at: c.now + backoff(c, failures) });
     else armEscalation(c, name, rung + 1);
+    if (!wakeNow) catchUpPreWake(c, name);
     return;
   }
   // The segment at the shallower depth ends: what it saved so far (its park paid, no wake).
@@ -632,7 +633,20 @@ function onEscalateResult(c: Ctx, name: string, error: string | undefined, memor
   transition(c, name, 'parked', 'none', 'escalated', p);
   persist(c, name, 'parked');
   if (wakeNow) beginWake(c, name, 'packet-during-parking');
-  else armEscalation(c, name, rung + 1);
+  else {
+    armEscalation(c, name, rung + 1);
+    catchUpPreWake(c, name);
+  }
+}
+
+/**
+ * A pre-wake whose time came while an escalation held the VM in PARKING was
+ * ignored by its timer (onPreWake wakes only a VM at rest): run it now that the
+ * VM is PARKED again, late by at most the escalation's libvirt time.
+ */
+function catchUpPreWake(c: Ctx, name: string): void {
+  const at = c.vm(name).learned.preWakeAt;
+  if (at !== undefined && c.now >= at) onPreWake(c, name);
 }
 
 function finishWake(c: Ctx, name: string, reason: ParkReason): void {
