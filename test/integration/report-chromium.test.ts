@@ -2,39 +2,15 @@
 // (mininet/setup.sh installs it). The page must render its SVG plots without console errors,
 // and a screenshot is kept in test/artifacts/ for a person to look at.
 import test from 'ava';
-import { spawn } from 'node:child_process';
 import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { runCli } from '../../controller/cli/dispatch.js';
+import { chromium, consoleErrors } from '../support/chromium.js';
 
 const fixture = (name: string) => fileURLToPath(new URL(`../support/report/${name}`, import.meta.url));
 const artifacts = fileURLToPath(new URL('../artifacts/', import.meta.url));
-
-/** Runs headless Chromium on a file with its console logged to stderr; resolves with both streams. */
-function chromium(args: string[], profile: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(
-      'chromium',
-      ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', `--user-data-dir=${profile}`, '--enable-logging=stderr', '--v=0', ...args],
-      { stdio: ['ignore', 'pipe', 'pipe'] },
-    );
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    const kill = setTimeout(() => child.kill('SIGKILL'), 60_000);
-    child.on('error', reject);
-    child.on('close', (code) => {
-      clearTimeout(kill);
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
-
-/** Console errors and uncaught exceptions Chromium reports on stderr (its D-Bus noise is not one). */
-const consoleErrors = (stderr: string) => stderr.split('\n').filter((l) => /Uncaught|CONSOLE\(|console/i.test(l));
 
 async function render(t: import('ava').ExecutionContext, log: string, extra: string[] = []): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), 'seamless-report-'));
