@@ -6,8 +6,8 @@
 import type { App, Datapath, Msg } from '../app.js';
 import { systemClock, type Clock, type TimerHandle } from '../clock.js';
 import { silentLogger, type Logger } from '../log.js';
-import type { OfpMessage } from '../openflow/types.js';
 import { L2Learning, type L2Options, type L2Switch } from './learning.js';
+import { sendInBarrierOrder, sendMsgs } from './send.js';
 
 export interface L2AppOptions extends L2Options {
   /** Default: silent. */
@@ -39,11 +39,6 @@ export function createL2App(opts: L2AppOptions = {}): L2App {
   const live = new Map<bigint, { dp: Datapath; sw: L2Switch }>();
   let timer: TimerHandle | undefined;
 
-  const send = (dp: Datapath, msgs: OfpMessage[]): void => {
-    if (msgs.length === 0 || !dp.connected) return;
-    for (const m of msgs) m.xid = dp.nextXid();
-    dp.send(...msgs);
-  };
 
   /** The state for this connection; undefined for a connection that was replaced or is not up. */
   const stateOf = (dp: Datapath): L2Switch | undefined => {
@@ -55,7 +50,7 @@ export function createL2App(opts: L2AppOptions = {}): L2App {
     timer = clock.setTimer(sweep, expireEvery);
     for (const [dpid, msgs] of logic.expire(clock.now())) {
       const e = live.get(dpid);
-      if (e !== undefined) send(e.dp, msgs);
+      if (e !== undefined) sendMsgs(e.dp, msgs);
     }
   };
 
@@ -67,23 +62,7 @@ export function createL2App(opts: L2AppOptions = {}): L2App {
       const msgs = logic.switchUp(dp.id);
       live.set(dp.id, { dp, sw: logic.switch(dp.id)! });
       if (timer === undefined) timer = clock.setTimer(sweep, expireEvery);
-      // A barrier_request in the list orders what follows after what precedes (OF 1.3.5 §6.2).
-      let batch: OfpMessage[] = [];
-      for (const m of msgs) {
-        if (m.type !== 'barrier_request') {
-          batch.push(m);
-          continue;
-        }
-        send(dp, batch);
-        batch = [];
-        try {
-          await dp.barrier();
-        } catch (e) {
-          log.warn('l2: barrier after meter setup failed', { dpid: dp.idHex, err: e });
-          if (!dp.connected) return;
-        }
-      }
-      send(dp, batch);
+      if (!(await sendInBarrierOrder(dp, msgs, log))) return;
       log.info('l2: switch ready', { dpid: dp.idHex, metered: logic.switch(dp.id)?.metered ?? false });
     },
 
@@ -97,13 +76,13 @@ export function createL2App(opts: L2AppOptions = {}): L2App {
       const sw = stateOf(dp);
       if (sw === undefined) return false;
       opts.onPacketIn?.();
-      send(dp, sw.packetIn(clock.now(), msg));
+      sendMsgs(dp, sw.packetIn(clock.now(), msg));
       return true;
     },
 
     portStatus(dp, msg) {
       const sw = stateOf(dp);
-      if (sw !== undefined) send(dp, sw.portStatus(msg));
+      if (sw !== undefined) sendMsgs(dp, sw.portStatus(msg));
     },
 
     error(dp, msg) {
@@ -112,7 +91,7 @@ export function createL2App(opts: L2AppOptions = {}): L2App {
       const fix = sw.error(msg);
       if (fix.length > 0) log.warn('l2: switch refused the packet-in meter; table-miss installed without it', { dpid: dp.idHex });
       else log.warn('l2: switch rejected a message', { dpid: dp.idHex, errType: msg.errType, data: msg.data.subarray(0, 16) });
-      send(dp, fix);
+      sendMsgs(dp, fix);
     },
 
     stop() {

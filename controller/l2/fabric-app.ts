@@ -8,10 +8,10 @@
 import type { App, Datapath, Msg } from '../app.js';
 import { systemClock, type Clock, type TimerHandle } from '../clock.js';
 import { silentLogger, type Logger } from '../log.js';
-import type { OfpMessage } from '../openflow/types.js';
 import type { TopologyGraph } from '../topology/graph.js';
 import type { L2AppOptions } from './app.js';
 import { L2Fabric, type PerSwitch } from './fabric.js';
+import { sendInBarrierOrder, sendMsgs } from './send.js';
 
 export interface FabricL2AppOptions extends L2AppOptions {
   /** The live graph the topology app keeps (createTopologyApp().graph). */
@@ -30,15 +30,10 @@ export function createFabricL2App(opts: FabricL2AppOptions): FabricL2App {
   const live = new Map<bigint, Datapath>();
   let timer: TimerHandle | undefined;
 
-  const send = (dp: Datapath, msgs: OfpMessage[]): void => {
-    if (msgs.length === 0 || !dp.connected) return;
-    for (const m of msgs) m.xid = dp.nextXid();
-    dp.send(...msgs);
-  };
   const sendAll = (res: PerSwitch): void => {
     for (const [dpid, msgs] of res) {
       const dp = live.get(dpid);
-      if (dp !== undefined) send(dp, msgs);
+      if (dp !== undefined) sendMsgs(dp, msgs);
     }
   };
   const isLive = (dp: Datapath) => live.get(dp.id) === dp;
@@ -60,23 +55,7 @@ export function createFabricL2App(opts: FabricL2AppOptions): FabricL2App {
       const msgs = fabric.switchUp(dp.id);
       live.set(dp.id, dp);
       timer ??= clock.setTimer(sweep, expireEvery);
-      // A barrier_request in the list orders what follows after what precedes (OF 1.3.5 §6.2).
-      let batch: OfpMessage[] = [];
-      for (const m of msgs) {
-        if (m.type !== 'barrier_request') {
-          batch.push(m);
-          continue;
-        }
-        send(dp, batch);
-        batch = [];
-        try {
-          await dp.barrier();
-        } catch (e) {
-          log.warn('l2: barrier after meter setup failed', { dpid: dp.idHex, err: e });
-          if (!dp.connected) return;
-        }
-      }
-      send(dp, batch);
+      if (!(await sendInBarrierOrder(dp, msgs, log))) return;
       log.info('l2 fabric: switch ready', { dpid: dp.idHex });
     },
 
@@ -99,7 +78,7 @@ export function createFabricL2App(opts: FabricL2AppOptions): FabricL2App {
       const fix = fabric.error(dp.id, msg);
       if (fix.length > 0) log.warn('l2: switch refused the packet-in meter; table-miss installed without it', { dpid: dp.idHex });
       else log.warn('l2: switch rejected a message', { dpid: dp.idHex, errType: msg.errType, data: msg.data.subarray(0, 16) });
-      send(dp, fix);
+      sendMsgs(dp, fix);
     },
 
     stop() {
