@@ -22,7 +22,7 @@ import { CommandError } from '../support/exec.js';
 import { virsh } from '../support/guest.js';
 import { atExit } from '../support/exec.js';
 import { freePort } from '../support/mininet.js';
-import { run, startTestbed, waitFor, type Testbed } from '../support/testbed.js';
+import { captureSyns, run, startTestbed, waitFor, type Testbed } from '../support/testbed.js';
 
 const REPO = fileURLToPath(new URL('../../', import.meta.url));
 const MAIN = path.join(REPO, 'controller/cli/main.ts');
@@ -323,36 +323,6 @@ async function curlWakes(t: ExecutionContext, c: Ctx, vm: string): Promise<void>
     [],
     `${vm}: park entries removed after the wake`,
   );
-}
-
-/**
- * Counts the SYNs (without ACK) to ip:80 seen on a switch port (root netns side of
- * the client's link). Resolves once tcpdump listens; count() stops it and counts.
- */
-async function captureSyns(port: string, ip: string): Promise<{ count(): Promise<number> }> {
-  const cap = spawn('tcpdump', ['-n', '-l', '-i', port, `tcp dst port 80 and dst host ${ip} and tcp[tcpflags] & (tcp-syn|tcp-ack) == tcp-syn`], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  let err = '';
-  cap.stdout!.on('data', (d: Buffer) => (out += d.toString()));
-  cap.stderr!.on('data', (d: Buffer) => (err += d.toString()));
-  const closed = new Promise((r) => cap.once('close', r));
-  const unregister = atExit(() => cap.kill('SIGKILL'));
-  await waitFor(`tcpdump listening on ${port}`, async () => {
-    if (cap.exitCode !== null) throw new Error(`tcpdump exited: ${err}`);
-    return err.includes('listening on') ? true : undefined;
-  }, 10_000, 20);
-  return {
-    async count() {
-      // tcpdump prints a packet when its buffer flushes (-l: per line); give the last line a moment.
-      await waitFor('tcpdump output', async () => (out.includes('\n') ? true : undefined), 2_000, 20).catch(() => undefined);
-      cap.kill('SIGINT');
-      await closed;
-      unregister();
-      return out.split('\n').filter((l) => l.includes(' > ')).length;
-    },
-  };
 }
 
 test.serial('all three VMs go idle and are parked at their depth (libvirt state, park flows)', async (t) => {

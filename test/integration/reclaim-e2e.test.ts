@@ -17,7 +17,7 @@ import { parseVmRss, parseVmSwap } from '../../controller/energy/memory.js';
 import { loadInventory } from '../../controller/inventory/index.js';
 import { atExit } from '../support/exec.js';
 import { freePort } from '../support/mininet.js';
-import { startTestbed, waitFor } from '../support/testbed.js';
+import { captureSyns, startTestbed, waitFor } from '../support/testbed.js';
 
 const REPO = fileURLToPath(new URL('../../', import.meta.url));
 const MAIN = path.join(REPO, 'controller/cli/main.ts');
@@ -90,30 +90,6 @@ async function startController(config: string, port: number, transitions: Transi
   await waitFor('controller listening', async () => (stdout.includes('listening on') || child.exitCode !== null ? true : undefined), 30_000, 50);
   if (child.exitCode !== null) throw new Error(`controller exited ${child.exitCode}:\n${lines.join('\n')}`);
   return child;
-}
-
-/** Counts SYNs (no ACK) to ip:80 on a switch port; count() stops tcpdump. */
-async function captureSyns(port: string, ip: string): Promise<{ count(): Promise<number> }> {
-  const cap = spawn('tcpdump', ['-n', '-l', '-i', port, `tcp dst port 80 and dst host ${ip} and tcp[tcpflags] & (tcp-syn|tcp-ack) == tcp-syn`], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  let err = '';
-  cap.stdout!.on('data', (d: Buffer) => (out += d.toString()));
-  cap.stderr!.on('data', (d: Buffer) => (err += d.toString()));
-  const closed = new Promise((r) => cap.once('close', r));
-  const unregister = atExit(() => cap.kill('SIGKILL'));
-  await waitFor(`tcpdump on ${port}`, async () => {
-    if (cap.exitCode !== null) throw new Error(`tcpdump exited: ${err}`);
-    return err.includes('listening on') ? true : undefined;
-  }, 10_000, 20);
-  return {
-    async count() {
-      await waitFor('tcpdump output', async () => (out.includes('\n') ? true : undefined), 2_000, 20).catch(() => undefined);
-      cap.kill('SIGINT');
-      await closed;
-      unregister();
-      return out.split('\n').filter((l) => l.includes(' > ')).length;
-    },
-  };
 }
 
 test('a reclaim VM parks (memory released, from /proc), and h1\'s curl wakes it with its first SYN', async (t) => {
