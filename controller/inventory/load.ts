@@ -490,8 +490,9 @@ function resolve(raw: RawInventory, file: string, opts: LoadOptions): Inventory 
     hosts: hosts.map((h) => ({ name: h.name, ip: h.ip, switch: h.switch, ...(h.mac ? { mac: h.mac } : {}), ...(h.port !== undefined ? { port: h.port } : {}) })),
     sinks: sinks.map((s) => ({ name: s.name, switch: s.switch, dpid: switchDpid.get(s.switch) ?? 0n, port: s.port, mac: s.mac, ip: s.ip })),
     vms,
-    // Only hosts some VM uses: an unused one would be connected to for nothing.
-    hypervisors: [...hvByUri.values()].filter((h) => vms.some((v) => v.libvirt.uri === h.uri)),
+    // Only hosts some VM uses (an unused one would be connected to for nothing), or
+    // hosts with a switch: a VM that appears on it is run by that host from then on.
+    hypervisors: [...hvByUri.values()].filter((h) => h.switch !== undefined || vms.some((v) => v.libvirt.uri === h.uri)),
     park,
   };
 }

@@ -925,6 +925,9 @@ function moveTo(c: Ctx, name: string, dpid: bigint, portNo: number, how: string)
   const v = c.patch(name, { dpid, portNo, uri });
   const hex = (d: bigint): string => d.toString(16).padStart(16, '0');
   c.log('info', name, `moved from switch ${hex(before.dpid)} port ${before.portNo ?? '-'} to switch ${hex(dpid)} port ${portNo} (${how})${uri === before.uri ? '' : `; libvirt host now ${uri}`}`);
+  // The stored record says where it is, so a restart reads and wakes it on this host.
+  const recorded = recordedState(v);
+  if (recorded !== undefined) persist(c, name, recorded);
   const oldUp = c.sw(before.dpid)?.up === true;
   const then = (msgs: OfpMessage[]): Output => (oldUp ? { kind: 'barrier', dpid, then: { dpid: before.dpid, msgs } } : { kind: 'barrier', dpid });
   if (v.phase === 'active' || (v.phase === 'waking' && v.step === 'switching')) {
@@ -938,6 +941,12 @@ function moveTo(c: Ctx, name: string, dpid: bigint, portNo: number, how: string)
     c.out.push(then([deleteKind(s.id, KIND.PARK), deleteKind(s.id, KIND.PROBE)]));
   }
   if (v.phase === 'waking' && v.step === 'port') startProbe(c, name);
+}
+
+/** What the store says of a VM in this phase ('parked' from the moment the park intent is written); undefined: nothing known yet. */
+function recordedState(v: VmState): ParkRecord['state'] | undefined {
+  if (v.phase === 'unknown') return undefined;
+  return v.phase === 'active' || (v.phase === 'parking' && v.step === 'flows') ? 'active' : 'parked';
 }
 
 /**
