@@ -236,3 +236,18 @@ test('without fabric mode (single switch, replays) everything of a VM stays on i
   t.deepEqual(w.packetIns, []);
 });
 
+
+test('a VM whose inventory host names no switch keeps its inventory URI wherever its tap appears', async (t) => {
+  const w = new FabricWorld(YAML.replace(`, switch: s3 }`, ' }'));
+  w.addHost('h1', H1.mac, H1.ip, 's5', 10);
+  w.plugVm('vm1', 's3', 10);
+  await w.start();
+  w.app.parkNow('vm1');
+  await until(w, 'vm1', 'parked');
+  w.plugVm('vm1', 's4', 12);
+  await w.advance(0);
+  t.like(w.status('vm1'), { dpid: 4n, portNo: 12, uri: HV3 });
+  w.inject('s5', 10, syn(H1));
+  await until(w, 'vm1', 'active');
+  t.is(w.hv(HV3).callsOf('resume', 'd1').length, 1);
+});
