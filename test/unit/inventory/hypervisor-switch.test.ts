@@ -14,7 +14,7 @@ vms:
   - { name: vm1, hypervisor: hv3, libvirt: { domain: d1 }, mac: "52:54:00:00:00:11", ip: 10.0.0.11, switch: s3, port: vm1-tap, depth: pause, sink: k1, ignore: [{ udpDst: 161 }] }
 `;
 
-function issues(text: string, opts = {}): string[] {
+function issues(text: string, opts = {}): readonly string[] {
   try {
     parseInventory(text, 'hv.yaml', opts);
   } catch (e) {
