@@ -10,6 +10,7 @@ import { decodeCookie, KIND } from '../../../controller/park/flows.js';
 import { fnv1a32 } from '../../../controller/park/ids.js';
 import { OFPFC_ADD, OFPFC_DELETE } from '../../../controller/openflow/constants.js';
 import { flowMod, toController } from '../../../controller/openflow/build.js';
+import { createControlSource, WakeTimes } from '../../../controller/api/source.js';
 import { FabricWorld, type FabricSwitch } from '../../support/park-fabric.js';
 
 const HV3 = 'qemu+tcp://hv3.example/system';
@@ -250,4 +251,14 @@ test('a VM whose inventory host names no switch keeps its inventory URI wherever
   w.inject('s5', 10, syn(H1));
   await until(w, 'vm1', 'active');
   t.is(w.hv(HV3).callsOf('resume', 'd1').length, 1);
+});
+
+test('the API view (vm info) shows the switch and hypervisor the VM is on now', async (t) => {
+  const w = await parked();
+  const src = createControlSource({ park: { app: w.app, inventory: w.inv, wakeTimes: new WakeTimes() }, switches: { datapaths: new Map() }, store: () => ({ kind: 'memory', healthy: true, pendingWrites: 0 }) });
+  t.like(src.vm('vm1'), { switch: 's3', hypervisor: 'hv3', port: 10 });
+  w.hv(HV4).define('d1', { state: 'paused' });
+  w.plugVm('vm1', 's4', 12);
+  await w.advance(0);
+  t.like(src.vm('vm1'), { switch: 's4', hypervisor: 'hv4', port: 12 });
 });
