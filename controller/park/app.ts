@@ -442,6 +442,9 @@ export function createParkApp(opts: ParkAppOptions): ParkApp {
 
   /** Reads every VM's stored record and libvirt's domain state (the machine reconciles them). */
   async function load(): Promise<ParkEvent[]> {
+    // Hosts named by a switch (hypervisors[].switch) are watched from the start: a VM may
+    // move there before any operation of ours opens that connection (lifecycle events, reconnects).
+    for (const uri of new Set(cfg.hostBySwitch?.values() ?? [])) hv(uri);
     const events: ParkEvent[] = new Array(cfg.vms.length);
     const one = async (i: number): Promise<void> => {
       const v = cfg.vms[i]!;
