@@ -113,7 +113,7 @@ class Ctx {
   libvirtGen: Map<string, number> | undefined;
   opsInFlight: Map<string, number> | undefined;
   opQueue: string[] | undefined;
-  /** Set by a `paths` event (null: unchanged). */
+  /** Set by a `paths` event (undefined: unchanged). */
   paths: FabricPaths | undefined;
   readonly out: Output[] = [];
   readonly counts: CountDelta[] = [];
@@ -928,6 +928,11 @@ function moveTo(c: Ctx, name: string, dpid: bigint, portNo: number, how: string)
   // The stored record says where it is, so a restart reads and wakes it on this host.
   const recorded = recordedState(v);
   if (recorded !== undefined) persist(c, name, recorded);
+  if (v.step === 'queued' && uri !== before.uri) {
+    // Waiting for a slot of the host it left: it waits for one of its new host's instead.
+    dequeue(c, name);
+    requestOp(c, name);
+  }
   const oldUp = c.sw(before.dpid)?.up === true;
   const then = (msgs: OfpMessage[]): Output => (oldUp ? { kind: 'barrier', dpid, then: { dpid: before.dpid, msgs } } : { kind: 'barrier', dpid });
   if (v.phase === 'active' || (v.phase === 'waking' && v.step === 'switching')) {
@@ -1095,6 +1100,7 @@ function followMac(c: Ctx, dpid: bigint, inPort: number, f: ParsedFrame): void {
     c.patch(s.name, { portNo: inPort });
     c.log('info', s.name, `seen on port ${inPort} (its MAC)`);
     if (v.phase === 'active') c.send(dpid, activityFlows(s, inPort));
+    else if (v.phase === 'waking' && v.step === 'port') startProbe(c, s.name);
     return;
   }
   moveTo(c, s.name, dpid, inPort, `MAC ${s.mac}`);
