@@ -11,6 +11,8 @@ import { fnv1a32 } from '../../../controller/park/ids.js';
 import { OFPFC_ADD, OFPFC_DELETE } from '../../../controller/openflow/constants.js';
 import { flowMod, toController } from '../../../controller/openflow/build.js';
 import { createControlSource, WakeTimes } from '../../../controller/api/source.js';
+import { parseInventory } from '../../../controller/inventory/index.js';
+import { configFromInventory, initialState, step, type Output, type ParkEvent } from '../../../controller/park/machine.js';
 import { FabricWorld, type FabricSwitch } from '../../support/park-fabric.js';
 
 const HV3 = 'qemu+tcp://hv3.example/system';
@@ -261,4 +263,40 @@ test('the API view (vm info) shows the switch and hypervisor the VM is on now', 
   w.plugVm('vm1', 's4', 12);
   await w.advance(0);
   t.like(src.vm('vm1'), { switch: 's4', hypervisor: 'hv4', port: 12 });
+});
+
+test('a VM waiting for a libvirt slot of its host that moves to another host gets a slot there (the old host does not hold it)', (t) => {
+  const text = `park: { meterRate: 0, maxConcurrentOps: 1 }
+hypervisors:
+  - { name: hv3, uri: "${HV3}", switch: s3 }
+  - { name: hv4, uri: "${HV4}", switch: s4 }
+switches: [{ name: s3, dpid: 3 }, { name: s4, dpid: 4 }]
+vms:
+  - { name: vm1, hypervisor: hv3, libvirt: { domain: d1 }, mac: "52:54:00:00:00:11", ip: 10.0.0.11, switch: s3, port: tap1, depth: pause }
+  - { name: vm2, hypervisor: hv3, libvirt: { domain: d2 }, mac: "52:54:00:00:00:12", ip: 10.0.0.12, switch: s3, port: tap2, depth: pause }
+`;
+  const cfg = configFromInventory(parseInventory(text, 'q.yaml'));
+  let s = initialState(cfg, 0);
+  const out: Output[] = [];
+  const run = (e: ParkEvent): void => {
+    const r = step(cfg, s, e, 1000);
+    s = r.state;
+    out.push(...r.out);
+  };
+  for (const v of cfg.vms) run({ type: 'restore', vm: v.name, record: undefined, libvirt: 'running' });
+  run({ type: 'switch_up', dpid: 3n, ports: [{ portNo: 10, name: 'tap1' }, { portNo: 11, name: 'tap2' }], meters: false });
+  run({ type: 'switch_up', dpid: 4n, ports: [], meters: false });
+  for (const vm of ['vm1', 'vm2']) {
+    run({ type: 'park_now', vm });
+    run({ type: 'barrier_done', vm, seq: s.vms.get(vm)!.barrierSeq });
+    run({ type: 'persist_done', vm, seq: s.vms.get(vm)!.barrierSeq });
+  }
+  t.is(s.vms.get('vm2')!.step, 'queued'); // hv3's one slot is vm1's
+  out.length = 0;
+  run({ type: 'port_status', dpid: 4n, reason: 'add', portNo: 20, name: 'tap2' });
+  t.like(s.vms.get('vm2'), { step: 'libvirt', uri: HV4, dpid: 4n, portNo: 20 });
+  t.deepEqual(out.filter((o) => o.kind === 'libvirt').map((o) => [o.kind === 'libvirt' && o.vm, o.kind === 'libvirt' && o.uri]), [['vm2', HV4]]);
+  t.deepEqual(s.opQueue, []);
+  t.is(s.opsInFlight.get(HV3), 1);
+  t.is(s.opsInFlight.get(HV4), 1);
 });
