@@ -56,7 +56,7 @@ test.serial('leaf-spine: ARP answered at the client leaf, ignored traffic reache
   const l2 = createFabricL2App({ log: log.child({ app: 'l2' }), topology: topology.graph, clock: systemClock });
   const ctl = await startController({ listen: parseControllerArgs(['--listen', '127.0.0.1:0']).listen, apps: [topology, park, l2], log });
   t.teardown(() => ctl.stop());
-  const net = await Fabric.start(t, { topology: 'topologies/leafspine.py', topo: 'leafspine', controllerPort: ctl.address.port });
+  const net = await Fabric.start(t, { topology: 'topologies/leafspine.py', topo: 'leafspine', controllerPort: ctl.address.port, timeoutMs: 540_000 });
   const g = topology.graph;
   const settled = await until(() => g.links().length === 6 && g.dpids().length === 5 && g.dpids().every((d) => g.ports(d).every((p) => g.portClass(d, p) === 'edge' || g.portClass(d, p) === 'link')), 20_000);
   t.true(settled, `discovery settled: ${g.links().length}/6 links`);
