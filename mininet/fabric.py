@@ -17,6 +17,7 @@ Commands:
   {"cmd": "cut", "src": "h1", "dst": "h6", "a": "s1", "b": "s3",
    "interval": 0.01, "count": 300, "cutAfter": 1.0}        ping src->dst every `interval` s, cut a-b after
                                                           `cutAfter` s; replies around the cut, the gap
+  {"cmd": "run", "host": "h5", "args": ["arping", "-c", "1", "10.0.0.1"]}   a command in a host, its output
   {"cmd": "stop"}
 It stops the network on `stop`, end of stdin, SIGTERM or SIGINT. The
 machine-wide Mininet lock (shared with run_topo.py and testbed.py) is held
@@ -28,6 +29,7 @@ import json
 import os
 import re
 import runpy
+import shlex
 import signal
 import sys
 import time
@@ -130,6 +132,10 @@ def handle(net, links, c):
         return {'ok': True}
     if cmd == 'cut':
         return cut_while_pinging(net, c)
+    if cmd == 'run':
+        # One command in a host's namespace (argv, quoted here): the park tests send
+        # frames from a client and read a sink's counters.
+        return {'output': net.get(c['host']).cmd(' '.join(shlex.quote(a) for a in c['args']))}
     raise ValueError('unknown command %r' % cmd)
 
 

@@ -129,6 +129,7 @@ export function createControlSource(opts: ControlSourceOptions): ControlSource {
   const inv = opts.park?.inventory;
   const specs = new Map((inv?.vms ?? []).map((v) => [v.name, v]));
   const switchNames = new Map((inv?.switches ?? []).map((s) => [s.dpid, s.name]));
+  const hostNames = new Map((inv?.hypervisors ?? []).map((h) => [h.uri, h.name]));
 
   function view(s: VmStatus): VmView {
     const spec = specs.get(s.name)!;
@@ -141,8 +142,9 @@ export function createControlSource(opts: ControlSourceOptions): ControlSource {
       depths: ladderOf(spec).map((r) => ({ depth: r.depth, afterMs: r.afterMs })),
       parkedDepth: s.depth ?? null,
       domain: spec.libvirt.domain,
-      hypervisor: spec.hypervisor ?? spec.libvirt.uri,
-      switch: spec.switch,
+      // Where the VM is now: it follows its tap or MAC to another switch, and that switch's host.
+      hypervisor: s.uri === spec.libvirt.uri ? (spec.hypervisor ?? spec.libvirt.uri) : (hostNames.get(s.uri) ?? s.uri),
+      switch: s.dpid === spec.dpid ? spec.switch : (switchNames.get(s.dpid) ?? s.dpid.toString(16).padStart(16, '0')),
       port: s.portNo ?? null,
       held: s.held,
       lastError: s.lastError ?? null,

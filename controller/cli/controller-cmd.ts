@@ -20,6 +20,7 @@ import { createParkApp, systemClock, type VmStatus } from '../park/index.js';
 import { MetricsAddressError, parseMetricsAddress, SeamlessMetrics, serveMetrics, type MetricsAddress, type MetricsServer } from '../metrics/index.js';
 import { createLogger, parseLogLevel, type Logger, type LogLevel } from '../log.js';
 import type { Command } from './dispatch.js';
+import type { TopologyGraph } from '../topology/graph.js';
 
 export const USAGE =
   'usage: seamless controller [--listen HOST:PORT] [--config FILE] [--tls-cert F --tls-key F --tls-ca F]\n' +
@@ -172,7 +173,7 @@ export function parseControllerArgs(argv: string[]): ControllerArgs {
  * parked VMs are never learned or flooded): the parking engine, with one
  * libvirt connection per distinct VM URI.
  */
-async function configApps(loaded: Inventory | undefined, log: Logger, plane: ControlPlane, metrics: SeamlessMetrics | undefined): Promise<App[]> {
+async function configApps(loaded: Inventory | undefined, log: Logger, plane: ControlPlane, metrics: SeamlessMetrics | undefined, topology: TopologyGraph | undefined): Promise<App[]> {
   if (loaded === undefined) return [];
   // Depth reclaim needs swap on the VM's host: refused here (naming the VM) or fallen back to pause.
   const { inventory, warnings } = await checkReclaimSwap(loaded);
@@ -182,6 +183,7 @@ async function configApps(loaded: Inventory | undefined, log: Logger, plane: Con
     inventory,
     hypervisors: (uri) => hypervisors.get(uri) ?? new RemoteHypervisor(uri),
     clock: systemClock,
+    ...(topology === undefined ? {} : { fabric: true, topology }),
     ...plane.parkOptions(), // parked-state store (Redis or memory) + wake times for the API
     log: plane.parkLog(log.child({ app: 'park' })), // its warnings become each VM's lastProblem in the API
     ...(metrics === undefined ? {} : { observer: metrics.park }),
@@ -277,14 +279,14 @@ export async function buildApps(
   /** The inventory already read from args.config (read here when absent). */
   loaded?: Inventory,
 ): Promise<App[]> {
-  const inventory = loaded ?? (args.config === undefined ? undefined : await loadInventory(args.config));
+  const inventory = loaded ?? (args.config === undefined ? undefined : await loadInventory(args.config, { fabric: args.fabric }));
   const l2Opts = {
     log: log.child({ app: 'l2' }),
     ...(metrics === undefined ? {} : { onPacketIn: metrics.l2PacketIn }),
     ...(args.idleTimeoutSec === undefined ? {} : { idleTimeoutSec: args.idleTimeoutSec }),
     ...(args.packetInRate === undefined ? {} : { packetInRate: args.packetInRate }),
   };
-  if (!args.fabric) return [...(await configApps(inventory, log, plane, metrics)), createL2App(l2Opts)];
+  if (!args.fabric) return [...(await configApps(inventory, log, plane, metrics, undefined)), createL2App(l2Opts)];
   // Loaded only with --fabric: the CLI's start-up (and its tests, run through tsx) stays as it was without it.
   const { createTopologyApp } = await import('../topology/app.js');
   const { createFabricL2App } = await import('../l2/fabric-app.js');
@@ -292,7 +294,8 @@ export async function buildApps(
   const topology = createTopologyApp({ log: log.child({ app: 'topology' }), clock: systemClock });
   plane.attachTopology(topology.graph);
   const l2 = createFabricL2App({ ...l2Opts, topology: topology.graph, clock: systemClock });
-  return [topology, ...(await configApps(inventory, log, plane, metrics)), l2];
+  // The park engine in fabric mode: park entries on every switch, sinks reached along the graph.
+  return [topology, ...(await configApps(inventory, log, plane, metrics, topology.graph)), l2];
 }
 
 /** Resolves on the first SIGINT or SIGTERM (then removes its handlers). */
@@ -328,7 +331,7 @@ const command: Command = async (argv) => {
   try {
     plane = new ControlPlane({ ...(args.redis === undefined ? {} : { redis: args.redis }), log });
     // Read once: the metrics' label values (VM names, depths) are the engine's inventory.
-    const inventory = args.config === undefined ? undefined : await loadInventory(args.config);
+    const inventory = args.config === undefined ? undefined : await loadInventory(args.config, { fabric: args.fabric });
     const metrics = args.metrics === undefined ? undefined : new SeamlessMetrics({ vms: inventory?.vms ?? [] });
     const apps = await buildApps(args, log, plane, metrics, inventory);
     ctl = await startController({

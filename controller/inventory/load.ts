@@ -17,6 +17,12 @@ export interface LoadOptions {
    * future). The live controller leaves this unset, and an oracle is refused.
    */
   readonly replay?: boolean;
+  /**
+   * For `seamless controller --fabric`: a VM's sink may be on another switch (its
+   * ignored traffic is forwarded there along the live topology). Without a fabric
+   * the sink must be on the VM's switch.
+   */
+  readonly fabric?: boolean;
 }
 import { LibvirtError } from '../libvirt/errors.js';
 import { parseLibvirtUri } from '../libvirt/uri.js';
@@ -352,6 +358,12 @@ function resolve(raw: RawInventory, file: string, opts: LoadOptions): Inventory 
     // One connection per host: two names for one URI would split its concurrency bound in two.
     if (hvByUri.has(h.uri)) issues.push(`${w}.uri: ${h.uri} is also hypervisor ${hvByUri.get(h.uri)!.name}`);
     checkUri(h.uri, `${w}.uri`);
+    if (h.switch !== undefined) {
+      checkSwitch(h.switch, w);
+      const other = [...hypervisors.values()].find((o) => o.switch === h.switch);
+      // One host per switch: a VM seen on it must name one host to wake it through.
+      if (other !== undefined) issues.push(`${w}.switch: switch ${h.switch} is also hypervisor ${other.name}'s`);
+    }
     if (h.tls !== undefined && !/^[a-z][a-z0-9]*(\+tls)?:\/\/[^/]/.test(h.uri)) issues.push(`${w}.tls: ${h.uri} is not a TLS URI (qemu+tls://HOST/system); tls paths would be ignored`);
     const spec: HypervisorSpec = {
       name: h.name,
@@ -364,6 +376,7 @@ function resolve(raw: RawInventory, file: string, opts: LoadOptions): Inventory 
       maxConcurrentOps: h.maxConcurrentOps ?? park.maxConcurrentOps,
       connectTimeoutMs: h.connectTimeout ?? BUILTIN_HYPERVISOR.connectTimeoutMs,
       callTimeoutMs: h.callTimeout ?? BUILTIN_HYPERVISOR.callTimeoutMs,
+      ...(h.switch !== undefined && switchDpid.has(h.switch) ? { switch: h.switch, dpid: switchDpid.get(h.switch)! } : {}),
     };
     hypervisors.set(h.name, spec);
     hvByUri.set(h.uri, spec);
@@ -421,8 +434,9 @@ function resolve(raw: RawInventory, file: string, opts: LoadOptions): Inventory 
       const field = v.sink !== undefined ? `${w}.sink` : `defaults.sink (for ${w})`;
       const ss = sinkSwitch.get(sink);
       if (ss === undefined) issues.push(`${field}: unknown sink "${sink}"`);
-      // Park flows output ignored traffic straight to the sink's port: that port must be on the VM's switch.
-      else if (ss !== v.switch) issues.push(`${field}: sink "${sink}" is on switch ${ss}, not on the VM's switch ${v.switch}`);
+      // Park flows output ignored traffic straight to the sink's port: that port must be on the VM's
+      // switch, unless a fabric forwards it there hop by hop (docs/parking.md#fabric).
+      else if (ss !== v.switch && opts.fabric !== true) issues.push(`${field}: sink "${sink}" is on switch ${ss}, not on the VM's switch ${v.switch}`);
     }
     const ignore: IgnoreRule[] = (v.ignore ?? d.ignore ?? []).map((r) => ({
       ...(r.src !== undefined ? { src: r.src } : {}),
@@ -476,8 +490,9 @@ function resolve(raw: RawInventory, file: string, opts: LoadOptions): Inventory 
     hosts: hosts.map((h) => ({ name: h.name, ip: h.ip, switch: h.switch, ...(h.mac ? { mac: h.mac } : {}), ...(h.port !== undefined ? { port: h.port } : {}) })),
     sinks: sinks.map((s) => ({ name: s.name, switch: s.switch, dpid: switchDpid.get(s.switch) ?? 0n, port: s.port, mac: s.mac, ip: s.ip })),
     vms,
-    // Only hosts some VM uses: an unused one would be connected to for nothing.
-    hypervisors: [...hvByUri.values()].filter((h) => vms.some((v) => v.libvirt.uri === h.uri)),
+    // Only hosts some VM uses (an unused one would be connected to for nothing), or
+    // hosts with a switch: a VM that appears on it is run by that host from then on.
+    hypervisors: [...hvByUri.values()].filter((h) => h.switch !== undefined || vms.some((v) => v.libvirt.uri === h.uri)),
     park,
   };
 }

@@ -197,6 +197,8 @@ export const inventorySchema = z.strictObject({
         maxConcurrentOps: z.number().int().min(1).max(1000).optional(),
         connectTimeout: duration('connectTimeout').optional(),
         callTimeout: duration('callTimeout').optional(),
+        /** The switch (OVS bridge) this host's VMs attach to: a VM seen there runs on this host. */
+        switch: name.optional(),
       }),
     )
     .optional(),

@@ -103,6 +103,12 @@ export interface HypervisorSpec {
   readonly connectTimeoutMs: number;
   /** Bound on one libvirt call on this host (a managed save of a large guest takes long). */
   readonly callTimeoutMs: number;
+  /**
+   * The switch this host's VMs attach to (its OVS bridge; inventory `hypervisors[].switch`)
+   * and its dpid: a VM that appears on it runs on this host (docs/parking.md#fabric).
+   */
+  readonly switch?: string;
+  readonly dpid?: bigint;
 }
 
 export interface VmSpec {

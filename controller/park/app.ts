@@ -32,7 +32,8 @@ import {
 } from './machine.js';
 import { packetVerdict, type ParkObserver } from './observer.js';
 import type { ParkRecord, StateStore } from './store.js';
-import type { ParkMemory } from './model.js';
+import type { FabricPaths, ParkMemory } from './model.js';
+import type { TopologyGraph } from '../topology/graph.js';
 
 export interface ParkAppOptions {
   inventory: Inventory;
@@ -65,6 +66,15 @@ export interface ParkAppOptions {
   readRss?: RssReader;
   /** Reads a parked domain's swap and zram share (depth reclaim); default: /proc and /sys/block for qemu:///system. */
   readOffload?: OffloadReader;
+  /**
+   * Fabric mode (`seamless controller --fabric`, docs/parking.md#fabric): park and
+   * probe entries and meters of non-active VMs on every switch, ignored traffic
+   * forwarded hop by hop to the sink along `topology`, VMs followed by their MAC on
+   * edge ports. Default false: everything of a VM on its own switch.
+   */
+  fabric?: boolean;
+  /** The live topology (fabric mode): next hops toward sinks and edge ports come from it. */
+  topology?: TopologyGraph;
 }
 
 /** A VM as the operator sees it. */
@@ -76,6 +86,10 @@ export interface VmStatus {
   /** The depth the VM is parked at now (escalation deepens it); undefined while active. */
   depth: Depth | undefined;
   portNo: number | undefined;
+  /** The switch the VM is attached to now (it follows the VM's tap or MAC). */
+  dpid: bigint;
+  /** The libvirt URI of the host that runs the VM now. */
+  uri: string;
   held: number;
   /** The problem the VM has now; undefined once it is parked or woken again. */
   lastError: string | undefined;
@@ -103,7 +117,7 @@ export interface ParkApp extends App {
 export function createParkApp(opts: ParkAppOptions): ParkApp {
   const { clock, log } = opts;
   // The predictive policy learns by time of day and week: engine time + this = epoch ms.
-  const cfg: MachineConfig = { ...configFromInventory(opts.inventory), epochOffsetMs: opts.toEpoch ? opts.toEpoch(0) : Date.now() - clock.now() };
+  const cfg: MachineConfig = { ...configFromInventory(opts.inventory), epochOffsetMs: opts.toEpoch ? opts.toEpoch(0) : Date.now() - clock.now(), fabric: opts.fabric === true };
   const obs = opts.observer;
   const timeoutMs = opts.requestTimeoutMs ?? 5000;
   const vmById = new Map(cfg.vms.map((v) => [v.id, v]));
@@ -163,11 +177,9 @@ export function createParkApp(opts: ParkAppOptions): ParkApp {
    * its back, is reconciled as soon as libvirt says so (docs/parking.md).
    */
   function watch(uri: string, h: Hypervisor): void {
+    // Every VM with that domain name; the event is for those the host runs now (a VM follows its host).
     const byDomain = new Map<string, string[]>();
-    for (const v of cfg.vms) {
-      if (v.libvirt.uri !== uri) continue;
-      byDomain.set(v.libvirt.domain, [...(byDomain.get(v.libvirt.domain) ?? []), v.name]);
-    }
+    for (const v of cfg.vms) byDomain.set(v.libvirt.domain, [...(byDomain.get(v.libvirt.domain) ?? []), v.name]);
     if (h.onConnection) {
       unsubscribe.push(
         h.onConnection(() => {
@@ -179,8 +191,8 @@ export function createParkApp(opts: ParkAppOptions): ParkApp {
     if (h.onLifecycle) {
       unsubscribe.push(
         h.onLifecycle((domain, event, detail) => {
-          const vms = byDomain.get(domain);
-          if (vms === undefined) return;
+          const vms = byDomain.get(domain)?.filter((vm) => state.vms.get(vm)?.uri === uri);
+          if (vms === undefined || vms.length === 0) return;
           log.debug('libvirt lifecycle event', { uri, domain, event, detail });
           for (const vm of vms) dispatch({ type: 'libvirt_changed', vm });
         }),
@@ -188,18 +200,18 @@ export function createParkApp(opts: ParkAppOptions): ParkApp {
     }
   }
 
-  function readDomainState(vm: string, seq: number): void {
+  function readDomainState(vm: string, seq: number, uri: string): void {
     const spec = cfg.byName.get(vm)!;
-    let host = reads.get(spec.libvirt.uri);
-    if (host === undefined) reads.set(spec.libvirt.uri, (host = { n: 0, queue: [] }));
+    let host = reads.get(uri);
+    if (host === undefined) reads.set(uri, (host = { n: 0, queue: [] }));
     const slots = host;
     if (slots.n >= MAX_READS) {
-      slots.queue.push(() => readDomainState(vm, seq));
+      slots.queue.push(() => readDomainState(vm, seq, uri));
       return;
     }
     slots.n++;
     const started = clock.now();
-    hv(spec.libvirt.uri)
+    hv(uri)
       .getState(spec.libvirt.domain)
       .then(
         (st) => {
@@ -282,8 +294,14 @@ export function createParkApp(opts: ParkAppOptions): ParkApp {
           if (vm !== undefined) later({ type: 'barrier_failed', vm, seq, error: 'switch not connected' });
           return;
         }
+        const then = o.then;
         dp.barrier({ timeoutMs }).then(
           () => {
+            if (then !== undefined) {
+              // Make-before-break across switches: what the barrier confirmed is in, now the old goes.
+              const old = dps.get(then.dpid);
+              if (old?.connected) old.send(...then.msgs.map((m) => ({ ...m, xid: old.nextXid() }) as OfpMessage));
+            }
             if (vm !== undefined) dispatch({ type: 'barrier_done', vm, seq });
           },
           (e: unknown) => {
@@ -295,9 +313,11 @@ export function createParkApp(opts: ParkAppOptions): ParkApp {
       }
       case 'libvirt': {
         const spec = cfg.byName.get(o.vm)!;
-        const h = hv(spec.libvirt.uri);
+        // The host that runs the VM now (the machine follows it to another host's switch).
+        const uri = o.uri;
+        const h = hv(uri);
         const started = clock.now();
-        const { uri, domain } = spec.libvirt;
+        const { domain } = spec.libvirt;
         // /proc for a local QEMU, else libvirt's memory stats when the adapter has them.
         const rss = opts.readRss ?? (isLocalQemu(uri) ? defaultRss : h.memoryStats ? libvirtRssReader(h) : undefined);
         // The depth the machine asks for: the first rung, or the rung an escalation goes to.
@@ -354,7 +374,7 @@ export function createParkApp(opts: ParkAppOptions): ParkApp {
         return;
       }
       case 'read_state':
-        readDomainState(o.vm, o.seq);
+        readDomainState(o.vm, o.seq, o.uri);
         return;
       case 'set_timer': {
         const id = timerId(o.key);
@@ -422,6 +442,9 @@ export function createParkApp(opts: ParkAppOptions): ParkApp {
 
   /** Reads every VM's stored record and libvirt's domain state (the machine reconciles them). */
   async function load(): Promise<ParkEvent[]> {
+    // Hosts named by a switch (hypervisors[].switch) are watched from the start: a VM may
+    // move there before any operation of ours opens that connection (lifecycle events, reconnects).
+    for (const uri of new Set(cfg.hostBySwitch?.values() ?? [])) hv(uri);
     const events: ParkEvent[] = new Array(cfg.vms.length);
     const one = async (i: number): Promise<void> => {
       const v = cfg.vms[i]!;
@@ -438,7 +461,8 @@ export function createParkApp(opts: ParkAppOptions): ParkApp {
       }
       const started = clock.now();
       try {
-        domain = (await hv(v.libvirt.uri).getState(v.libvirt.domain)).state;
+        // A VM that had moved to another host before the restart is read there (the record says where).
+        domain = (await hv(record?.uri ?? v.libvirt.uri).getState(v.libvirt.domain)).state;
         obs?.libvirtOp?.('read_state', (clock.now() - started) / 1000, undefined);
       } catch (e) {
         obs?.libvirtOp?.('read_state', (clock.now() - started) / 1000, errCode(e) ?? 'unknown');
@@ -461,6 +485,12 @@ export function createParkApp(opts: ParkAppOptions): ParkApp {
     ready = true;
     for (const ev of restored) dispatch(ev);
     dispatch({ type: 'start' });
+    const graph = opts.topology;
+    if (cfg.fabric && graph !== undefined) {
+      // Next hops toward the sinks and edge ports now and after every change of the live graph.
+      dispatch({ type: 'paths', paths: fabricPaths(graph, cfg) });
+      unsubscribe.push(graph.onChange(() => dispatch({ type: 'paths', paths: fabricPaths(graph, cfg) })));
+    }
     for (const ev of backlog.splice(0)) dispatch(ev);
   });
 
@@ -521,7 +551,7 @@ export function createParkApp(opts: ParkAppOptions): ParkApp {
       return cfg.vms.map((s) => {
         const v = state.vms.get(s.name)!;
         const energy = vmEnergyNow(s.power ?? DEFAULT_POWER_PROFILE, energyDepthOf(v.depth ?? s.depth), v, clock.now());
-        return { name: v.name, phase: v.phase, step: v.step, since: v.since, depth: v.depth, portNo: v.portNo, held: v.held.length, lastError: v.lastError, lastFailure: v.lastFailure, counters: v.counters, energy, lastPark: v.memory };
+        return { name: v.name, phase: v.phase, step: v.step, since: v.since, depth: v.depth, portNo: v.portNo, dpid: v.dpid, uri: v.uri, held: v.held.length, lastError: v.lastError, lastFailure: v.lastFailure, counters: v.counters, energy, lastPark: v.memory };
       });
     },
 
@@ -535,6 +565,27 @@ export function createParkApp(opts: ParkAppOptions): ParkApp {
 
     machineState: () => state,
   };
+}
+
+/**
+ * What the machine needs from the live graph: for each sink's switch, every other
+ * switch's first hop toward it (shortest path, graph.path), and each switch's edge ports.
+ */
+export function fabricPaths(graph: TopologyGraph, cfg: Pick<MachineConfig, 'sinks'>): FabricPaths {
+  const dpids = graph.dpids();
+  const toward = new Map<bigint, Map<bigint, number>>();
+  for (const sink of cfg.sinks) {
+    if (toward.has(sink.dpid)) continue;
+    const hops = new Map<bigint, number>();
+    for (const d of dpids) {
+      const first = d === sink.dpid ? undefined : graph.path(d, sink.dpid)?.[0];
+      if (first !== undefined) hops.set(d, first.outPort);
+    }
+    toward.set(sink.dpid, hops);
+  }
+  const edgePorts = new Map<bigint, Set<number>>();
+  for (const d of dpids) edgePorts.set(d, new Set(graph.ports(d).filter((p) => graph.isEdgePort(d, p))));
+  return { toward, edgePorts };
 }
 
 function errCode(e: unknown): string | undefined {

@@ -155,7 +155,7 @@ export function parkFlows(vm: FlowVm, sinkPort: number | undefined, metered: boo
       { field: 'icmpv4_type', value: 8 },
     ], answer),
   ];
-  for (const r of vm.ignore) out.push(flowAdd(c, PRIO.PARK_IGNORE, ignoreMatch(vm, r), sinkPort === undefined ? [] : [output(sinkPort)]));
+  out.push(...parkIgnoreFlows(vm, sinkPort));
   for (const p of vm.gatewayPorts) {
     out.push(flowAdd(c, PRIO.PARK_GATEWAY, [
       { field: 'eth_dst', value: vm.mac },
@@ -167,6 +167,15 @@ export function parkFlows(vm: FlowVm, sinkPort: number | undefined, metered: boo
   // With gateway ports, only they wake the VM; the rest is dropped (an empty instruction set drops, §5.10).
   out.push(flowAdd(c, PRIO.PARK_CATCHALL, [{ field: 'eth_dst', value: vm.mac }], vm.gatewayPorts.length > 0 ? [] : wake));
   return out;
+}
+
+/**
+ * A parked VM's ignored traffic out of `sinkPort` (the sink's port, or on a fabric the
+ * next hop toward the sink's switch); undefined: dropped (an empty instruction set, §5.10).
+ */
+export function parkIgnoreFlows(vm: FlowVm, sinkPort: number | undefined): OfpMessage[] {
+  const c = cookieOf(vm.id, KIND.PARK);
+  return vm.ignore.map((r) => flowAdd(c, PRIO.PARK_IGNORE, ignoreMatch(vm, r), sinkPort === undefined ? [] : [output(sinkPort)]));
 }
 
 /** While waking: the VM's ARP replies to our probe come to the controller. */

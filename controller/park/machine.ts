@@ -16,6 +16,7 @@ import { ARP_OP_REPLY, ARP_OP_REQUEST, ICMP_ECHO_REQUEST, IP_PROTO_TCP, IP_PROTO
 import {
   activityFlows,
   decodeCookie,
+  parkIgnoreFlows,
   deleteKind,
   KIND,
   meterAdds,
@@ -34,7 +35,7 @@ import { bootsCold, energyDepthOf, keepsPort, ladderOf, nextRung, reachedAfterMs
 import { EMPTY_LEARNED, learnIdle, resolvePolicy, type PolicyInput } from './policy/index.js';
 import { DEFAULT_POWER_PROFILE } from '../energy/profile.js';
 export * from './model.js';
-import type { CountDelta, LibvirtOp, LogLevel, MemoryMeasurement, VmEnergy, MachineConfig, MachineState, Output, ParkEvent, ParkReason, Phase, Step, StepResult, SwitchState, TimerKey, VmCounters, VmState } from './model.js';
+import type { CountDelta, FabricPaths, LibvirtOp, LogLevel, MemoryMeasurement, VmEnergy, MachineConfig, MachineState, Output, ParkEvent, ParkReason, Phase, Step, StepResult, SwitchState, TimerKey, VmCounters, VmState } from './model.js';
 
 const ZERO_COUNTERS: VmCounters = { parks: 0, wakes: 0, parkFailures: 0, wakeFailures: 0, heldDropped: 0, arpAnswered: 0, icmpAnswered: 0, ignored: 0 };
 const ZERO_ENERGY: VmEnergy = { savedJoules: 0, unprofitableParks: 0, periods: 0 };
@@ -57,6 +58,8 @@ export function configFromInventory(inv: Inventory): MachineConfig {
     park: inv.park,
     pollIntervalMs,
     hostOps: new Map((inv.hypervisors ?? []).map((h) => [h.uri, h.maxConcurrentOps])),
+    fabric: false,
+    hostBySwitch: new Map((inv.hypervisors ?? []).flatMap((h) => (h.dpid === undefined ? [] : [[h.dpid, h.uri] as const]))),
   };
 }
 
@@ -67,14 +70,16 @@ export function configFromInventory(inv: Inventory): MachineConfig {
  */
 export function initialState(config: MachineConfig, now: number): MachineState {
   const vms = PMap<string, VmState>().withMutations((m) => {
-    for (const v of config.vms) m.set(v.name, newVm(v.name, now));
+    for (const v of config.vms) m.set(v.name, newVm(v, now));
   });
   return { vms, switches: new Map(), opsInFlight: new Map(), opQueue: [], libvirtGen: new Map() };
 }
 
-function newVm(name: string, now: number): VmState {
+function newVm(s: VmSpec, now: number): VmState {
   return {
-    name,
+    name: s.name,
+    dpid: s.dpid,
+    uri: s.libvirt.uri,
     phase: 'unknown',
     step: 'none',
     since: now,
@@ -108,6 +113,8 @@ class Ctx {
   libvirtGen: Map<string, number> | undefined;
   opsInFlight: Map<string, number> | undefined;
   opQueue: string[] | undefined;
+  /** Set by a `paths` event (undefined: unchanged). */
+  paths: FabricPaths | undefined;
   readonly out: Output[] = [];
   readonly counts: CountDelta[] = [];
   consumed = false;
@@ -186,13 +193,14 @@ class Ctx {
   result(): StepResult {
     const b = this.base;
     const state: MachineState =
-      this.vms || this.switches || this.opQueue || this.libvirtGen || this.opsInFlight
+      this.vms || this.switches || this.opQueue || this.libvirtGen || this.opsInFlight || this.paths
         ? {
             vms: this.vms?.asImmutable() ?? b.vms,
             switches: this.switches ?? b.switches,
             opsInFlight: this.opsInFlight ?? b.opsInFlight,
             opQueue: this.opQueue ?? b.opQueue,
             libvirtGen: this.libvirtGen ?? b.libvirtGen,
+            paths: this.paths ?? b.paths,
           }
         : b;
     return { state, out: this.out, consumed: this.consumed, counts: this.counts };
@@ -255,6 +263,9 @@ export function step(cfg: MachineConfig, state: MachineState, event: ParkEvent, 
     case 'timer':
       onTimer(c, event.key);
       break;
+    case 'paths':
+      onPaths(c, event.paths);
+      break;
     case 'park_now': {
       const v = cfg.byName.has(event.vm) ? c.vm(event.vm) : undefined;
       if (v?.phase === 'active' && v.step === 'none') beginPark(c, v.name, 'operator-park');
@@ -292,7 +303,11 @@ function transition(c: Ctx, name: string, to: Phase, stepTo: Step, reason: ParkR
 }
 
 function persist(c: Ctx, name: string, state: ParkRecord['state'], seq?: number): void {
-  const record: ParkRecord = { state, depth: currentDepth(c, name), since: c.now };
+  const v = c.vm(name);
+  const s = spec(c, name);
+  // Where it runs, once it left its inventory host or switch: a restart finds it there.
+  const moved = v.uri !== s.libvirt.uri || v.dpid !== s.dpid;
+  const record: ParkRecord = moved ? { state, depth: currentDepth(c, name), since: c.now, uri: v.uri, dpid: v.dpid } : { state, depth: currentDepth(c, name), since: c.now };
   c.out.push(seq === undefined ? { kind: 'persist', vm: name, record } : { kind: 'persist', vm: name, record, seq });
 }
 
@@ -305,21 +320,48 @@ function currentDepth(c: Ctx, name: string): Depth {
   return c.vm(name).depth ?? spec(c, name).depth;
 }
 
-function sinkPortOf(c: Ctx, vm: VmSpec): number | undefined {
+/**
+ * Where the VM's ignored traffic leaves switch `dpid`: the sink's port on the
+ * sink's switch; on a fabric, elsewhere, the next hop toward the sink's switch
+ * along the live topology; undefined (dropped) otherwise or without a path.
+ */
+function sinkPortOn(c: Ctx, vm: VmSpec, dpid: bigint): number | undefined {
   if (vm.sink === undefined) return undefined;
   const sink = c.cfg.sinks.find((s) => s.name === vm.sink);
   if (!sink) return undefined;
-  return typeof sink.port === 'number' ? sink.port : c.sw(vm.dpid)?.ports.get(sink.port);
+  if (sink.dpid === dpid) return typeof sink.port === 'number' ? sink.port : c.sw(dpid)?.ports.get(sink.port);
+  return c.cfg.fabric ? (c.paths ?? c.base.paths)?.toward.get(sink.dpid)?.get(dpid) : undefined;
 }
 
-/** Whether the VM's controller-bound entries go through its meters (flows.ts meterIds). */
-function metered(c: Ctx, vm: VmSpec): boolean {
-  return c.sw(vm.dpid)?.meters === true && c.cfg.park.meterRate > 0;
+/** Whether the VM's controller-bound entries on switch `dpid` go through its meters (flows.ts meterIds): meter support is per switch. */
+function metered(c: Ctx, dpid: bigint): boolean {
+  return c.sw(dpid)?.meters === true && c.cfg.park.meterRate > 0;
 }
 
-function parkFlowsOf(c: Ctx, name: string): OfpMessage[] {
+/** The VM's park entries for switch `dpid`. */
+function parkFlowsOn(c: Ctx, name: string, dpid: bigint): OfpMessage[] {
   const s = spec(c, name);
-  return parkFlows(s, sinkPortOf(c, s), metered(c, s));
+  return parkFlows(s, sinkPortOn(c, s, dpid), metered(c, dpid));
+}
+
+/** Switches that are up, in the order they came up. */
+function upSwitches(c: Ctx): bigint[] {
+  const out: bigint[] = [];
+  for (const [d, s] of c.switches ?? c.base.switches) if (s.up) out.push(d);
+  return out;
+}
+
+/**
+ * Sends `msgs(dpid)` to every switch that carries the VM's park and probe
+ * entries: on a fabric every switch that is up (a request is answered, and a
+ * wake caught, where the packet enters), else the VM's own switch only. The
+ * VM's own switch first.
+ */
+function toParkSwitches(c: Ctx, name: string, msgs: (dpid: bigint, own: boolean) => OfpMessage[]): void {
+  const own = c.vm(name).dpid;
+  c.send(own, msgs(own, true));
+  if (!c.cfg.fabric) return;
+  for (const d of upSwitches(c)) if (d !== own) c.send(d, msgs(d, false));
 }
 
 /** The VM's host bound on concurrent libvirt operations. */
@@ -329,7 +371,7 @@ function hostLimit(c: Ctx, uri: string): number {
 
 /** Asks for a libvirt slot on the VM's host; the operation runs now or when a slot there frees (FIFO per host). */
 function requestOp(c: Ctx, name: string): void {
-  const uri = spec(c, name).libvirt.uri;
+  const uri = c.vm(name).uri;
   if (c.ops(uri) < hostLimit(c, uri)) {
     issueOp(c, name);
   } else {
@@ -341,29 +383,33 @@ function requestOp(c: Ctx, name: string): void {
 function issueOp(c: Ctx, name: string): void {
   const v = c.vm(name);
   const op: LibvirtOp = v.phase === 'parking' ? 'park' : 'wake';
-  c.addOps(spec(c, name).libvirt.uri, 1);
+  // The host that runs the VM now: its inventory host, or the one it moved to.
+  const uri = v.uri;
+  c.addOps(uri, 1);
   const seq = v.opSeq + 1;
-  c.patch(name, { step: 'libvirt', opSeq: seq, opInFlight: true, opGen: c.gen(spec(c, name).libvirt.uri) });
+  c.patch(name, { step: 'libvirt', opSeq: seq, opInFlight: true, opGen: c.gen(uri), opUri: uri });
   if (op === 'wake') {
-    c.out.push({ kind: 'libvirt', vm: name, op, seq });
+    c.out.push({ kind: 'libvirt', vm: name, op, seq, uri });
     return;
   }
   // A first park goes to the first rung; an escalation to the rung it was armed for.
   const s = spec(c, name);
   const depth = v.nextRung === undefined ? s.depth : ladderOf(s)[v.nextRung]!.depth;
-  c.out.push({ kind: 'libvirt', vm: name, op, seq, depth });
+  c.out.push({ kind: 'libvirt', vm: name, op, seq, uri, depth });
 }
 
 function releaseSlot(c: Ctx, name: string): void {
-  if (!c.vm(name).opInFlight) return;
+  const v = c.vm(name);
+  if (!v.opInFlight) return;
   c.patch(name, { opInFlight: false });
-  const uri = spec(c, name).libvirt.uri;
+  // The slot is the host's the operation was issued on, even if the VM has moved since.
+  const uri = v.opUri ?? v.uri;
   c.addOps(uri, -1);
   // The freed slot goes to the oldest waiter of the same host; other hosts' waiters are not held by this one.
   const q = c.queue();
   for (let i = 0; i < q.length && c.ops(uri) < hostLimit(c, uri); ) {
     const next = q[i]!;
-    if (spec(c, next).libvirt.uri !== uri) {
+    if (c.vm(next).uri !== uri) {
       i++;
       continue;
     }
@@ -378,14 +424,15 @@ function dequeue(c: Ctx, name: string): void {
 }
 
 function beginPark(c: Ctx, name: string, reason: ParkReason): void {
-  const s = spec(c, name);
   const seq = c.vm(name).barrierSeq + 1;
   // The idle period began with the last activity seen: the ladder's later rungs count from it.
   const idleSince = Math.min(c.vm(name).lastChangeAt, c.now);
   transition(c, name, 'parking', 'flows', reason, { barrierSeq: seq, held: [], wakeRequested: false, parkStartedAt: c.now, idleSince, segmentStartedAt: c.now, segmentsSavedJoules: 0, nextRung: undefined, escalateFailures: 0, depth: undefined });
   // The park flows must be in the switch (barrier reply) before libvirt stops the VM: never a black hole.
-  c.send(s.dpid, parkFlowsOf(c, name));
-  c.out.push({ kind: 'barrier', dpid: s.dpid, vm: name, seq });
+  // On a fabric the VM's own switch is the one confirmed: every path to the VM ends there,
+  // so a packet that entered a switch not yet updated is still caught before the VM.
+  toParkSwitches(c, name, (d) => parkFlowsOn(c, name, d));
+  c.out.push({ kind: 'barrier', dpid: c.vm(name).dpid, vm: name, seq });
 }
 
 /**
@@ -401,7 +448,6 @@ function unpark(c: Ctx, name: string, reason: ParkReason, error?: string): void 
   const msgs: OfpMessage[] = [];
   if (v.portNo !== undefined) for (const p of v.held) msgs.push(packetOut(v.portNo, p));
   else if (v.held.length > 0) c.count(name, 'heldDropped', v.held.length);
-  msgs.push(deleteKind(s.id, KIND.PARK));
   // No idle period to account: the VM never stopped (a failed park's own cost is not modelled).
   const p: { -readonly [K in keyof VmState]?: VmState[K] } = { held: [], wakeRequested: false, activeSince: c.now, lastChangeAt: c.now, barrierSeq: v.barrierSeq + 1, ...NO_IDLE_PERIOD };
   if (error !== undefined) {
@@ -413,8 +459,8 @@ function unpark(c: Ctx, name: string, reason: ParkReason, error?: string): void 
     c.log('error', name, `park failed, VM kept active: ${error}`);
   }
   transition(c, name, 'active', 'none', reason, p);
-  c.send(s.dpid, msgs);
-  c.out.push({ kind: 'barrier', dpid: s.dpid });
+  toParkSwitches(c, name, (_d, own) => (own ? [...msgs, deleteKind(s.id, KIND.PARK)] : [deleteKind(s.id, KIND.PARK)]));
+  c.out.push({ kind: 'barrier', dpid: v.dpid });
   // The record says 'parked' from the moment the intent was written (barrier confirmed).
   if (v.phase === 'parking' && (v.step === 'persisting' || v.step === 'queued' || v.step === 'libvirt')) persist(c, name, 'active');
 }
@@ -449,7 +495,7 @@ function beginWake(c: Ctx, name: string, reason: ParkReason): void {
   if (reason === 'packet' || reason === 'packet-during-parking' || reason === 'packet-retry') sawActivity(c, name);
   clearPreWake(c, name);
   transition(c, name, 'waking', 'queued', reason, { attempt: 0, wakeStartedAt: c.now, wakeRequested: false, lastError: undefined, coldBoot: undefined, libvirtLostAt: undefined });
-  c.send(s.dpid, [probeFlow(s, c.cfg.park.probeMac, metered(c, s))]);
+  toParkSwitches(c, name, (d) => [probeFlow(s, c.cfg.park.probeMac, metered(c, d))]);
   requestOp(c, name);
 }
 
@@ -467,7 +513,7 @@ function sendProbe(c: Ctx, name: string): void {
       v.step === 'service' && v.probePort !== undefined
         ? buildTcpFrame({ ethSrc: probeMac, ethDst: s.mac, src: probeIp, dst: s.ip, srcPort: PROBE_TCP_PORT, dstPort: v.probePort, flags: TCP_FLAG_SYN, seq: PROBE_TCP_ISN })
         : buildArpRequest(probeMac, probeIp, s.ip, s.mac);
-    c.send(s.dpid, [packetOut(v.portNo, frame)]);
+    c.send(v.dpid, [packetOut(v.portNo, frame)]);
   }
   c.out.push({ kind: 'set_timer', key: { kind: 'probe', vm: name }, at: c.now + c.cfg.park.probeIntervalMs });
 }
@@ -501,9 +547,9 @@ function startServiceProbe(c: Ctx, name: string): void {
   }
   c.out.push({ kind: 'cancel_timer', key: { kind: 'probe', vm: name } });
   c.patch(name, { step: 'service', probePort: port });
-  c.send(s.dpid, serviceProbeFlows(s, c.cfg.park.probeIp, port, metered(c, s)));
+  toParkSwitches(c, name, (d) => serviceProbeFlows(s, c.cfg.park.probeIp, port, metered(c, d)));
   // The entries must be in before the guest can answer the first SYN (§6.2).
-  c.out.push({ kind: 'barrier', dpid: s.dpid });
+  c.out.push({ kind: 'barrier', dpid: v.dpid });
   sendProbe(c, name);
 }
 
@@ -520,18 +566,19 @@ function startSwitching(c: Ctx, name: string): void {
     // loudly and handled as a failed attempt, so the wake can neither hang nor black-hole.
     c.log('error', name, `cannot switch flows: tap ${s.port} has no known port number (wake step ${v.step})`);
     // A previous switching may have removed them: the retry needs the park and probe entries back.
-    c.send(s.dpid, [...parkFlowsOf(c, name), probeFlow(s, c.cfg.park.probeMac, metered(c, s))]);
+    toParkSwitches(c, name, (d) => [...parkFlowsOn(c, name, d), probeFlow(s, c.cfg.park.probeMac, metered(c, d))]);
     wakeAttemptFailed(c, name, `tap ${s.port} has no known port number when switching flows`);
     return;
   }
   c.out.push({ kind: 'cancel_timer', key: { kind: 'probe', vm: name } }, { kind: 'cancel_timer', key: { kind: 'deadline', vm: name } });
   const seq = v.barrierSeq + 1;
   c.patch(name, { step: 'switching', held: [], barrierSeq: seq });
-  c.send(s.dpid, activityFlows(s, v.portNo));
-  c.out.push({ kind: 'barrier', dpid: s.dpid });
-  c.send(s.dpid, v.held.map((p) => packetOut(v.portNo!, p)));
-  c.send(s.dpid, [deleteKind(s.id, KIND.PARK), deleteKind(s.id, KIND.PROBE)]);
-  c.out.push({ kind: 'barrier', dpid: s.dpid, vm: name, seq });
+  // Everything on the VM's CURRENT switch; the park and probe entries go from every switch that has them.
+  c.send(v.dpid, activityFlows(s, v.portNo));
+  c.out.push({ kind: 'barrier', dpid: v.dpid });
+  c.send(v.dpid, v.held.map((p) => packetOut(v.portNo!, p)));
+  toParkSwitches(c, name, () => [deleteKind(s.id, KIND.PARK), deleteKind(s.id, KIND.PROBE)]);
+  c.out.push({ kind: 'barrier', dpid: v.dpid, vm: name, seq });
 }
 
 /**
@@ -686,7 +733,7 @@ function giveUpWake(c: Ctx, name: string, what: string, error: string, p: Partia
   transition(c, name, 'wake_failed', 'none', 'wake-gave-up', { ...p, held: [], lastError: error, lastFailure: { error, at: c.now }, libvirtLostAt: undefined });
   if (dropped > 0) c.count(name, 'heldDropped', dropped);
   c.log('error', name, `${what}, ${dropped} held packets dropped: ${error}`);
-  c.send(s.dpid, [deleteKind(s.id, KIND.PROBE)]);
+  toParkSwitches(c, name, () => [deleteKind(s.id, KIND.PROBE)]);
 }
 
 /**
@@ -706,7 +753,7 @@ function wakeLostLibvirt(c: Ctx, name: string, error: string, opGen: number): vo
     giveUpWake(c, name, `wake failed: libvirt unreachable for ${c.now - lostAt} ms`, error, { attempt: v.attempt + 1 });
     return;
   }
-  if (c.gen(s.libvirt.uri) > opGen) {
+  if (c.gen(v.opUri ?? v.uri) > opGen) {
     // The adapter reconnected while this operation was failing: retry at once.
     c.log('info', name, `libvirt connection lost during the wake (${error}); libvirt is back, retrying now`);
     requestOp(c, name);
@@ -736,6 +783,11 @@ function hold(c: Ctx, name: string, data: Buffer): void {
 
 function onRestore(c: Ctx, name: string, record: ParkRecord | undefined, libvirt: DomainRunState | undefined): void {
   if (c.vm(name).phase !== 'unknown') return; // restored once already
+  if (record?.uri !== undefined || record?.dpid !== undefined) {
+    // It had moved before the restart: its host (and switch) are where it was last seen, until it shows up elsewhere.
+    const v = c.patch(name, { uri: record.uri ?? c.vm(name).uri, dpid: record.dpid ?? c.vm(name).dpid });
+    c.log('info', name, `restored on host ${v.uri}, switch ${v.dpid.toString(16).padStart(16, '0')} (where it was last seen)`);
+  }
   if (record?.state === 'parked') {
     // Parked (or mid-operation) before the restart: keep it parked; a packet wakes it,
     // and the wake operation is idempotent whatever state libvirt left it in.
@@ -760,9 +812,19 @@ function onRestore(c: Ctx, name: string, record: ParkRecord | undefined, libvirt
 function onSwitchUp(c: Ctx, dpid: bigint, ports: readonly { portNo: number; name: string }[], meters: boolean): void {
   c.setSw(dpid, { up: true, meters, ports: new Map(ports.map((p) => [p.name, p.portNo])) });
   const sw = c.sw(dpid)!;
-  const vms = c.cfg.vms.filter((v) => v.dpid === dpid);
+  // A VM's tap on this switch locates it here, wherever it was (restored or migrated onto this switch).
+  for (const p of ports) {
+    const name = vmByTap(c, dpid, p.name);
+    if (name !== undefined && c.vm(name).dpid !== dpid) moveTo(c, name, dpid, p.portNo, `tap ${p.name}`);
+  }
+  // On a fabric every VM has entries here (park entries of non-active VMs, none of active VMs elsewhere).
+  const vms = c.cfg.fabric ? c.cfg.vms : c.cfg.vms.filter((v) => c.vm(v.name).dpid === dpid);
   if (meters && c.cfg.park.meterRate > 0) c.send(dpid, vms.flatMap((v) => meterAdds(v, c.cfg.park.meterRate)));
   for (const s of vms) {
+    if (c.vm(s.name).dpid !== dpid) {
+      resyncElsewhere(c, s.name, dpid);
+      continue;
+    }
     const portNo = sw.ports.get(s.port);
     const v = c.patch(s.name, portNo === undefined ? { portNo: undefined } : { portNo });
     // Resynchronise: the switch may have lost or kept our entries; ADD of an identical entry replaces it (§6.4).
@@ -776,24 +838,145 @@ function onSwitchUp(c: Ctx, dpid: bigint, ports: readonly { portNo: number; name
         if (v.step === 'flows') {
           const seq = v.barrierSeq + 1;
           c.patch(s.name, { barrierSeq: seq });
-          c.send(dpid, parkFlowsOf(c, s.name));
+          c.send(dpid, parkFlowsOn(c, s.name, dpid));
           c.out.push({ kind: 'barrier', dpid, vm: s.name, seq });
-        } else c.send(dpid, parkFlowsOf(c, s.name));
+        } else c.send(dpid, parkFlowsOn(c, s.name, dpid));
         break;
       case 'parked':
       case 'wake_failed':
       case 'unknown':
-        c.send(dpid, [...parkFlowsOf(c, s.name), deleteKind(s.id, KIND.ACTIVITY), deleteKind(s.id, KIND.ACTIVITY_IGNORE), deleteKind(s.id, KIND.PROBE)]);
+        c.send(dpid, [...parkFlowsOn(c, s.name, dpid), deleteKind(s.id, KIND.ACTIVITY), deleteKind(s.id, KIND.ACTIVITY_IGNORE), deleteKind(s.id, KIND.PROBE)]);
         break;
       case 'waking':
         if (v.step === 'switching') {
           startSwitching(c, s.name);
         } else {
-          c.send(dpid, [...parkFlowsOf(c, s.name), probeFlow(s, c.cfg.park.probeMac, metered(c, s))]);
+          c.send(dpid, [...parkFlowsOn(c, s.name, dpid), probeFlow(s, c.cfg.park.probeMac, metered(c, dpid))]);
           if (v.step === 'port' && portNo !== undefined) startProbe(c, s.name);
         }
         break;
     }
+  }
+}
+
+/**
+ * Fabric: a switch (re)connected that is not the VM's. An active VM has no
+ * entries there (stale ones go); any other VM gets its park entries (and, while
+ * waking, its probe entry), so its traffic is caught where it enters.
+ */
+function resyncElsewhere(c: Ctx, name: string, dpid: bigint): void {
+  const s = spec(c, name);
+  const v = c.vm(name);
+  const stale = [deleteKind(s.id, KIND.ACTIVITY), deleteKind(s.id, KIND.ACTIVITY_IGNORE)];
+  if (v.phase === 'active' || (v.phase === 'waking' && v.step === 'switching')) c.send(dpid, [...stale, deleteKind(s.id, KIND.PARK), deleteKind(s.id, KIND.PROBE)]);
+  else if (v.phase === 'waking') c.send(dpid, [...parkFlowsOn(c, name, dpid), probeFlow(s, c.cfg.park.probeMac, metered(c, dpid)), ...stale]);
+  else c.send(dpid, [...parkFlowsOn(c, name, dpid), ...stale, deleteKind(s.id, KIND.PROBE)]);
+}
+
+/** Tap name -> the VMs whose inventory names that tap, per configuration (built once). */
+const tapIndex = new WeakMap<MachineConfig, Map<string, (VmSpec & FlowVm)[]>>();
+
+/**
+ * The VM whose tap port `tapName` is, on switch `dpid`: the VM the inventory
+ * puts there, else the only VM with that tap name anywhere (it moved here).
+ * Two VMs with that name elsewhere: nobody (tap names must be unique to be followed).
+ */
+function vmByTap(c: Ctx, dpid: bigint, tapName: string): string | undefined {
+  let idx = tapIndex.get(c.cfg);
+  if (idx === undefined) {
+    idx = new Map();
+    for (const v of c.cfg.vms) idx.set(v.port, [...(idx.get(v.port) ?? []), v]);
+    tapIndex.set(c.cfg, idx);
+  }
+  const list = idx.get(tapName);
+  if (list === undefined) return undefined;
+  if (list.length === 1) return list[0]!.name;
+  return list.find((v) => v.dpid === dpid)?.name;
+}
+
+/**
+ * The host that runs the VM once it is on switch `dpid`: the hypervisor whose
+ * switch that is (hypervisors[].switch). A VM whose inventory host names no
+ * switch keeps its inventory URI wherever it appears; a switch of no host
+ * (a spine) leaves the host as it was.
+ */
+function hostOn(c: Ctx, name: string, dpid: bigint): string {
+  const s = spec(c, name);
+  const hosts = c.cfg.hostBySwitch;
+  if (hosts === undefined || hosts.size === 0) return s.libvirt.uri;
+  let switched = false;
+  for (const uri of hosts.values()) if (uri === s.libvirt.uri) switched = true;
+  if (!switched) return s.libvirt.uri;
+  return hosts.get(dpid) ?? c.vm(name).uri;
+}
+
+/**
+ * The VM appeared on another switch (its tap there, or on a fabric its MAC on an
+ * edge port): its location and host follow it. An ACTIVE VM is made before it is
+ * broken: activity entries on the new switch, a barrier there, and only after its
+ * reply are the old switch's activity entries deleted (the `then` of the barrier).
+ * Without a fabric the park and probe entries of a non-active VM move the same way.
+ * A waking VM's probes and held packets go to the new location from now on.
+ */
+function moveTo(c: Ctx, name: string, dpid: bigint, portNo: number, how: string): void {
+  const s = spec(c, name);
+  const before = c.vm(name);
+  const uri = hostOn(c, name, dpid);
+  const v = c.patch(name, { dpid, portNo, uri });
+  const hex = (d: bigint): string => d.toString(16).padStart(16, '0');
+  c.log('info', name, `moved from switch ${hex(before.dpid)} port ${before.portNo ?? '-'} to switch ${hex(dpid)} port ${portNo} (${how})${uri === before.uri ? '' : `; libvirt host now ${uri}`}`);
+  // The stored record says where it is, so a restart reads and wakes it on this host.
+  const recorded = recordedState(v);
+  if (recorded !== undefined) persist(c, name, recorded);
+  if (v.step === 'queued' && uri !== before.uri) {
+    // Waiting for a slot of the host it left: it waits for one of its new host's instead.
+    dequeue(c, name);
+    requestOp(c, name);
+  }
+  const oldUp = c.sw(before.dpid)?.up === true;
+  const then = (msgs: OfpMessage[]): Output => (oldUp ? { kind: 'barrier', dpid, then: { dpid: before.dpid, msgs } } : { kind: 'barrier', dpid });
+  if (v.phase === 'active' || (v.phase === 'waking' && v.step === 'switching')) {
+    c.send(dpid, activityFlows(s, portNo));
+    c.out.push(then([deleteKind(s.id, KIND.ACTIVITY), deleteKind(s.id, KIND.ACTIVITY_IGNORE)]));
+    return;
+  }
+  if (!c.cfg.fabric) {
+    const probe = v.phase === 'waking' ? [probeFlow(s, c.cfg.park.probeMac, metered(c, dpid))] : [];
+    c.send(dpid, [...parkFlowsOn(c, name, dpid), ...probe]);
+    c.out.push(then([deleteKind(s.id, KIND.PARK), deleteKind(s.id, KIND.PROBE)]));
+  }
+  if (v.phase === 'waking' && v.step === 'port') startProbe(c, name);
+}
+
+/** What the store says of a VM in this phase ('parked' from the moment the park intent is written); undefined: nothing known yet. */
+function recordedState(v: VmState): ParkRecord['state'] | undefined {
+  if (v.phase === 'unknown') return undefined;
+  return v.phase === 'active' || (v.phase === 'parking' && v.step === 'flows') ? 'active' : 'parked';
+}
+
+/**
+ * Fabric: the live topology changed. Ignored traffic of non-active VMs whose
+ * next hop toward their sink changed on a switch is re-pointed there (a flow ADD
+ * with the same match and priority replaces the entry, §6.4: no gap).
+ */
+function onPaths(c: Ctx, paths: FabricPaths): void {
+  const old = c.paths ?? c.base.paths;
+  c.paths = paths;
+  if (!c.cfg.fabric) return;
+  const up = upSwitches(c);
+  const changed = new Map<bigint, bigint[]>(); // sink switch -> switches whose next hop changed
+  for (const sink of c.cfg.sinks) {
+    if (changed.has(sink.dpid)) continue;
+    const a = old?.toward.get(sink.dpid);
+    const b = paths.toward.get(sink.dpid);
+    changed.set(sink.dpid, up.filter((d) => d !== sink.dpid && a?.get(d) !== b?.get(d)));
+  }
+  for (const s of c.cfg.vms) {
+    if (s.sink === undefined || s.ignore.length === 0) continue;
+    const sink = c.cfg.sinks.find((x) => x.name === s.sink);
+    const where = sink === undefined ? undefined : changed.get(sink.dpid);
+    if (where === undefined || where.length === 0 || c.vm(s.name).phase === 'active') continue;
+    for (const d of where) c.send(d, parkIgnoreFlows(s, sinkPortOn(c, s, d)));
   }
 }
 
@@ -811,29 +994,34 @@ function onPortStatus(c: Ctx, e: Extract<ParkEvent, { type: 'port_status' }>): v
     if (sink.dpid !== e.dpid || sink.port !== e.name || e.reason === 'delete') continue;
     for (const s of c.cfg.vms) {
       const v = c.vm(s.name);
-      if (s.sink === sink.name && v.phase !== 'active') c.send(e.dpid, parkFlowsOf(c, s.name));
+      if (s.sink === sink.name && v.phase !== 'active') c.send(e.dpid, parkFlowsOn(c, s.name, e.dpid));
     }
   }
-  const s = c.cfg.vms.find((v) => v.dpid === e.dpid && v.port === e.name);
-  if (!s) return;
-  const v = c.vm(s.name);
+  const name = vmByTap(c, e.dpid, e.name);
+  if (name === undefined) return;
+  const s = spec(c, name);
+  const v = c.vm(name);
   if (e.reason === 'delete') {
-    if (v.portNo === e.portNo) c.patch(s.name, { portNo: undefined });
+    // Only the port the VM is at now: a stale tap deleted on the switch it left changes nothing.
+    if (v.dpid === e.dpid && v.portNo === e.portNo) c.patch(s.name, { portNo: undefined });
+    return;
+  }
+  if (v.dpid !== e.dpid) {
+    moveTo(c, name, e.dpid, e.portNo, `tap ${e.name}`);
     return;
   }
   if (v.portNo === e.portNo) return;
   c.patch(s.name, { portNo: e.portNo });
   c.log('info', s.name, `tap ${s.port} is port ${e.portNo}`);
-  if (v.phase === 'active') c.send(s.dpid, activityFlows(s, e.portNo));
+  if (v.phase === 'active') c.send(v.dpid, activityFlows(s, e.portNo));
   else if (v.phase === 'waking' && v.step === 'port') startProbe(c, s.name);
 }
 
 function onCounts(c: Ctx, dpid: bigint, counts: ReadonlyMap<string, bigint>): void {
   if (!c.sw(dpid)?.up) return;
   for (const s of c.cfg.vms) {
-    if (s.dpid !== dpid) continue;
     let v = c.vm(s.name);
-    if (v.phase !== 'active') continue;
+    if (v.dpid !== dpid || v.phase !== 'active') continue;
     const n = counts.get(s.name);
     if (n !== undefined && n !== v.lastCount) {
       // The first sample is a baseline; later any change (even a reset to a lower value) is activity.
@@ -878,7 +1066,7 @@ function bootCheck(c: Ctx, name: string): void {
   const s = spec(c, name);
   const v = c.vm(name);
   if (v.portNo === undefined) return;
-  c.send(s.dpid, [probeFlow(s, c.cfg.park.probeMac, metered(c, s)), packetOut(v.portNo, buildArpRequest(c.cfg.park.probeMac, c.cfg.park.probeIp, s.ip, s.mac))]);
+  c.send(v.dpid, [probeFlow(s, c.cfg.park.probeMac, metered(c, v.dpid)), packetOut(v.portNo, buildArpRequest(c.cfg.park.probeMac, c.cfg.park.probeIp, s.ip, s.mac))]);
 }
 
 function matchesIgnore(s: VmSpec, f: ParsedFrame): boolean {
@@ -896,16 +1084,39 @@ function wakes(s: VmSpec, f: ParsedFrame): boolean {
   return f.tcp !== undefined && s.gatewayPorts.includes(f.tcp.dst);
 }
 
+/**
+ * Fabric: a frame from a VM's MAC entering an edge port says where the VM is
+ * (its probe answer after it was restored on another host under another tap
+ * name). Link ports and ports not yet classified say nothing: a frame of the VM
+ * reaches them from elsewhere.
+ */
+function followMac(c: Ctx, dpid: bigint, inPort: number, f: ParsedFrame): void {
+  const s = c.cfg.byMac.get(f.src);
+  if (s === undefined) return;
+  const v = c.vm(s.name);
+  if (v.dpid === dpid && v.portNo === inPort) return;
+  if ((c.paths ?? c.base.paths)?.edgePorts.get(dpid)?.has(inPort) !== true) return;
+  if (v.dpid === dpid) {
+    c.patch(s.name, { portNo: inPort });
+    c.log('info', s.name, `seen on port ${inPort} (its MAC)`);
+    if (v.phase === 'active') c.send(dpid, activityFlows(s, inPort));
+    else if (v.phase === 'waking' && v.step === 'port') startProbe(c, s.name);
+    return;
+  }
+  moveTo(c, s.name, dpid, inPort, `MAC ${s.mac}`);
+}
+
 function onPacketIn(c: Ctx, dpid: bigint, inPort: number, cookie: bigint, data: Buffer): void {
   const f = parseFrame(data);
   if (!f) return;
+  if (c.cfg.fabric) followMac(c, dpid, inPort, f);
   const arp = f.arp;
   if (arp) {
     // Readiness probe answer: ARP reply from the VM to the controller's probe address.
     if (arp.op === ARP_OP_REPLY && f.dst === c.cfg.park.probeMac) {
       const s = c.cfg.byMac.get(arp.sha);
       c.consumed = true;
-      if (s && s.dpid === dpid && arp.spa === s.ip) {
+      if (s && c.vm(s.name).dpid === dpid && arp.spa === s.ip) {
         const v = c.vm(s.name);
         if (v.phase === 'waking' && v.step === 'probe') {
           if (v.portNo !== inPort) c.patch(s.name, { portNo: inPort });
@@ -928,7 +1139,8 @@ function onPacketIn(c: Ctx, dpid: bigint, inPort: number, cookie: bigint, data: 
         return;
       }
       const s = c.cfg.byIp.get(arp.tpa);
-      if (!s || s.dpid !== dpid || c.vm(s.name).phase === 'active') return;
+      // On a fabric the request is answered at whichever switch it entered.
+      if (!s || (!c.cfg.fabric && c.vm(s.name).dpid !== dpid) || c.vm(s.name).phase === 'active') return;
       // Answered on the VM's behalf so clients keep resolving it while it is parked.
       const reply = buildArpReplyFor(data, s.mac, s.ip);
       c.consumed = true;
@@ -944,13 +1156,15 @@ function onPacketIn(c: Ctx, dpid: bigint, inPort: number, cookie: bigint, data: 
     return;
   }
   const s = c.cfg.byMac.get(f.dst);
-  if (!s || s.dpid !== dpid) return;
+  if (!s) return;
   const v = c.vm(s.name);
+  // On a fabric a wake is caught at whichever switch the packet entered.
+  if (!c.cfg.fabric && v.dpid !== dpid) return;
   if (v.phase === 'active') {
     // Only packets our (stale) park entries sent; table-miss packets belong to the L2 fabric.
     if (decodeCookie(cookie) === undefined) return;
     c.consumed = true;
-    if (v.portNo !== undefined) c.send(dpid, [packetOut(v.portNo, Buffer.from(data))]); // the packet-in buffer is a view: copy
+    if (v.portNo !== undefined) c.send(v.dpid, [packetOut(v.portNo, Buffer.from(data))]); // the packet-in buffer is a view: copy
     return;
   }
   c.consumed = true;
@@ -1006,7 +1220,7 @@ function onPacketIn(c: Ctx, dpid: bigint, inPort: number, cookie: bigint, data: 
     case 'waking':
       if (v.step === 'switching') {
         // Flows are being switched: forward in order behind the held packets already sent.
-        if (v.portNo !== undefined) c.send(dpid, [packetOut(v.portNo, Buffer.from(data))]); // the packet-in buffer is a view: copy
+        if (v.portNo !== undefined) c.send(v.dpid, [packetOut(v.portNo, Buffer.from(data))]); // the packet-in buffer is a view: copy
       } else hold(c, s.name, data);
       return;
   }
@@ -1016,7 +1230,7 @@ function onPacketIn(c: Ctx, dpid: bigint, inPort: number, cookie: bigint, data: 
 function onServiceProbeAnswer(c: Ctx, dpid: bigint, inPort: number, f: ParsedFrame): void {
   c.consumed = true;
   const s = c.cfg.byMac.get(f.src);
-  if (!s || s.dpid !== dpid || f.ipv4?.src !== s.ip || f.tcp === undefined) return;
+  if (!s || c.vm(s.name).dpid !== dpid || f.ipv4?.src !== s.ip || f.tcp === undefined) return;
   const v = c.vm(s.name);
   if (v.phase !== 'waking' || v.step !== 'service' || f.tcp.src !== v.probePort) return; // late answer
   const synAck = TCP_FLAG_SYN | TCP_FLAG_ACK;
@@ -1091,7 +1305,7 @@ function onLibvirtResult(c: Ctx, name: string, seq: number, error: string | unde
     const mem = memory === undefined ? undefined : parkMemoryFrom(memory);
     transition(c, name, 'parked', 'none', 'parked', keepsPort(s.depth) ? { lastError: undefined, memory: mem, depth: s.depth } : { portNo: undefined, lastError: undefined, memory: mem, depth: s.depth });
     c.count(name, 'parks');
-    c.send(s.dpid, [deleteKind(s.id, KIND.ACTIVITY), deleteKind(s.id, KIND.ACTIVITY_IGNORE)]);
+    c.send(c.vm(name).dpid, [deleteKind(s.id, KIND.ACTIVITY), deleteKind(s.id, KIND.ACTIVITY_IGNORE)]);
     // Held packets stay held: they are delivered when the VM is up again.
     if (v.wakeRequested || v.held.length > 0) beginWake(c, name, 'packet-during-parking');
     else {
@@ -1129,7 +1343,9 @@ function onTimer(c: Ctx, key: TimerKey): void {
   if (key.kind === 'poll') {
     const dpids = new Set<bigint>();
     for (const s of c.cfg.vms) {
-      if (c.vm(s.name).phase === 'active' && c.sw(s.dpid)?.up) dpids.add(s.dpid);
+      // Activity entries are only on the VM's current switch: its counters are read there.
+      const v = c.vm(s.name);
+      if (v.phase === 'active' && c.sw(v.dpid)?.up) dpids.add(v.dpid);
     }
     for (const dpid of dpids) c.out.push({ kind: 'flow_stats', dpid });
     c.out.push({ kind: 'set_timer', key: { kind: 'poll' }, at: c.now + c.cfg.pollIntervalMs });
@@ -1184,8 +1400,8 @@ function onPreWake(c: Ctx, name: string): void {
 function onLibvirtUp(c: Ctx, uri: string): void {
   c.bumpGen(uri);
   for (const s of c.cfg.vms) {
-    if (s.libvirt.uri !== uri) continue;
     const v = c.vm(s.name);
+    if (v.uri !== uri) continue;
     if (v.phase === 'waking' && v.step === 'backoff' && v.libvirtLostAt !== undefined) {
       c.out.push({ kind: 'cancel_timer', key: { kind: 'retry', vm: s.name } });
       c.log('info', s.name, 'libvirt is reachable again: retrying the wake now');
@@ -1198,7 +1414,7 @@ function onLibvirtUp(c: Ctx, uri: string): void {
 function readState(c: Ctx, name: string): void {
   const v = c.vm(name);
   const atRest = v.step === 'none' && (v.phase === 'active' || v.phase === 'parked');
-  if (v.phase === 'unknown' || atRest) c.out.push({ kind: 'read_state', vm: name, seq: v.opSeq });
+  if (v.phase === 'unknown' || atRest) c.out.push({ kind: 'read_state', vm: name, seq: v.opSeq, uri: v.uri });
 }
 
 function onLibvirtState(c: Ctx, name: string, seq: number, state: DomainRunState | undefined, error: string | undefined): void {
@@ -1255,7 +1471,7 @@ function applyLibvirtState(c: Ctx, name: string, state: DomainRunState, context:
       transition(c, name, 'active', 'none', 'confirmed-running', { activeSince: c.now, lastChangeAt: c.now, lastCount: undefined, lastError: undefined, ...NO_IDLE_PERIOD });
       if (v.phase === 'parked') persist(c, name, 'active');
       const msgs: OfpMessage[] = v.portNo === undefined ? [] : activityFlows(s, v.portNo);
-      c.send(s.dpid, [...msgs, deleteKind(s.id, KIND.PARK), deleteKind(s.id, KIND.PROBE)]);
+      toParkSwitches(c, name, (_d, own) => [...(own ? msgs : []), deleteKind(s.id, KIND.PARK), deleteKind(s.id, KIND.PROBE)]);
       return;
     }
     case 'paused':
@@ -1267,7 +1483,7 @@ function applyLibvirtState(c: Ctx, name: string, state: DomainRunState, context:
       const idleSince = c.now - reachedAfterMs(ladderOf(s), depth);
       transition(c, name, 'parked', 'none', 'reconciled', state === 'shutoff' ? { portNo: undefined, lastError: undefined, memory: undefined, depth, idleSince } : { lastError: undefined, memory: undefined, depth, idleSince });
       // Park entries first (they outrank the activity entries), then the activity entries go.
-      c.send(s.dpid, [...parkFlowsOf(c, name), deleteKind(s.id, KIND.ACTIVITY), deleteKind(s.id, KIND.ACTIVITY_IGNORE), deleteKind(s.id, KIND.PROBE)]);
+      toParkSwitches(c, name, (d) => [...parkFlowsOn(c, name, d), deleteKind(s.id, KIND.ACTIVITY), deleteKind(s.id, KIND.ACTIVITY_IGNORE), deleteKind(s.id, KIND.PROBE)]);
       persist(c, name, 'parked');
       armEscalation(c, name, 0);
       return;
@@ -1279,7 +1495,7 @@ function applyLibvirtState(c: Ctx, name: string, state: DomainRunState, context:
       if (v.phase === 'unknown') return;
       c.log('error', name, `${error}: its traffic is no longer routed to it; a packet tries to wake it`);
       transition(c, name, 'unknown', 'none', 'unconfirmed');
-      c.send(s.dpid, [...parkFlowsOf(c, name), deleteKind(s.id, KIND.ACTIVITY), deleteKind(s.id, KIND.ACTIVITY_IGNORE)]);
+      toParkSwitches(c, name, (d) => [...parkFlowsOn(c, name, d), deleteKind(s.id, KIND.ACTIVITY), deleteKind(s.id, KIND.ACTIVITY_IGNORE)]);
       return;
     }
   }

@@ -149,6 +149,19 @@ export interface VmState {
   readonly lastCount?: bigint | undefined;
   /** The tap port's current OpenFlow number; undefined while it is absent. */
   readonly portNo?: number | undefined;
+  /**
+   * The switch the VM is attached to now (initially the inventory's): its tap
+   * (or, on a fabric, its MAC on an edge port) was last seen there. Its activity
+   * entries, probes and held packets go there.
+   */
+  readonly dpid: bigint;
+  /**
+   * The libvirt URI of the host that runs the VM now (initially the inventory's):
+   * it follows the VM to a switch of another hypervisor host (hypervisors[].switch).
+   */
+  readonly uri: string;
+  /** The URI the running libvirt operation was issued on (its slot is released there). */
+  readonly opUri?: string | undefined;
   /** Sequence of libvirt operations; a completion for an older one is stale. */
   readonly opSeq: number;
   /** True while a libvirt operation of this VM holds a global slot. */
@@ -251,6 +264,23 @@ export interface MachineState {
   readonly opQueue: readonly string[];
   /** Per libvirt URI: how many times the adapter (re)connected (`libvirt_up` events). */
   readonly libvirtGen: ReadonlyMap<string, number>;
+  /** Fabric mode: the live topology's next hops and edge ports (the last `paths` event). */
+  readonly paths?: FabricPaths | undefined;
+}
+
+/**
+ * What the park machine needs from the live topology (controller/topology/graph.ts),
+ * computed by the shell on start and on every graph change.
+ */
+export interface FabricPaths {
+  /** Per sink switch: for every other switch that can reach it, the port of its first hop toward it. */
+  readonly toward: ReadonlyMap<bigint, ReadonlyMap<bigint, number>>;
+  /**
+   * Per switch, the ports LLDP classified as edge ports (hosts, VMs): only a packet
+   * entering there says where a MAC is. Link ports, and ports not classified yet
+   * (a link not discovered yet looks like nothing), never move a VM.
+   */
+  readonly edgePorts: ReadonlyMap<bigint, ReadonlySet<number>>;
 }
 
 /** Replay only: the trace's future, for the oracle policy. Engine-clock ms of the VM's next activity (a packet that would count or wake it) strictly after `after`; undefined when none. */
@@ -274,6 +304,15 @@ export interface MachineConfig {
   readonly epochOffsetMs?: number;
   /** Per libvirt URI: the host's bound on concurrent operations (hypervisors[].maxConcurrentOps); absent = park.maxConcurrentOps. */
   readonly hostOps?: ReadonlyMap<string, number>;
+  /**
+   * Fabric mode (`seamless controller --fabric`): a non-active VM's park and probe
+   * entries and its meters are on every switch that is up, ignored traffic is
+   * forwarded hop by hop to its sink, and a VM's MAC on an edge port locates it.
+   * False: everything of a VM is on its own switch (single switch, replays).
+   */
+  readonly fabric: boolean;
+  /** Per switch (inventory hypervisors[].switch): the libvirt URI of the host whose VMs attach to it. */
+  readonly hostBySwitch?: ReadonlyMap<bigint, string>;
 }
 
 export type LibvirtOp = 'park' | 'wake';
@@ -311,6 +350,8 @@ export type ParkEvent =
   /** Answer to a `read_state` output: the domain's state, or undefined with `error` when it could not be read. */
   | { type: 'libvirt_state'; vm: string; seq: number; state: DomainRunState | undefined; error?: string | undefined }
   | { type: 'timer'; key: TimerKey }
+  /** Fabric mode: the live topology's next hops toward each sink switch, and its edge ports. */
+  | { type: 'paths'; paths: FabricPaths }
   /** Operator commands. */
   | { type: 'park_now'; vm: string }
   | { type: 'wake_now'; vm: string };
@@ -322,11 +363,13 @@ export type Output =
   | { kind: 'send'; dpid: bigint; msgs: OfpMessage[] }
   /**
    * A barrier request on `dpid` (OF 1.3.5 §6.2: everything sent before it is
-   * processed first). With vm/seq the shell reports barrier_done/failed.
+   * processed first). With vm/seq the shell reports barrier_done/failed. With
+   * `then`, the shell sends `then.msgs` to `then.dpid` once the reply came (not
+   * on a failure): make-before-break across two switches (a moved VM's old entries).
    */
-  | { kind: 'barrier'; dpid: bigint; vm?: string; seq?: number }
-  /** `depth`: for parks, the depth to go to (the first rung, or the rung an escalation goes to). */
-  | { kind: 'libvirt'; vm: string; op: LibvirtOp; seq: number; depth?: Depth }
+  | { kind: 'barrier'; dpid: bigint; vm?: string; seq?: number; then?: { dpid: bigint; msgs: OfpMessage[] } }
+  /** `uri`: the host that runs the VM now. `depth`: for parks, the depth to go to (the first rung, or the rung an escalation goes to). */
+  | { kind: 'libvirt'; vm: string; op: LibvirtOp; seq: number; uri: string; depth?: Depth }
   /** Read the activity counters of a switch; the shell answers with flow_counts. */
   | { kind: 'flow_stats'; dpid: bigint }
   /**
@@ -334,7 +377,7 @@ export type Output =
    * carrying `seq` (the VM's opSeq when asked: an answer that crossed one of our
    * own libvirt operations is stale and ignored).
    */
-  | { kind: 'read_state'; vm: string; seq: number }
+  | { kind: 'read_state'; vm: string; seq: number; uri: string }
   | { kind: 'set_timer'; key: TimerKey; at: number }
   | { kind: 'cancel_timer'; key: TimerKey }
   /**

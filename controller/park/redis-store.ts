@@ -242,13 +242,13 @@ export class RedisStateStore implements StateStore {
       // Nothing changed here meanwhile: keep Redis's view (or forget a record Redis no longer has).
       if (stored === undefined) this.#entries.delete(vm);
       else {
-        const record: ParkRecord = { state: stored.state, depth: stored.depth, since: stored.since };
+        const record = recordOf(stored);
         const details: VmDetails = { domain: stored.domain, lastPort: stored.lastPort, lastError: stored.lastError };
         this.#entries.set(vm, { record, details, version: 0, written: 0, waiters: [] });
       }
     }
     if (stored === undefined) return undefined;
-    return { state: stored.state, depth: stored.depth, since: stored.since };
+    return recordOf(stored);
   }
 
   /** The full stored hash of a VM, from Redis (not the in-process copy). */
@@ -547,6 +547,10 @@ function toHash(record: ParkRecord | undefined, d: VmDetails, now: number): Reco
     h.state = record.state;
     h.depth = record.depth;
     h.since = String(record.since);
+    // Always written ('' = the inventory's): HSET keeps fields it is not given, and a
+    // VM back on its inventory host must not be woken through the host it left.
+    h.uri = record.uri ?? '';
+    h.dpid = record.dpid === undefined ? '' : record.dpid.toString(16);
   }
   if (d.domain !== undefined) h.domain = d.domain;
   if (d.lastPort !== undefined) h.lastPort = String(d.lastPort);
@@ -575,5 +579,16 @@ function parseHash(key: string, h: Record<string, string>): StoredVm | undefined
     out.lastPort = p;
   }
   if (h.lastError !== undefined) out.lastError = h.lastError;
+  // Written since fabric mode (docs/parking.md#fabric); older records have neither.
+  if (h.uri !== undefined && h.uri !== '') out.uri = h.uri;
+  if (h.dpid !== undefined && h.dpid !== '') {
+    if (!/^[0-9a-f]{1,16}$/.test(h.dpid)) throw bad('dpid');
+    out.dpid = BigInt(`0x${h.dpid}`);
+  }
   return out;
+}
+
+/** The engine's record from a stored hash (the host and switch only when the VM had moved). */
+function recordOf(s: StoredVm): ParkRecord {
+  return { state: s.state, depth: s.depth, since: s.since, ...(s.uri !== undefined ? { uri: s.uri } : {}), ...(s.dpid !== undefined ? { dpid: s.dpid } : {}) };
 }

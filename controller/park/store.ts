@@ -15,6 +15,14 @@ export interface ParkRecord {
    * value as given. For operators only: the engine never reads it back.
    */
   readonly since: number;
+  /**
+   * The libvirt URI of the host that ran the VM when the record was written, when
+   * it had moved off its inventory host (a VM restored on another hypervisor's
+   * switch): a restart reads and wakes it there. Absent in older records: the inventory's.
+   */
+  readonly uri?: string;
+  /** The switch the VM was attached to then (with `uri`); absent: the inventory's. */
+  readonly dpid?: bigint;
 }
 
 export interface StateStore {

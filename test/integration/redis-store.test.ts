@@ -113,6 +113,27 @@ test('a new store object on the same Redis reads the parked state back; a corrup
   await t.throwsAsync(b.get('bad'), { code: 'STORE_CORRUPT', message: /seamless:vm:bad: field 'state' is "sleeping"/ });
 });
 
+test('a moved VM: its host and switch survive a new store object; a VM back home clears them (HSET keeps absent fields); old records load', async (t) => {
+  const server = await startRedis(t);
+  const a = store(t, server.socketPath);
+  await a.put('vm1', { state: 'parked', depth: 'pause', since: 42, uri: 'qemu+tls://hv4.example/system', dpid: 0x4n });
+  await a.close();
+  const raw = rawClient(t, server.socketPath);
+  t.like(await raw.hgetall('seamless:vm:vm1'), { uri: 'qemu+tls://hv4.example/system', dpid: '4' });
+  const b = store(t, server.socketPath);
+  t.deepEqual(await b.get('vm1'), { state: 'parked', depth: 'pause', since: 42, uri: 'qemu+tls://hv4.example/system', dpid: 4n });
+  // Back on its inventory host: the record has neither field, and Redis must not keep the old ones.
+  await b.put('vm1', { state: 'active', depth: 'pause', since: 43 });
+  await b.close();
+  const c = store(t, server.socketPath);
+  t.deepEqual(await c.get('vm1'), { state: 'active', depth: 'pause', since: 43 });
+  // A record written before these fields existed.
+  await raw.hset('seamless:vm:old', { state: 'parked', depth: 'save', since: '7' });
+  t.deepEqual(await c.get('old'), { state: 'parked', depth: 'save', since: 7 });
+  await raw.hset('seamless:vm:badsw', { state: 'parked', depth: 'save', since: '7', dpid: 'zz' });
+  await t.throwsAsync(c.get('badsw'), { code: 'STORE_CORRUPT', message: /seamless:vm:badsw: field 'dpid' is "zz"/ });
+});
+
 test('controller restart: a VM parked by one engine is still parked for a new engine on the same Redis, and a packet wakes it', async (t) => {
   const server = await startRedis(t);
   const w = new World(INVENTORY);

@@ -155,6 +155,11 @@ export class Fabric {
     return this.command({ cmd: 'cut', src: o.src, dst: o.dst, a: o.a, b: o.b, interval: o.intervalMs / 1000, count: o.count, cutAfter: o.cutAfterMs / 1000 });
   }
 
+  /** Runs `args` in host `host`'s namespace (Mininet's host.cmd) and returns its output. */
+  async run(host: string, args: readonly string[]): Promise<string> {
+    return (await this.command<{ output: string }>({ cmd: 'run', host, args })).output;
+  }
+
   async stop(): Promise<void> {
     if (this.child.exitCode !== null || this.child.signalCode !== null) return;
     const closed = new Promise<void>((r) => this.child.once('close', () => r()));
