@@ -102,7 +102,8 @@ wake_demo() { # vm ip
       const t = Date.parse(r.time) - t0;
       if (!(t >= 0) || r.vm !== vm) continue;
       if (r.msg === "vm transition") rows.push([t, `controller: ${r.from} -> ${r.to} (${r.reason}${r.durationMs !== undefined ? `, engine-measured wake ${Math.round(r.durationMs)} ms` : ""})`]);
-      else if (r.msg === "libvirt op done") rows.push([t, `controller: libvirt ${r.depth === "pause" ? "resume" : "start from managed save"} returned (took ${Math.round(r.ms)} ms)`]);
+      // The wake op logs what libvirt did (woke); only park ops carry a depth.
+      else if (r.msg === "libvirt op done" && r.op === "wake") rows.push([t, `controller: libvirt ${{ resumed: "resume", restored: "start from managed save", booted: "cold start", running: "(already running)" }[r.woke] ?? "wake"} returned (took ${Math.round(r.ms)} ms)`]);
       else if (/^tap .* is port/.test(r.msg)) rows.push([t, `controller: ${r.msg} (PORT_STATUS: the restored VM is on the switch again)`]);
     }
     rows.sort((a, b) => a[0] - b[0]);
