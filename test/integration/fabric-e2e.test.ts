@@ -23,7 +23,7 @@ import { fnv1a32 } from '../../controller/park/ids.js';
 import { atExit } from '../support/exec.js';
 import { ensureLibvirt } from '../support/guest.js';
 import { freePort } from '../support/mininet.js';
-import { captureSyns, leafSpineLinks, startTestbed, waitFor, type Testbed, type TestbedLink } from '../support/testbed.js';
+import { captureSyns, leafSpineLinks, run, startTestbed, waitFor, type Testbed, type TestbedLink } from '../support/testbed.js';
 
 const REPO = fileURLToPath(new URL('../../', import.meta.url));
 const MAIN = path.join(REPO, 'controller/cli/main.ts');
@@ -279,4 +279,30 @@ test.serial("a spine link on h1's path is cut while vm2 is parked: curl from h1 
     await c.tb.setLink(cut.a, cut.b, true);
   }
   await waitFor('LLDP found the restored link', async () => ((await apiGet<LinksView>(c.api, '/v1/links')).links.length === n ? true : undefined), 20_000, 200);
+});
+
+// The support the checks of issue 12 item 4 build on (a sink on another leaf, a VM
+// whose tap moved): checked here against the real fabric, without asserting what
+// the controller makes of them.
+test.serial('testbed support: a capture in the sink sees h1 pings across the fabric; moveTap puts a tap on another leaf and back', async (t) => {
+  t.timeout(60_000);
+  const c = need();
+  const sink = c.inv.sinks[0]!;
+  const cap = await c.tb.capture(sink.name, `icmp and src host ${c.tb.hosts['h1']!.ip}`);
+  await c.tb.exec('h1', 'ping', ['-c', '3', '-i', '0.2', '-W', '2', sink.ip], 15_000);
+  t.is(await cap.count(), 3, `${sink.name} captured h1's three echo requests`);
+
+  const spec = specOf(c, 'vm1');
+  const attachedMac = () => run('ovs-vsctl', ['--timeout=10', 'get', 'Interface', spec.port, 'external_ids:attached-mac']);
+  const macBefore = (await attachedMac()).trim();
+  t.is(await c.tb.tapSwitch('vm1'), spec.switch, `vm1's tap starts on ${spec.switch}`);
+  await c.tb.moveTap('vm1', 's4');
+  try {
+    t.is(await c.tb.tapSwitch('vm1'), 's4', "vm1's tap is on s4 after moveTap");
+    t.is((await attachedMac()).trim(), macBefore, "libvirt's attached-mac went with the tap");
+    t.not((await c.tb.domState('vm1')).state, 'shut off', 'the guest kept running (or parked) through the move');
+  } finally {
+    await c.tb.moveTap('vm1', spec.switch);
+  }
+  t.is(await c.tb.tapSwitch('vm1'), spec.switch, `vm1's tap is back on ${spec.switch}`);
 });
