@@ -289,8 +289,13 @@ test.serial('testbed support: a capture in the sink sees h1 pings across the fab
   const c = need();
   const sink = c.inv.sinks[0]!;
   const cap = await c.tb.capture(sink.name, `icmp and src host ${c.tb.hosts['h1']!.ip}`);
-  await c.tb.exec('h1', 'ping', ['-c', '3', '-i', '0.2', '-W', '2', sink.ip], 15_000);
-  t.is(await cap.count(), 3, `${sink.name} captured h1's three echo requests`);
+  const ping = await c.tb.exec('h1', 'ping', ['-c', '3', '-i', '0.2', '-W', '2', sink.ip], 15_000);
+  const lines = await cap.lines();
+  t.log(`ping: ${ping}\ncapture in ${sink.name}:\n${lines.join('\n')}`);
+  t.regex(ping, /3 received/, 'the sink answered h1');
+  // All three, the last one too: it came right before the capture was stopped (regression:
+  // without --immediate-mode tcpdump lost it in libpcap's buffer).
+  t.is(lines.filter((l) => l.includes('echo request')).length, 3, `${sink.name} captured h1's three echo requests`);
 
   const spec = specOf(c, 'vm1');
   const attachedMac = () => run('ovs-vsctl', ['--timeout=10', 'get', 'Interface', spec.port, 'external_ids:attached-mac']);

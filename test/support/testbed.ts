@@ -395,7 +395,10 @@ export function captureSyns(port: string, ip: string): Promise<Capture> {
 /** tcpdump (argv: the command, possibly behind `mnexec -a PID`) on `intf` with `filter`; resolves once it listens. */
 async function startCapture(argv: readonly string[], intf: string, filter: string): Promise<Capture> {
   const [bin, ...pre] = argv;
-  const cap = spawn(bin!, [...pre, '-n', '-l', '-i', intf, filter], {
+  // --immediate-mode: libpcap hands over each packet at once; without it a packet can
+  // sit in the capture block until its timeout and be lost when count() stops tcpdump
+  // right after the traffic (the last of three pings was missed that way).
+  const cap = spawn(bin!, [...pre, '-n', '-l', '--immediate-mode', '-i', intf, filter], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
