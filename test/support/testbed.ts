@@ -143,14 +143,25 @@ function ethIndex(port: string | number | undefined, sw: string, what: string): 
   return Number(m[1]);
 }
 
+/** A host or sink of the inventory as the testbed lays it out. */
+export interface PlainHost {
+  name: string;
+  ip: string;
+  mac: string | undefined;
+  port: string | number | undefined;
+  switch: string;
+  what: string;
+  /** N of its port <switch>-ethN. */
+  idx: number;
+}
+
 /**
- * Starts the testbed for `inventory` (one switch; hosts and sinks become
- * Mininet hosts on the ports the inventory names; VMs become libvirt domains
- * whose taps carry the inventory's port names) against our controller.
+ * The inventory's hosts and sinks in the order the testbed adds them, checked against
+ * Mininet's port numbering: per switch, its `links` take ports 1..k (added first),
+ * its hosts k+1.. without gaps. Throws TestbedError naming the host, link or VM
+ * that does not fit.
  */
-export async function startTestbed(t: Teardown | undefined, opts: TestbedOptions): Promise<Testbed> {
-  const inv = opts.inventory;
-  const links = opts.links ?? [];
+export function testbedLayout(inv: Inventory, links: ReadonlyArray<readonly [string, string]>): PlainHost[] {
   const names = new Set(inv.switches.map((w) => w.name));
   if (inv.switches.length > 1 && links.length === 0) {
     throw new TestbedError(`the inventory ${inv.file} has ${inv.switches.length} switches: fabric mode needs their links (TestbedOptions.links, e.g. leafSpineLinks())`, '');
@@ -159,14 +170,12 @@ export async function startTestbed(t: Teardown | undefined, opts: TestbedOptions
     if (!names.has(a) || !names.has(b) || a === b) throw new TestbedError(`link ${a}-${b}: both ends must be different switches of the inventory ${inv.file}`, '');
   }
   for (const v of inv.vms) if (!names.has(v.switch)) throw new TestbedError(`vm ${v.name}: switch ${v.switch} is not in the inventory ${inv.file}`, '');
-  await ensureOvs();
-
   const plain = [
     ...inv.hosts.map((h) => ({ name: h.name, ip: h.ip, mac: h.mac, port: h.port, switch: h.switch, what: `host ${h.name}` })),
     ...inv.sinks.map((s) => ({ name: s.name, ip: s.ip, mac: s.mac, port: s.port, switch: s.switch, what: `sink ${s.name}` })),
   ];
   // Per switch: its links take ports 1..k (Mininet adds them first), its hosts k+1.. in port order.
-  const ordered = inv.switches.flatMap((sw) => {
+  return inv.switches.flatMap((sw) => {
     const k = links.filter(([a, b]) => a === sw.name || b === sw.name).length;
     const on = plain
       .filter((h) => h.switch === sw.name)
@@ -180,6 +189,18 @@ export async function startTestbed(t: Teardown | undefined, opts: TestbedOptions
     });
     return on;
   });
+}
+
+/**
+ * Starts the testbed for `inventory` (one switch; hosts and sinks become
+ * Mininet hosts on the ports the inventory names; VMs become libvirt domains
+ * whose taps carry the inventory's port names) against our controller.
+ */
+export async function startTestbed(t: Teardown | undefined, opts: TestbedOptions): Promise<Testbed> {
+  const inv = opts.inventory;
+  const links = opts.links ?? [];
+  const ordered = testbedLayout(inv, links);
+  await ensureOvs();
 
   const dir = mkdtempSync(path.join(tmpdir(), 'seamless-testbed-'));
   const consoleDir = path.join(GUEST_IMAGE_DIR, 'console');
