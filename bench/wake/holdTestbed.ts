@@ -29,12 +29,13 @@ if (file === undefined || !Number.isInteger(port) || port < 1 || port > 65535 ||
 }
 
 let tb: Testbed | undefined;
-let stopping = false;
+let stopping: Promise<void> | undefined;
+/** Tears down once; a second signal (Ctrl-C reaches the whole process group, then the demo's TERM) waits for the same teardown. */
 async function stop(code: number): Promise<never> {
-  if (!stopping) {
-    stopping = true;
+  stopping ??= (async () => {
     await tb?.stop();
-  }
+  })();
+  await stopping;
   process.exit(code);
 }
 process.on('SIGTERM', () => void stop(0));
