@@ -1,15 +1,19 @@
 #!/usr/bin/python3
-"""The SEaMLESS testbed: one Mininet switch, plain hosts, and libvirt/QEMU VMs on it.
+"""The SEaMLESS testbed: Mininet switches, plain hosts, and libvirt/QEMU VMs on them.
 
 Run with Debian's /usr/bin/python3 as root; driven by test/support/testbed.ts:
 
   /usr/bin/python3 mininet/testbed.py SPEC.json
 
 SPEC.json (written by testbed.ts from an inventory):
-  {"switch": {"name": "s1", "dpid": "0000000000000001"},
+  {"switches": [{"name": "s1", "dpid": "0000000000000001"}, ...],
+   "links": [["s3", "s1"], ...],      # switch-to-switch links (fabric mode), added first
    "controllerPort": 6653,            # remote controller on 127.0.0.1 (OpenFlow 1.3)
-   "hosts": [{"name": "h1", "ip": "10.0.0.1/24", "mac": "00:00:00:00:00:01"}, ...],
-                                      # in switch port order: hosts[i] is on s1-eth(i+1)
+   "hosts": [{"name": "h1", "ip": "10.0.0.1/24", "mac": "00:00:00:00:00:01", "switch": "s1"}, ...],
+                                      # in port order: a switch's links first (in `links`
+                                      # order), then its hosts, so with one switch and no
+                                      # links hosts[i] is on s1-eth(i+1)
+                                      # (older form: "switch": {...} instead of "switches")
    "guestDir": "/var/tmp/seamless-guest",
    "vms": [{"domain": "seamless-vm1", "xml": "/tmp/x/vm1.xml", "port": "vm1-tap",
             "consoleLog": "/var/tmp/.../vm1.log", "readyMarker": "SEAMLESS-READY vm1 "}],
@@ -22,13 +26,19 @@ run_topo.py: Mininet's names s1, h1-eth0 are fixed), builds the tiny guest
 answer, removes stale domains of the same names, starts the Mininet network
 (userspace datapath, OpenFlow 1.3, fail_mode secure, remote controller), turns
 TX checksum offload off on every host interface, defines and starts the VMs
-(libvirt adds their taps to the switch under the given names) and waits for
-each guest's ready marker on its serial console. Then it prints one line
+(libvirt adds each tap to the bridge its domain XML names, under the given
+name), waits for every switch to reach the controller and for each guest's
+ready marker on its serial console. Then it prints one line
 
   TESTBED_READY {"hosts": {"h1": {"pid": 123, "intf": "h1-eth0", "port": "s1-eth1"}, ...},
+                 "switches": ["s1", ...], "links": [{"a": "s3", "aPort": 1, "aIntf": "s3-eth1", "b": "s1", ...}],
                  "vms": {...}, "seconds": {...}}
 
-and waits until stdin closes, a line `stop` arrives, or SIGTERM/SIGINT. Then it
+and reads commands on stdin, one per line, until stdin closes, a line `stop`
+arrives, or SIGTERM/SIGINT. A JSON line is a command, answered with one line
+`TESTBED_REPLY {...}` (or `TESTBED_REPLY {"error": "..."}`):
+  {"cmd": "link", "a": "s1", "b": "s5", "up": false}   both ends of that link down (up)
+Then it
 destroys and undefines the VMs (managed-save images included) and stops the
 network, also after any failure on the way up. Commands run in a host with
 `mnexec -a PID CMD...` (the caller does that, in parallel, without a shell).
@@ -50,7 +60,7 @@ from mininet.topo import Topo
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 # pylint: disable=wrong-import-position
-from run_topo import QuietRemoteController, offload_off, stop_network, take_lock, wait_connected  # noqa: E402
+from run_topo import QuietRemoteController, controller_reached, offload_off, stop_network, take_lock, wait_connected  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 VIRSH = ['virsh', '-q', '-c', 'qemu:///system']
@@ -90,14 +100,39 @@ def remove_stale_port(port):
     sh(['ovs-vsctl', '--timeout=10', '--if-exists', 'del-port', port], check=False)
 
 
+def normalize(spec):
+    "The older one-switch spec ({'switch': {...}}) in the current form."
+    if 'switches' not in spec:
+        spec['switches'] = [spec['switch']]
+        for h in spec['hosts']:
+            h.setdefault('switch', spec['switch']['name'])
+    spec.setdefault('links', [])
+    return spec
+
+
 class SpecTopo(Topo):
-    "One switch, hosts linked in order so hosts[i] sits on <switch>-eth(i+1)."
+    """The spec's switches; switch-to-switch links first, then hosts in order, so
+    a switch's ports are its links (in `links` order) followed by its hosts."""
 
     def build(self, spec):  # pylint: disable=arguments-differ
-        sw = self.addSwitch(spec['switch']['name'], dpid=spec['switch']['dpid'])
+        for sw in spec['switches']:
+            self.addSwitch(sw['name'], dpid=sw['dpid'])
+        for a, b in spec['links']:
+            self.addLink(a, b)
         for h in spec['hosts']:
             self.addHost(h['name'], ip=h['ip'], mac=h['mac'])
-            self.addLink(h['name'], sw)
+            self.addLink(h['name'], h['switch'])
+
+
+def switch_links(net):
+    "The switch-to-switch links with both ends' OpenFlow port numbers and interface names."
+    out = []
+    for link in net.links:
+        i1, i2 = link.intf1, link.intf2
+        if isinstance(i1.node, OVSSwitch) and isinstance(i2.node, OVSSwitch):
+            out.append({'a': i1.node.name, 'aPort': i1.node.ports[i1], 'aIntf': i1.name,
+                        'b': i2.node.name, 'bPort': i2.node.ports[i2], 'bIntf': i2.name})
+    return out
 
 
 def wait_ready(vms, timeout):
@@ -129,8 +164,22 @@ def wait_ready(vms, timeout):
             timeout, ', '.join(v['domain'] for v in waiting), '\n'.join(tails)))
 
 
-def wait_for_stop():
-    "Blocks until stdin closes or says `stop` (SIGTERM/SIGINT raise Stop)."
+def handle(net, c):
+    "One JSON command from stdin; returns the reply object."
+    cmd = c.get('cmd')
+    if cmd == 'link':
+        a, b = str(c['a']), str(c['b'])
+        if not net.linksBetween(net.get(a), net.get(b)):
+            raise ValueError('no link between %s and %s' % (a, b))
+        # Both ends down, as a pulled cable: each switch sees its port go down (PORT_STATUS).
+        net.configLinkStatus(a, b, 'up' if c.get('up') else 'down')
+        return {'ok': True}
+    raise ValueError('unknown command %r' % cmd)
+
+
+def serve(net):
+    """Answers JSON commands until stdin closes or says `stop` (SIGTERM/SIGINT
+    raise Stop); returns why it stopped."""
     buf = ''
     while True:
         ready, _, _ = select.select([sys.stdin], [], [], 1.0)
@@ -140,8 +189,20 @@ def wait_for_stop():
         if chunk == '':
             return 'stdin closed'
         buf += chunk
-        if 'stop' in buf.split('\n'):
-            return 'stop requested'
+        while '\n' in buf:
+            line, buf = buf.split('\n', 1)
+            line = line.strip()
+            if line == 'stop':
+                return 'stop requested'
+            if not line.startswith('{'):
+                continue
+            try:
+                reply = handle(net, json.loads(line))
+            except Stop:
+                raise
+            except Exception as exc:  # pylint: disable=broad-except
+                reply = {'error': str(exc)}
+            print('TESTBED_REPLY ' + json.dumps(reply), flush=True)
 
 
 def main():
@@ -150,7 +211,7 @@ def main():
     if len(sys.argv) != 2:
         sys.exit('usage: testbed.py SPEC.json')
     with open(sys.argv[1], encoding='utf-8') as f:
-        spec = json.load(f)
+        spec = normalize(json.load(f))
 
     def on_signal(_sig, _frame):
         raise Stop()
@@ -183,7 +244,6 @@ def main():
         net.build()
         net.start()
         offload_off(net)
-        sw = net.switches[0]
         t_net = time.monotonic()
 
         for vm in spec['vms']:
@@ -193,9 +253,9 @@ def main():
             sh(VIRSH + ['start', vm['domain']])
         # connectTimeout 0: the controller starts after the testbed (so it does not
         # see, and park, guests that are still booting).
-        if spec.get('connectTimeout', 30) > 0 and not wait_connected([sw], spec['connectTimeout']):
+        if spec.get('connectTimeout', 30) > 0 and not wait_connected(net.switches, spec['connectTimeout']):
             raise RuntimeError('%s did not reach the controller on 127.0.0.1:%d' % (
-                sw.name, spec['controllerPort']))
+                ', '.join(s.name for s in net.switches if not controller_reached(s)), spec['controllerPort']))
         wait_ready(spec['vms'], spec.get('bootTimeout', 90))
         t_vms = time.monotonic()
 
@@ -206,17 +266,21 @@ def main():
             peer = link.intf2 if link.intf1 is intf else link.intf1
             hosts[h.name] = {'pid': h.pid, 'intf': intf.name, 'port': peer.name,
                              'ip': h.IP(), 'mac': h.MAC()}
-        ports = sh(['ovs-vsctl', '--timeout=10', 'list-ports', sw.name]).stdout.split()
+        ports = {s.name: sh(['ovs-vsctl', '--timeout=10', 'list-ports', s.name]).stdout.split()
+                 for s in net.switches}
         report = {
-            'switch': sw.name,
+            'switch': net.switches[0].name,
+            'switches': [s.name for s in net.switches],
+            'links': switch_links(net),
             'hosts': hosts,
-            'ports': ports,
+            'ports': ports[net.switches[0].name],
+            'switchPorts': ports,
             'vms': [vm['domain'] for vm in spec['vms']],
             'seconds': {'lock': round(t_lock - t0, 3), 'prepare': round(t_prep - t_lock, 3),
                         'network': round(t_net - t_prep, 3), 'vms': round(t_vms - t_net, 3)},
         }
         print('TESTBED_READY ' + json.dumps(report), flush=True)
-        log('ready; ' + wait_for_stop())
+        log('ready; ' + serve(net))
         status = 0
     except Stop:
         log('signal received, tearing down')
