@@ -151,7 +151,7 @@ interface Result {
 async function measure(name: 'single' | 'fabric', dir: string): Promise<{ result: Result; label: string }> {
   const fabric = name === 'fabric';
   const config = benchInventory(fabric ? 'topologies/fabric-testbed.yaml' : 'topologies/testbed.yaml', dir);
-  const inventory = await loadInventory(config);
+  const inventory = await loadInventory(config, { fabric });
   const port = await freePort();
   const apiSock = path.join(dir, `${name}.sock`);
   const steps = cleanups.length;

@@ -53,8 +53,9 @@ async function command(line: string): Promise<string> {
 }
 
 try {
-  const inventory = await loadInventory(file);
   const spines = values.spines?.split(',').filter((s) => s !== '');
+  // A fabric inventory may put a VM's sink on another leaf (controller --fabric forwards there).
+  const inventory = await loadInventory(file, { fabric: spines !== undefined && spines.length > 0 });
   tb = await startTestbed(undefined, {
     inventory,
     controllerPort: port,

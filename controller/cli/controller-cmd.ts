@@ -291,7 +291,12 @@ export async function buildApps(
   const { createTopologyApp } = await import('../topology/app.js');
   const { createFabricL2App } = await import('../l2/fabric-app.js');
   // Topology first: LLDP packet-ins are consumed before the park engine or L2 see them.
-  const topology = createTopologyApp({ log: log.child({ app: 'topology' }), clock: systemClock });
+  // The inventory's VM taps, host and sink ports face hosts: edge ports at once (a VM that
+  // shows up on another switch must not wait for LLDP's classification to be reachable).
+  const hostPorts = new Set<string>();
+  for (const v of inventory?.vms ?? []) hostPorts.add(v.port);
+  for (const h of [...(inventory?.hosts ?? []), ...(inventory?.sinks ?? [])]) if (typeof h.port === 'string') hostPorts.add(h.port);
+  const topology = createTopologyApp({ log: log.child({ app: 'topology' }), clock: systemClock, hostPorts: (name) => hostPorts.has(name) });
   plane.attachTopology(topology.graph);
   const l2 = createFabricL2App({ ...l2Opts, topology: topology.graph, clock: systemClock });
   // The park engine in fabric mode: park entries on every switch, sinks reached along the graph.

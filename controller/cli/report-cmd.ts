@@ -68,7 +68,8 @@ const report: Command = async (argv) => {
   let depthOf: ((vm: string) => Depth | undefined) | undefined;
   if (values.config !== undefined) {
     try {
-      const inv = await loadInventory(values.config);
+      // Only depths are read: a fabric inventory (a sink on another switch) is as good as any.
+      const inv = await loadInventory(values.config, { fabric: true });
       const depths = new Map(inv.vms.map((v) => [v.name, v.depth] as const));
       depthOf = (vm) => depths.get(vm);
     } catch (e) {

@@ -115,7 +115,7 @@ export class Discovery {
     const info: PortInfo = { portNo: d.portNo, name: d.name, hwAddr: d.hwAddr, up };
     if (deleted) ports.delete(d.portNo);
     else ports.set(d.portNo, info);
-    this.graph.portStatus(now, dpid, d.portNo, up, deleted);
+    this.graph.portStatus(now, dpid, d.portNo, up, deleted, d.name);
     return up && isPhysicalPort(d.portNo) ? [this.probe(dpid, info)] : [];
   }
 

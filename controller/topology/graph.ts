@@ -55,6 +55,14 @@ export interface GraphOptions {
   readonly classifyMs?: number;
   /** A link not refreshed by a probe for this long goes down, ms (default 3500). */
   readonly linkTimeoutMs?: number;
+  /**
+   * Port names the operator declared host-facing (the inventory's VM taps, host
+   * and sink ports): such a port is an edge port as soon as it is up, without the
+   * `classifyMs` wait. A VM restored or migrated onto another switch gets a new
+   * port there; waiting 2.5 s would drop its first answers (a client's SYN-ACK)
+   * in the L2 fabric. An LLDP probe arriving on it still makes it a link port.
+   */
+  readonly hostPorts?: (name: string) => boolean;
 }
 
 export class TopologyConfigError extends Error {
@@ -95,6 +103,7 @@ export function isPhysicalPort(port: number): boolean {
 export class TopologyGraph {
   readonly classifyMs: number;
   readonly linkTimeoutMs: number;
+  private readonly hostPorts: (name: string) => boolean;
   private readonly switches = new Map<bigint, Map<number, PortState>>();
   /** Both ends of each link, keyed by end: the link it belongs to. */
   private readonly byEnd = new Map<string, LinkState>();
@@ -110,6 +119,7 @@ export class TopologyGraph {
     };
     this.classifyMs = int('classifyMs', opts.classifyMs, 2500);
     this.linkTimeoutMs = int('linkTimeoutMs', opts.linkTimeoutMs, 3500);
+    this.hostPorts = opts.hostPorts ?? (() => false);
   }
 
   /** Calls `fn` for every change, after the graph is updated. Returns an unsubscribe function. */
@@ -127,9 +137,16 @@ export class TopologyGraph {
   switchUp(now: number, dpid: bigint, ports: Iterable<PortInfo>): void {
     if (this.switches.has(dpid)) this.dropSwitch(dpid, 'switch-down');
     const m = new Map<number, PortState>();
-    for (const p of ports) if (isPhysicalPort(p.portNo)) m.set(p.portNo, { up: p.up, upSince: now, edge: false, wasLink: false });
+    const declared: number[] = [];
+    for (const p of ports) {
+      if (!isPhysicalPort(p.portNo)) continue;
+      const edge = p.up && this.hostPorts(p.name);
+      if (edge) declared.push(p.portNo);
+      m.set(p.portNo, { up: p.up, upSince: now, edge, wasLink: false });
+    }
     this.switches.set(dpid, m);
     this.emit({ kind: 'switch-up', dpid });
+    if (declared.length > 0) this.emit({ kind: 'ports', dpid, ports: declared });
   }
 
   switchDown(dpid: bigint): void {
@@ -138,8 +155,11 @@ export class TopologyGraph {
     this.emit({ kind: 'switch-down', dpid });
   }
 
-  /** A PORT_STATUS: `up` false for link down, admin down; `deleted` for OFPPR_DELETE. */
-  portStatus(now: number, dpid: bigint, port: number, up: boolean, deleted: boolean): void {
+  /**
+   * A PORT_STATUS: `up` false for link down, admin down; `deleted` for OFPPR_DELETE.
+   * `name`: the port's name, for declared host ports (GraphOptions.hostPorts).
+   */
+  portStatus(now: number, dpid: bigint, port: number, up: boolean, deleted: boolean, name?: string): void {
     const sw = this.switches.get(dpid);
     if (sw === undefined || !isPhysicalPort(port)) return;
     const st = sw.get(port);
@@ -154,13 +174,15 @@ export class TopologyGraph {
       if (!this.removeLinkAt(dpid, port, deleted ? 'port-deleted' : 'port-down') && wasEdge) this.emit({ kind: 'ports', dpid, ports: [port] });
       return;
     }
-    if (st === undefined) sw.set(port, { up: true, upSince: now, edge: false, wasLink: false });
+    const declared = name !== undefined && this.hostPorts(name);
+    if (st === undefined) sw.set(port, { up: true, upSince: now, edge: declared, wasLink: false });
     else if (!st.up) {
       st.up = true;
       st.upSince = now;
-      st.edge = false;
+      st.edge = declared;
       st.wasLink = false;
-    }
+    } else return;
+    if (declared) this.emit({ kind: 'ports', dpid, ports: [port] });
   }
 
   /**

@@ -148,7 +148,7 @@ test.before(async (t) => {
   const dir = mkdtempSync(path.join(tmpdir(), 'seamless-fabric-e2e-'));
   cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
   const config = testInventory(dir);
-  const inv = await loadInventory(config);
+  const inv = await loadInventory(config, { fabric: true });
   const c = { transitions: [] as Transition[], logLines: [] as string[] };
   const port = await freePort();
   // Testbed first, controller second (it would park guests that still boot).
@@ -172,10 +172,16 @@ function specOf(c: Ctx, vm: string) {
   return c.inv.vms.find((v) => v.name === vm)!;
 }
 
-/** The VM's entries of `kind` on its own leaf. */
-async function vmFlows(c: Ctx, vm: string, kind: FlowKind) {
+/** The VM's entries of `kind` on `sw` (default: its inventory leaf). */
+async function vmFlows(c: Ctx, vm: string, kind: FlowKind, sw = specOf(c, vm).switch) {
   const cookie = cookieOf(fnv1a32(vm), kind);
-  return (await c.tb.flows(specOf(c, vm).switch)).filter((f) => f.cookie === cookie);
+  return (await c.tb.flows(sw)).filter((f) => f.cookie === cookie);
+}
+
+interface VmInfo {
+  switch: string;
+  hypervisor: string;
+  state: string;
 }
 
 /** Parked by pausing: libvirt says paused, the VM's leaf holds its park entries and no activity entry. */
@@ -196,7 +202,7 @@ async function parkedNow(t: ExecutionContext, c: Ctx, vm: string): Promise<void>
 }
 
 /** h1 curls the VM: woken with the first SYN (exactly one sent), its page served. */
-async function curlWakesWithOneSyn(t: ExecutionContext, c: Ctx, vm: string): Promise<void> {
+async function curlWakesWithOneSyn(t: ExecutionContext, c: Ctx, vm: string, where = specOf(c, vm).switch): Promise<void> {
   const spec = specOf(c, vm);
   const before = c.transitions.length;
   const syns = await captureSyns(c.tb.hosts['h1']!.port, spec.ip);
@@ -205,7 +211,7 @@ async function curlWakesWithOneSyn(t: ExecutionContext, c: Ctx, vm: string): Pro
   const at = out.lastIndexOf(mark);
   const woken = await waitTransition(c, vm, 'active', before, 10_000);
   const nSyns = await syns.count();
-  t.log(`${vm}: curl from h1 (${CLIENT_LEAF}) to ${spec.switch}: connect ${(Number(out.slice(at + mark.length)) * 1000).toFixed(0)} ms, engine wake ${woken.durationMs?.toFixed(0) ?? '?'} ms (${woken.reason})`);
+  t.log(`${vm}: curl from h1 (${CLIENT_LEAF}) to ${where}: connect ${(Number(out.slice(at + mark.length)) * 1000).toFixed(0)} ms, engine wake ${woken.durationMs?.toFixed(0) ?? '?'} ms (${woken.reason})`);
   t.is(out.slice(0, at), `hello from ${vm}\n`, `${vm}: the page names the VM`);
   // A pause wake takes tens of ms, far under Linux's 1 s SYN retransmission: a second
   // SYN means the first was lost somewhere on the fabric instead of held and re-injected.
@@ -279,6 +285,64 @@ test.serial("a spine link on h1's path is cut while vm2 is parked: curl from h1 
     await c.tb.setLink(cut.a, cut.b, true);
   }
   await waitFor('LLDP found the restored link', async () => ((await apiGet<LinksView>(c.api, '/v1/links')).links.length === n ? true : undefined), 20_000, 200);
+});
+
+test.serial("the monitor's traffic to parked vm1 (on s3) goes to sink1 on s5 and does not wake it", async (t) => {
+  t.timeout(90_000);
+  const c = need();
+  await parkedNow(t, c, 'vm1');
+  const spec = specOf(c, 'vm1');
+  const sink = c.inv.sinks[0]!;
+  const mon = c.tb.hosts['mon']!;
+  const before = c.transitions.length;
+  const cap = await c.tb.capture(sink.name, `tcp and src host ${mon.ip} and dst host ${spec.ip} and dst port 80`);
+  // The sink does not answer for vm1's address: the connect times out, its SYNs are the evidence.
+  await c.tb.exec('mon', 'curl', ['-sS', '--max-time', '2', `http://${spec.ip}/`], 10_000).catch(() => '');
+  const lines = await cap.lines();
+  t.log(`capture in ${sink.name} (${sink.switch}):\n${lines.join('\n')}`);
+  t.true(lines.some((l) => l.includes(`${spec.ip}.80`) && l.includes('[S]')), `${sink.name} received the monitor's SYN to vm1`);
+  t.is((await c.tb.domState('vm1')).state, 'paused', "the monitor's traffic did not wake vm1");
+  t.deepEqual(c.transitions.slice(before).filter((tr) => tr.vm === 'vm1'), [], 'no vm1 transition from ignored traffic');
+  // The entry that did it sits on the monitor's leaf, not on vm1's: ignored traffic never crosses the fabric to s3.
+  const atClient = await vmFlows(c, 'vm1', KIND.PARK, CLIENT_LEAF);
+  const ignore = atClient.filter((f) => f.priority === PRIO.PARK_IGNORE && f.match.includes(`nw_src=${mon.ip}`));
+  t.true(ignore.length > 0 && ignore.every((f) => /^output:\d+$/.test(f.actions)), `vm1's ignore entry on ${CLIENT_LEAF} outputs to the sink port: ${atClient.map((f) => `${f.match} -> ${f.actions}`).join('; ')}`);
+});
+
+test.serial("vm1's tap moves to s4 (hv2's leaf) while parked: the controller follows it, curl from h1 wakes it there through hv2; moved back while up, make-before-break", async (t) => {
+  t.timeout(150_000);
+  const c = need();
+  await parkedNow(t, c, 'vm1');
+  const spec = specOf(c, 'vm1');
+  const info = () => apiGet<VmInfo>(c.api, '/v1/vms/vm1');
+  await c.tb.moveTap('vm1', 's4');
+  let movedBack = false;
+  try {
+    const at = await waitFor('vm1 located on s4, host hv2', async () => {
+      const v = await info();
+      return v.switch === 's4' && v.hypervisor === 'hv2' ? v : undefined;
+    }, 15_000, 100);
+    t.is(at.state, 'parked', 'still parked after the move');
+    t.true(c.logLines.some((l) => l.includes('"vm":"vm1"') && /moved from switch 0+3 port (\d+|-) to switch 0+4 port \d+.*libvirt host now qemu\+tls:\/\/127\.0\.0\.1\/system/.test(l)), 'the move is logged with the new libvirt host');
+    const wakeOps = c.logLines.length;
+    await curlWakesWithOneSyn(t, c, 'vm1', 's4');
+    t.true(c.logLines.slice(wakeOps).some((l) => l.includes('"vm":"vm1"') && l.includes('libvirt op done') && l.includes('"op":"wake"')), 'a libvirt wake ran');
+    t.is((await info()).hypervisor, 'hv2', 'woken through hv2, the host of the leaf it is on');
+    await waitFor('vm1 activity entry on s4', async () => ((await vmFlows(c, 'vm1', KIND.ACTIVITY, 's4')).length > 0 ? true : undefined), 10_000);
+    t.deepEqual(await vmFlows(c, 'vm1', KIND.ACTIVITY, 's3'), [], 'no activity entry left on s3');
+    // Back to s3 while it runs (a migration back): the new leaf's entries come first, then the old go.
+    await c.tb.moveTap('vm1', spec.switch);
+    movedBack = true;
+    await waitFor('vm1 located on s3, host hv1', async () => {
+      const v = await info();
+      return v.switch === 's3' && v.hypervisor === 'hv1' ? true : undefined;
+    }, 15_000, 100);
+    await waitFor('vm1 activity entry on s3 only', async () => ((await vmFlows(c, 'vm1', KIND.ACTIVITY, 's3')).length > 0 && (await vmFlows(c, 'vm1', KIND.ACTIVITY, 's4')).length === 0 ? true : undefined), 10_000);
+    const body = await c.tb.exec('h1', 'curl', ['-sS', '--max-time', '20', `http://${spec.ip}/`], 30_000);
+    t.is(body, 'hello from vm1\n', 'vm1 serves h1 from s3 again');
+  } finally {
+    if (!movedBack) await c.tb.moveTap('vm1', spec.switch);
+  }
 });
 
 // The support the checks of issue 12 item 4 build on (a sink on another leaf, a VM

@@ -15,7 +15,7 @@ test('the single-switch testbed inventory: hosts and the sink on s1-eth1..3, no 
 });
 
 test('the fabric inventory: spines s1, s2, leaves s3 (hv1: vm1), s4 (hv2: vm2), s5 (h1, mon, sink1), libvirt over TLS', async (t) => {
-  const inv = await loadInventory(FABRIC);
+  const inv = await loadInventory(FABRIC, { fabric: true });
   t.deepEqual(inv.switches.map((s) => s.name), ['s1', 's2', 's3', 's4', 's5']);
   t.deepEqual(inv.vms.map((v) => [v.name, v.hypervisor, v.libvirt.uri, v.switch, v.depth]), [
     ['vm1', 'hv1', 'qemu+tls://localhost/system', 's3', 'pause'],
@@ -28,7 +28,7 @@ test('the fabric inventory: spines s1, s2, leaves s3 (hv1: vm1), s4 (hv2: vm2), 
 });
 
 test('fabric mode refuses what Mininet would lay out differently, naming the host, link or spine', async (t) => {
-  const inv = await loadInventory(FABRIC);
+  const inv = await loadInventory(FABRIC, { fabric: true });
   const links = leafSpineLinks(inv, ['s1', 's2']);
   t.throws(() => testbedLayout(inv, []), { instanceOf: TestbedError, message: /5 switches: fabric mode needs their links/ });
   t.throws(() => testbedLayout(inv, [...links, ['s5', 's9']]), { instanceOf: TestbedError, message: /link s5-s9/ });
@@ -36,6 +36,6 @@ test('fabric mode refuses what Mininet would lay out differently, naming the hos
   // h1 on s5-eth1: on the testbed that port is the uplink to s1.
   const raw = parse(readFileSync(FABRIC, 'utf8')) as Record<string, any>;
   raw['hosts'][0].port = 's5-eth1';
-  const clash = parseInventory(stringify(raw), 'x.yaml');
+  const clash = parseInventory(stringify(raw), 'x.yaml', { fabric: true });
   t.throws(() => testbedLayout(clash, links), { instanceOf: TestbedError, message: /host h1: ports on s5 must be s5-eth3\.\.5 without gaps \(2 switch links come first\), got s5-eth1/ });
 });

@@ -92,3 +92,23 @@ test('graph: bad options are refused, naming the option', (t) => {
   t.throws(() => new TopologyGraph({ classifyMs: 0 }), { instanceOf: TopologyConfigError, message: /classifyMs/ });
   t.throws(() => new TopologyGraph({ linkTimeoutMs: 1.5 }), { instanceOf: TopologyConfigError, message: /linkTimeoutMs/ });
 });
+
+test('graph: a declared host port (a VM tap) is an edge port as soon as it is up; a probe on it still makes a link', (t) => {
+  const g = new TopologyGraph({ classifyMs: 100, linkTimeoutMs: 300, hostPorts: (name) => name.endsWith('-tap') });
+  const changes: TopologyChange[] = [];
+  g.onChange((c) => changes.push(c));
+  g.switchUp(0, 1n, [...ports(1, 2), { portNo: 3, name: 'vm1-tap', hwAddr: '02:00:00:00:00:03', up: true }]);
+  t.is(g.portClass(1n, 3), 'edge', 'a tap present at connect');
+  t.is(g.portClass(1n, 1), 'pending', 'an undeclared port still waits');
+  t.deepEqual(changes.at(-1), { kind: 'ports', dpid: 1n, ports: [3] });
+  // A VM restored or migrated here: its tap is added by PORT_STATUS.
+  g.portStatus(10, 1n, 7, true, false, 'vm2-tap');
+  t.is(g.portClass(1n, 7), 'edge', 'a tap added later');
+  t.deepEqual(changes.at(-1), { kind: 'ports', dpid: 1n, ports: [7] });
+  g.portStatus(10, 1n, 8, true, false, 'p8');
+  t.is(g.portClass(1n, 8), 'pending');
+  // Misdeclared (a switch is behind it): our probe arriving there makes it a link port.
+  g.switchUp(0, 2n, ports(1));
+  t.true(g.probeReceived(20, { dpid: 2n, port: 1 }, 1n, 3));
+  t.is(g.portClass(1n, 3), 'link');
+});
