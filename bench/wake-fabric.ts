@@ -30,6 +30,7 @@ import { parseArgs } from 'node:util';
 import { parse, stringify } from 'yaml';
 import type { LinksView } from '../controller/api/types.js';
 import { loadInventory } from '../controller/inventory/index.js';
+import { startControllerChild } from '../test/support/controller-child.js';
 import { freePort } from '../test/support/mininet.js';
 import { leafSpineLinks, startTestbed, waitFor, type Testbed } from '../test/support/testbed.js';
 import { startSynCapture } from './wake/capture.js';
@@ -38,7 +39,6 @@ import { startTimingClient } from './wake/timingClient.js';
 
 // The repository: ../ from bench/ or ../../ from dist/bench/.
 const REPO = [fileURLToPath(new URL('../', import.meta.url)), fileURLToPath(new URL('../../', import.meta.url))].find((d) => existsSync(path.join(d, 'topologies/fabric-testbed.yaml')))!;
-const MAIN = path.join(REPO, 'dist/controller/cli/main.js');
 
 const { values } = parseArgs({
   options: {
@@ -117,25 +117,8 @@ function benchInventory(file: string, dir: string): string {
 
 /** `seamless controller [--fabric] --config FILE` from dist/, on `port`; resolves once it listens. */
 async function startController(config: string, port: number, apiSock: string, fabric: boolean): Promise<ChildProcess> {
-  const args = [MAIN, 'controller', ...(fabric ? ['--fabric'] : []), '--listen', `127.0.0.1:${port}`, '--config', config, '--api', apiSock, '--log-level', 'warn'];
-  const child = spawn(process.execPath, args, { cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
-  child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
-  cleanups.push(async () => {
-    if (child.exitCode === null && child.signalCode === null) {
-      const done = new Promise((r) => child.once('close', r));
-      child.kill('SIGTERM');
-      const k = setTimeout(() => child.kill('SIGKILL'), 10_000);
-      await done;
-      clearTimeout(k);
-    }
-  });
-  await waitFor('the controller to listen', async () => {
-    if (child.exitCode !== null) throw new Error(`controller exited ${child.exitCode}: ${out}`);
-    return /listening on 127\.0\.0\.1:\d+/.test(out) ? true : undefined;
-  }, 30_000);
-  return child;
+  const args = [...(fabric ? ['--fabric'] : []), '--listen', `127.0.0.1:${port}`, '--config', config, '--api', apiSock, '--log-level', 'warn'];
+  return (await startControllerChild({ args, cleanups })).child;
 }
 
 interface Result {

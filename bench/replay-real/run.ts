@@ -3,7 +3,7 @@
 // a child process as an operator runs it), and the same compressed trace replayed by the
 // simulator (`seamless replay`) with a latency profile measured on this testbed just before.
 // The comparison and its stated error: controller/replay/real-compare.ts.
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { createWriteStream, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -18,7 +18,8 @@ import { prepareTrace, replay, type TransitionRecord } from '../../controller/re
 import { profileFrom } from '../../controller/replay/profile.js';
 import type { PolicyResult } from '../../controller/replay/results.js';
 import { readCsvTrace, u32ToIp, type Trace } from '../../controller/replay/trace.js';
-import { atExit, run, type Teardown } from '../../test/support/exec.js';
+import { startControllerChild } from '../../test/support/controller-child.js';
+import { run, type Teardown } from '../../test/support/exec.js';
 import { DEBIAN_PYTHON, freePort } from '../../test/support/mininet.js';
 import { startTestbed, waitFor } from '../../test/support/testbed.js';
 
@@ -26,8 +27,6 @@ import { startTestbed, waitFor } from '../../test/support/testbed.js';
 const HERE = fileURLToPath(new URL('.', import.meta.url));
 const FROM_DIST = !import.meta.url.endsWith('.ts');
 const REPO = path.resolve(HERE, FROM_DIST ? '../../..' : '../..');
-const MAIN = FROM_DIST ? path.join(REPO, 'dist/controller/cli/main.js') : path.join(REPO, 'controller/cli/main.ts');
-const NODE_ARGS = FROM_DIST ? [MAIN] : ['--import=tsx', MAIN];
 const TRACE2PCAP = path.join(REPO, 'mininet/trace2pcap.py');
 
 export interface RealReplayOptions {
@@ -79,50 +78,14 @@ interface Ctl {
 }
 
 async function startController(config: string, port: number, api: string, logFile: string, cleanups: Array<() => Promise<void>>): Promise<Ctl> {
-  const child = spawn(process.execPath, [...NODE_ARGS, 'controller', '--api', api, '--listen', `127.0.0.1:${port}`, '--config', config, '--log-format', 'json', '--log-level', 'info'], {
-    cwd: REPO,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  const unregister = atExit(() => child.kill('SIGKILL'));
-  cleanups.push(async () => {
-    unregister();
-    if (child.exitCode === null && child.signalCode === null) {
-      const done = new Promise((r) => child.once('close', r));
-      child.kill('SIGTERM');
-      const k = setTimeout(() => child.kill('SIGKILL'), 10_000);
-      await done;
-      clearTimeout(k);
-    }
-  });
   const file = createWriteStream(logFile);
   cleanups.push(() => new Promise<void>((r) => file.end(r)));
-  const lines: string[] = [];
-  let buf = '';
-  child.stderr!.on('data', (d: Buffer) => {
-    file.write(d);
-    buf += d.toString();
-    let nl;
-    while ((nl = buf.indexOf('\n')) >= 0) {
-      lines.push(buf.slice(0, nl));
-      buf = buf.slice(nl + 1);
-    }
+  const ctl = await startControllerChild({
+    args: ['--api', api, '--listen', `127.0.0.1:${port}`, '--config', config, '--log-format', 'json', '--log-level', 'info'],
+    cleanups,
+    onStderr: (d) => file.write(d),
   });
-  let out = '';
-  await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`controller did not listen within 30 s:\n${lines.slice(-20).join('\n')}`)), 30_000);
-    child.stdout!.on('data', (d: Buffer) => {
-      out += d.toString();
-      if (/listening on 127\.0\.0\.1:\d+/.test(out)) {
-        clearTimeout(timer);
-        resolve();
-      }
-    });
-    child.once('close', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`controller exited ${code}:\n${lines.slice(-20).join('\n')}`));
-    });
-  });
-  return { child, lines };
+  return { child: ctl.child, lines: ctl.lines };
 }
 
 /**

@@ -7,7 +7,6 @@
 // condition (a logged transition, libvirt's state, a flow table, the API's links),
 // bounded.
 import test, { type ExecutionContext } from 'ava';
-import { spawn, type ChildProcess } from 'node:child_process';
 import http from 'node:http';
 import net from 'node:net';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -20,24 +19,17 @@ import { loadInventory } from '../../controller/inventory/index.js';
 import type { Inventory } from '../../controller/inventory/types.js';
 import { KIND, PRIO, cookieOf, type FlowKind } from '../../controller/park/flows.js';
 import { fnv1a32 } from '../../controller/park/ids.js';
-import { atExit } from '../support/exec.js';
+import { startControllerChild, type LoggedTransition } from '../support/controller-child.js';
 import { ensureLibvirt } from '../support/guest.js';
 import { freePort } from '../support/mininet.js';
 import { captureSyns, leafSpineLinks, run, startTestbed, waitFor, type Testbed, type TestbedLink } from '../support/testbed.js';
 
 const REPO = fileURLToPath(new URL('../../', import.meta.url));
-const MAIN = path.join(REPO, 'controller/cli/main.ts');
 const SPINES = ['s1', 's2'];
 /** The client's leaf. */
 const CLIENT_LEAF = 's5';
 
-interface Transition {
-  vm: string;
-  from: string;
-  to: string;
-  reason: string;
-  durationMs?: number;
-}
+type Transition = LoggedTransition;
 
 interface Ctx {
   inv: Inventory;
@@ -87,57 +79,6 @@ function apiGet<T>(socketPath: string, p: string): Promise<T> {
   });
 }
 
-/** `seamless controller --fabric --config FILE --api SOCK` on `port`; resolves once it listens. */
-async function startController(config: string, port: number, api: string, c: Pick<Ctx, 'transitions' | 'logLines'>): Promise<ChildProcess> {
-  const child = spawn(process.execPath, ['--import=tsx', MAIN, 'controller', '--fabric', '--api', api, '--listen', `127.0.0.1:${port}`, '--config', config, '--log-format', 'json', '--log-level', process.env['SEAMLESS_E2E_LOG'] ?? 'debug'], {
-    cwd: REPO,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  const unregister = atExit(() => child.kill('SIGKILL'));
-  cleanups.push(async () => {
-    unregister();
-    if (child.exitCode === null && child.signalCode === null) {
-      const done = new Promise((r) => child.once('close', r));
-      child.kill('SIGTERM');
-      const k = setTimeout(() => child.kill('SIGKILL'), 10_000);
-      await done;
-      clearTimeout(k);
-    }
-  });
-  let errBuf = '';
-  child.stderr!.on('data', (d: Buffer) => {
-    errBuf += d.toString();
-    let nl;
-    while ((nl = errBuf.indexOf('\n')) >= 0) {
-      const line = errBuf.slice(0, nl);
-      errBuf = errBuf.slice(nl + 1);
-      c.logLines.push(line);
-      try {
-        const j = JSON.parse(line) as Record<string, unknown>;
-        if (j['msg'] === 'vm transition') c.transitions.push(j as unknown as Transition);
-      } catch {
-        // not a JSON log line
-      }
-    }
-  });
-  let out = '';
-  await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`controller did not listen within 30 s:\n${c.logLines.join('\n')}`)), 30_000);
-    child.stdout!.on('data', (d: Buffer) => {
-      out += d.toString();
-      if (/listening on 127\.0\.0\.1:\d+/.test(out)) {
-        clearTimeout(timer);
-        resolve();
-      }
-    });
-    child.once('close', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`controller exited ${code}:\n${c.logLines.join('\n')}`));
-    });
-  });
-  return child;
-}
-
 test.before(async (t) => {
   // Lock wait (another Mininet run), the guest build on a fresh machine, two TCG boots.
   t.timeout(360_000);
@@ -149,13 +90,15 @@ test.before(async (t) => {
   cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
   const config = testInventory(dir);
   const inv = await loadInventory(config, { fabric: true });
-  const c = { transitions: [] as Transition[], logLines: [] as string[] };
   const port = await freePort();
   // Testbed first, controller second (it would park guests that still boot).
   const tb = await startTestbed({ teardown: (fn) => cleanups.push(fn as () => Promise<void>) }, { inventory: inv, controllerPort: port, waitConnected: false, links: leafSpineLinks(inv, SPINES) });
   const api = path.join(dir, 'api.sock');
-  await startController(config, port, api, c);
-  ctx = { inv, tb, api, ...c };
+  const ctl = await startControllerChild({
+    args: ['--fabric', '--api', api, '--listen', `127.0.0.1:${port}`, '--config', config, '--log-format', 'json', '--log-level', process.env['SEAMLESS_E2E_LOG'] ?? 'debug'],
+    cleanups,
+  });
+  ctx = { inv, tb, api, transitions: ctl.transitions, logLines: ctl.lines };
   // LLDP found every link of the fabric before anything else is checked.
   await waitFor(`LLDP: all ${tb.links.length} fabric links`, async () => ((await apiGet<LinksView>(api, '/v1/links')).links.length === tb.links.length ? true : undefined), 30_000, 200);
 });

@@ -18,14 +18,13 @@ import type { Inventory } from '../../controller/inventory/types.js';
 import { KIND, PRIO, cookieOf, type FlowKind } from '../../controller/park/flows.js';
 import { fnv1a32 } from '../../controller/park/ids.js';
 import { makeCookie } from '../../controller/cookies.js';
-import { CommandError } from '../support/exec.js';
+import { CommandError, atExit } from '../support/exec.js';
 import { virsh } from '../support/guest.js';
-import { atExit } from '../support/exec.js';
+import { startControllerChild, type LoggedTransition } from '../support/controller-child.js';
 import { freePort } from '../support/mininet.js';
 import { captureSyns, run, startTestbed, waitFor, type Testbed } from '../support/testbed.js';
 
 const REPO = fileURLToPath(new URL('../../', import.meta.url));
-const MAIN = path.join(REPO, 'controller/cli/main.ts');
 
 // Short timeouts so the suite takes minutes: a VM parks after 4 s without
 // traffic, and is not parked again before it has been up 4 s.
@@ -33,14 +32,7 @@ const IDLE = '4s';
 const MIN_ACTIVE = '4s';
 const SERVICE_DELAY_S = 2;
 
-interface Transition {
-  vm: string;
-  from: string;
-  to: string;
-  reason: string;
-  durationMs?: number;
-  at: number;
-}
+type Transition = LoggedTransition;
 
 interface Ctx {
   inv: Inventory;
@@ -66,60 +58,6 @@ function testInventory(dir: string): string {
   return file;
 }
 
-/** Starts `seamless controller --config FILE` on a free port; resolves with the port once it listens. */
-async function startController(config: string, listenPort: number, c: Pick<Ctx, 'transitions' | 'logLines'>): Promise<{ child: ChildProcess; port: number }> {
-  // Its own control API socket: never touch the machine's default one (another daemon's).
-  const api = path.join(path.dirname(config), 'api.sock');
-  const child = spawn(process.execPath, ['--import=tsx', MAIN, 'controller', '--api', api, '--listen', `127.0.0.1:${listenPort}`, '--config', config, '--log-format', 'json', '--log-level', process.env['SEAMLESS_E2E_LOG'] ?? 'debug'], {
-    cwd: REPO,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  const unregister = atExit(() => child.kill('SIGKILL'));
-  cleanups.push(async () => {
-    unregister();
-    if (child.exitCode === null && child.signalCode === null) {
-      const done = new Promise((r) => child.once('close', r));
-      child.kill('SIGTERM');
-      const k = setTimeout(() => child.kill('SIGKILL'), 10_000);
-      await done;
-      clearTimeout(k);
-    }
-  });
-  let errBuf = '';
-  child.stderr!.on('data', (d: Buffer) => {
-    errBuf += d.toString();
-    let nl;
-    while ((nl = errBuf.indexOf('\n')) >= 0) {
-      const line = errBuf.slice(0, nl);
-      errBuf = errBuf.slice(nl + 1);
-      c.logLines.push(line);
-      try {
-        const j = JSON.parse(line) as Record<string, unknown>;
-        if (j['msg'] === 'vm transition') c.transitions.push({ ...(j as unknown as Transition), at: Date.now() });
-      } catch {
-        // not a JSON log line
-      }
-    }
-  });
-  let out = '';
-  const port = await new Promise<number>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`controller did not listen within 30 s:\n${c.logLines.join('\n')}`)), 30_000);
-    child.stdout!.on('data', (d: Buffer) => {
-      out += d.toString();
-      const m = /listening on 127\.0\.0\.1:(\d+)/.exec(out);
-      if (m) {
-        clearTimeout(timer);
-        resolve(Number(m[1]));
-      }
-    });
-    child.once('close', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`controller exited ${code}:\n${c.logLines.join('\n')}`));
-    });
-  });
-  return { child, port };
-}
-
 test.before(async (t) => {
   // Lock wait (another Mininet run), guest build on a fresh machine, two TCG boots.
   t.timeout(360_000);
@@ -127,7 +65,6 @@ test.before(async (t) => {
   cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
   const config = testInventory(dir);
   const inv = await loadInventory(config);
-  const c = { transitions: [] as Transition[], logLines: [] as string[] };
   // Testbed first, controller second: a controller that comes up while guests boot sees
   // them idle and parks them mid-boot (harmless, they resume where they were, but the
   // testbed's readiness check would wait for a paused guest).
@@ -146,8 +83,12 @@ test.before(async (t) => {
   // Left by an earlier inventory: a park entry of a VM that is gone, and another controller's entry.
   await run('ovs-ofctl', ['-O', 'OpenFlow13', 'add-flow', tb.switchName, `cookie=0x${STALE_COOKIE.toString(16)},priority=${PRIO.PARK_CATCHALL},dl_dst=52:54:00:00:00:99,actions=drop`]);
   await run('ovs-ofctl', ['-O', 'OpenFlow13', 'add-flow', tb.switchName, `cookie=0x${FOREIGN_COOKIE.toString(16)},priority=5,dl_dst=52:54:00:00:00:98,actions=drop`]);
-  const { child } = await startController(config, port, c);
-  ctx = { inv, tb, ctl: child, ...c };
+  // Its own control API socket: never touch the machine's default one (another daemon's).
+  const ctl = await startControllerChild({
+    args: ['--api', path.join(dir, 'api.sock'), '--listen', `127.0.0.1:${port}`, '--config', config, '--log-format', 'json', '--log-level', process.env['SEAMLESS_E2E_LOG'] ?? 'debug'],
+    cleanups,
+  });
+  ctx = { inv, tb, ctl: ctl.child, transitions: ctl.transitions, logLines: ctl.lines };
 });
 
 /** A park cookie (kind PARK) of "vm-removed", a VM that is not in the inventory. */

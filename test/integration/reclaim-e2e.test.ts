@@ -6,7 +6,6 @@
 // delivered (the SYN invariant of park-e2e.test.ts). Needs swap on this host
 // (mininet/setup.sh enables zram when there is none).
 import test from 'ava';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -15,24 +14,14 @@ import { fileURLToPath } from 'node:url';
 import { parse, stringify } from 'yaml';
 import { parseVmRss, parseVmSwap } from '../../controller/energy/memory.js';
 import { loadInventory } from '../../controller/inventory/index.js';
-import { atExit } from '../support/exec.js';
+import { startControllerChild } from '../support/controller-child.js';
 import { freePort } from '../support/mininet.js';
 import { captureSyns, startTestbed, waitFor } from '../support/testbed.js';
 
 const REPO = fileURLToPath(new URL('../../', import.meta.url));
-const MAIN = path.join(REPO, 'controller/cli/main.ts');
 const VM = 'vmr';
 const DOMAIN = 'seamless-vmr';
 const MIB = 2 ** 20;
-
-interface Transition {
-  vm: string;
-  from: string;
-  to: string;
-  reason: string;
-  durationMs?: number;
-  memoryReleasedBytes?: number;
-}
 
 const cleanups: Array<() => unknown> = [];
 test.after.always(async () => {
@@ -56,42 +45,6 @@ async function qemuMemory(): Promise<{ rss: number; swap: number }> {
   return { rss: parseVmRss(status) ?? 0, swap: parseVmSwap(status) ?? 0 };
 }
 
-/** `seamless controller` as a child; its JSON log's transitions collected. */
-async function startController(config: string, port: number, transitions: Transition[], lines: string[]): Promise<ChildProcess> {
-  const api = path.join(path.dirname(config), 'api.sock');
-  const child = spawn(process.execPath, ['--import=tsx', MAIN, 'controller', '--api', api, '--listen', `127.0.0.1:${port}`, '--config', config, '--log-format', 'json', '--log-level', 'debug'], { cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'] });
-  const unregister = atExit(() => child.kill('SIGKILL'));
-  cleanups.push(async () => {
-    unregister();
-    if (child.exitCode === null && child.signalCode === null) {
-      const done = new Promise((r) => child.once('close', r));
-      child.kill('SIGTERM');
-      await done;
-    }
-  });
-  let buf = '';
-  child.stderr!.on('data', (d: Buffer) => {
-    buf += d.toString();
-    let nl;
-    while ((nl = buf.indexOf('\n')) >= 0) {
-      const line = buf.slice(0, nl);
-      buf = buf.slice(nl + 1);
-      lines.push(line);
-      try {
-        const j = JSON.parse(line) as Record<string, unknown>;
-        if (j['msg'] === 'vm transition') transitions.push(j as unknown as Transition);
-      } catch {
-        // not JSON
-      }
-    }
-  });
-  let stdout = '';
-  child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
-  await waitFor('controller listening', async () => (stdout.includes('listening on') || child.exitCode !== null ? true : undefined), 30_000, 50);
-  if (child.exitCode !== null) throw new Error(`controller exited ${child.exitCode}:\n${lines.join('\n')}`);
-  return child;
-}
-
 test('a reclaim VM parks (memory released, from /proc), and h1\'s curl wakes it with its first SYN', async (t) => {
   t.timeout(900_000);
   const swaps = (await readFile('/proc/swaps', 'utf8')).trim().split('\n').slice(1);
@@ -110,9 +63,10 @@ test('a reclaim VM parks (memory released, from /proc), and h1\'s curl wakes it 
     guestArgs: { [VM]: 'no_timer_check' },
   });
   const running = await qemuMemory();
-  const transitions: Transition[] = [];
-  const lines: string[] = [];
-  await startController(config, port, transitions, lines);
+  const { transitions, lines } = await startControllerChild({
+    args: ['--api', path.join(dir, 'api.sock'), '--listen', `127.0.0.1:${port}`, '--config', config, '--log-format', 'json', '--log-level', 'debug'],
+    cleanups,
+  });
 
   const parked = await waitFor(`${VM} parked`, async () => transitions.find((tr) => tr.vm === VM && tr.to === 'parked'), 120_000, 100);
   t.deepEqual(await tb.domState(VM), { state: 'paused', managedSave: false }, 'reclaim parks by pause: libvirt says paused');
