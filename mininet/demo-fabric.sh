@@ -119,7 +119,9 @@ until [ "$(vm_state vm1 state)" = parked ] && [ "$(vm_state vm2 state)" = parked
   sleep 0.2
 done
 seamless vm list --socket "$api" | sed 's/^/  /'
-virsh -q -c qemu+tls://localhost/system list --all | sed 's/^/  libvirt (hv1, over TLS): /'
+# hv1 and hv2 are the testbed's one libvirtd under two names: each VM as its own host sees it.
+virsh -q -c qemu+tls://localhost/system domstate seamless-vm1 | sed 's/^/  libvirt hv1 (qemu+tls:\/\/localhost\/system): seamless-vm1 /'
+virsh -q -c qemu+tls://127.0.0.1/system domstate seamless-vm2 | sed 's/^/  libvirt hv2 (qemu+tls:\/\/127.0.0.1\/system): seamless-vm2 /'
 
 # ---- 5: wake across two hops --------------------------------------------------------
 step "5 curl from h1 (leaf s5) wakes vm1 (leaf s3, two hops away)"
