@@ -41,7 +41,7 @@ from mininet.log import setLogLevel  # noqa: E402
 from mininet.net import Mininet  # noqa: E402
 from mininet.node import OVSSwitch  # noqa: E402
 from mininet.util import buildTopo  # noqa: E402
-from run_topo import QuietRemoteController, offload_off, ping_pairs, stop_network, take_lock, wait_connected  # noqa: E402
+from run_topo import QuietRemoteController, offload_off, ping_pairs, stop_network, switch_links, take_lock, wait_connected  # noqa: E402
 
 
 def parse_args():
@@ -52,17 +52,6 @@ def parse_args():
     p.add_argument('--connect-timeout', type=float, default=30.0)
     p.add_argument('--lock-timeout', type=float, default=600.0)
     return p.parse_args()
-
-
-def switch_links(net):
-    "The switch-to-switch links with both ends' OpenFlow port numbers and interface names."
-    out = []
-    for link in net.links:
-        i1, i2 = link.intf1, link.intf2
-        if isinstance(i1.node, OVSSwitch) and isinstance(i2.node, OVSSwitch):
-            out.append({'a': i1.node.name, 'aPort': i1.node.ports[i1], 'aIntf': i1.name,
-                        'b': i2.node.name, 'bPort': i2.node.ports[i2], 'bIntf': i2.name})
-    return out
 
 
 def stat(intf, name):

@@ -126,6 +126,17 @@ def wait_connected(switches, timeout):
     return not remaining
 
 
+def switch_links(net):
+    "The switch-to-switch links with both ends' OpenFlow port numbers and interface names."
+    out = []
+    for link in net.links:
+        i1, i2 = link.intf1, link.intf2
+        if isinstance(i1.node, OVSSwitch) and isinstance(i2.node, OVSSwitch):
+            out.append({'a': i1.node.name, 'aPort': i1.node.ports[i1], 'aIntf': i1.name,
+                        'b': i2.node.name, 'bPort': i2.node.ports[i2], 'bIntf': i2.name})
+    return out
+
+
 def dump_flows(switch):
     proc = subprocess.run(['ovs-ofctl', '-O', 'OpenFlow13', 'dump-flows', switch.name],
                           capture_output=True, text=True, timeout=10, check=False)

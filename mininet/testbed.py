@@ -60,7 +60,7 @@ from mininet.topo import Topo
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 # pylint: disable=wrong-import-position
-from run_topo import QuietRemoteController, controller_reached, offload_off, stop_network, take_lock, wait_connected  # noqa: E402
+from run_topo import QuietRemoteController, controller_reached, offload_off, stop_network, switch_links, take_lock, wait_connected  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 VIRSH = ['virsh', '-q', '-c', 'qemu:///system']
@@ -122,17 +122,6 @@ class SpecTopo(Topo):
         for h in spec['hosts']:
             self.addHost(h['name'], ip=h['ip'], mac=h['mac'])
             self.addLink(h['name'], h['switch'])
-
-
-def switch_links(net):
-    "The switch-to-switch links with both ends' OpenFlow port numbers and interface names."
-    out = []
-    for link in net.links:
-        i1, i2 = link.intf1, link.intf2
-        if isinstance(i1.node, OVSSwitch) and isinstance(i2.node, OVSSwitch):
-            out.append({'a': i1.node.name, 'aPort': i1.node.ports[i1], 'aIntf': i1.name,
-                        'b': i2.node.name, 'bPort': i2.node.ports[i2], 'bIntf': i2.name})
-    return out
 
 
 def wait_ready(vms, timeout):
