@@ -13,8 +13,8 @@ import { parseArgs } from 'node:util';
 import { connectHypervisor } from '../controller/libvirt/index.js';
 import { measureAround, qemuRssReader } from '../controller/energy/memory.js';
 import { parkDomain, wakeDomain } from '../controller/park/hypervisor.js';
-import { createBridge } from '../test/support/ovs.js';
-import { createGuest, createNetnsHost, waitForHttp } from '../test/support/guest.js';
+import { waitForHttp } from '../test/support/guest.js';
+import { createCleanups, startServedBenchGuest, timeMs as time } from './support.js';
 
 const { values } = parseArgs({ options: { runs: { type: 'string', default: '5' }, memory: { type: 'string', default: '128' } } });
 const runs = Number(values.runs);
@@ -29,23 +29,12 @@ function median(xs: number[]): number {
   return Math.round(s[Math.floor(s.length / 2)]! * 10) / 10;
 }
 
-async function time(fn: () => Promise<unknown>): Promise<number> {
-  const t0 = performance.now();
-  await fn();
-  return performance.now() - t0;
-}
-
-const cleanups: Array<() => unknown> = [];
-const t = { teardown: (fn: () => unknown) => cleanups.push(fn) };
+const cleanups = createCleanups();
 
 try {
-  const bridge = await createBridge(t, { failMode: 'standalone' });
-  const host = await createNetnsHost(t, bridge, '10.95.0.1/24');
-  const guest = await createGuest(t, { bridge, ip: '10.95.0.11/24', label: 'escbench', memoryMiB });
-  const url = `http://${guest.ip}/`;
-  await waitForHttp(host, url, 30_000);
+  const { host, guest, url } = await startServedBenchGuest(cleanups, { subnet: '10.95.0', label: 'escbench', memoryMiB, httpTimeoutMs: 30_000 });
   const hv = await connectHypervisor(URI);
-  cleanups.push(() => hv.close());
+  cleanups.teardown(() => hv.close());
   const rss = qemuRssReader();
   const s = { directSaveMs: [] as number[], pauseMs: [] as number[], escalateSaveMs: [] as number[], directWakeToHttpMs: [] as number[], escalatedWakeToHttpMs: [] as number[], escalationReleasedMiB: [] as number[] };
 
@@ -92,11 +81,5 @@ try {
   };
   process.stdout.write(`${JSON.stringify(result)}\n`);
 } finally {
-  for (const fn of cleanups.reverse()) {
-    try {
-      await fn();
-    } catch (e) {
-      process.stderr.write(`cleanup: ${e instanceof Error ? e.message : String(e)}\n`);
-    }
-  }
+  await cleanups.run();
 }

@@ -7,8 +7,8 @@
 // Prints one JSON object on stdout. Every guest/bridge/netns it makes is removed at exit.
 import { parseArgs } from 'node:util';
 import { connectHypervisor } from '../controller/libvirt/index.js';
-import { createBridge } from '../test/support/ovs.js';
-import { createGuest, createNetnsHost, virsh, waitForHttp } from '../test/support/guest.js';
+import { virsh, waitForHttp } from '../test/support/guest.js';
+import { createCleanups, startServedBenchGuest, timeMs as time } from './support.js';
 
 const { values } = parseArgs({
   options: { runs: { type: 'string', default: '5' }, memory: { type: 'string', default: '128' } },
@@ -32,23 +32,12 @@ function stats(samples: number[]): Stats {
   return { samples: samples.map(r), min: r(s[0]!), median: r(s[Math.floor(s.length / 2)]!), max: r(s[s.length - 1]!) };
 }
 
-async function time(fn: () => Promise<unknown>): Promise<number> {
-  const t0 = performance.now();
-  await fn();
-  return performance.now() - t0;
-}
-
-const cleanups: Array<() => unknown> = [];
-const t = { teardown: (fn: () => unknown) => cleanups.push(fn) };
+const cleanups = createCleanups();
 
 try {
-  const bridge = await createBridge(t, { failMode: 'standalone' });
-  const host = await createNetnsHost(t, bridge, '10.92.0.1/24');
-  const guest = await createGuest(t, { bridge, ip: '10.92.0.11/24', label: 'bench', memoryMiB });
-  const url = `http://${guest.ip}/`;
-  await waitForHttp(host, url, 20_000);
+  const { host, guest, url } = await startServedBenchGuest(cleanups, { subnet: '10.92.0', label: 'bench', memoryMiB, httpTimeoutMs: 20_000 });
   const hv = await connectHypervisor('qemu:///system');
-  cleanups.push(() => hv.close());
+  cleanups.teardown(() => hv.close());
 
   const drivers: Record<'adapter' | 'virsh', Record<Op, () => Promise<unknown>>> = {
     adapter: {
@@ -99,11 +88,5 @@ try {
     )}\n`,
   );
 } finally {
-  for (const fn of cleanups.reverse()) {
-    try {
-      await fn();
-    } catch (e) {
-      process.stderr.write(`cleanup: ${e instanceof Error ? e.message : String(e)}\n`);
-    }
-  }
+  await cleanups.run();
 }

@@ -9,8 +9,7 @@
 // The last line on stdout is one JSON object. Every guest/bridge it makes is removed at exit.
 import { parseArgs } from 'node:util';
 import { RemoteHypervisor } from '../controller/libvirt/index.js';
-import { createBridge } from '../test/support/ovs.js';
-import { createGuest } from '../test/support/guest.js';
+import { createCleanups, startBenchGuest, timeMs as time } from './support.js';
 
 const { values } = parseArgs({ options: { runs: { type: 'string', default: '20' } } });
 const runs = Number(values.runs);
@@ -24,17 +23,9 @@ function stats(samples: number[]): { median: number; p90: number; min: number; m
   return { median: r(s[Math.floor(s.length / 2)]!), p90: r(s[Math.min(s.length - 1, Math.floor(s.length * 0.9))]!), min: r(s[0]!), max: r(s[s.length - 1]!) };
 }
 
-async function time(fn: () => Promise<unknown>): Promise<number> {
-  const t0 = performance.now();
-  await fn();
-  return performance.now() - t0;
-}
-
-const cleanups: Array<() => unknown> = [];
-const t = { teardown: (fn: () => unknown) => cleanups.push(fn) };
+const cleanups = createCleanups();
 try {
-  const bridge = await createBridge(t, { failMode: 'standalone' });
-  const guest = await createGuest(t, { bridge, ip: '10.94.0.11/24', label: 'bench-tr' });
+  const { guest } = await startBenchGuest(cleanups, { subnet: '10.94.0', label: 'bench-tr' });
   const result: Record<string, unknown> = { runs, guest: 'tiny TCG guest, 128 MiB', host: 'loopback' };
   for (const [transport, uri] of Object.entries(URIS)) {
     const connect: number[] = [];
@@ -60,11 +51,5 @@ try {
   }
   console.log(JSON.stringify(result));
 } finally {
-  for (const fn of cleanups.reverse()) {
-    try {
-      await fn();
-    } catch {
-      // keep cleaning up
-    }
-  }
+  await cleanups.run();
 }

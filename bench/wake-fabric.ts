@@ -36,6 +36,7 @@ import { leafSpineLinks, startTestbed, waitFor, type Testbed } from '../test/sup
 import { startSynCapture } from './wake/capture.js';
 import { median, percentile, round1 } from './wake/stats.js';
 import { startTimingClient } from './wake/timingClient.js';
+import { createCleanups } from './support.js';
 
 // The repository: ../ from bench/ or ../../ from dist/bench/.
 const REPO = [fileURLToPath(new URL('../', import.meta.url)), fileURLToPath(new URL('../../', import.meta.url))].find((d) => existsSync(path.join(d, 'topologies/fabric-testbed.yaml')))!;
@@ -66,16 +67,9 @@ const TLS_URI = 'qemu+tls://localhost/system';
 const say = (s: string) => process.stdout.write(`wake-fabric: ${s}\n`);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-const cleanups: Array<() => unknown> = [];
-async function cleanup(): Promise<void> {
-  for (const fn of cleanups.splice(0).reverse()) {
-    try {
-      await fn();
-    } catch (e) {
-      process.stderr.write(`cleanup: ${e instanceof Error ? e.message : String(e)}\n`);
-    }
-  }
-}
+const undoAll = createCleanups();
+const cleanups = undoAll.list;
+const cleanup = (): Promise<void> => undoAll.run();
 for (const sig of ['SIGINT', 'SIGTERM'] as const) {
   process.once(sig, () => void cleanup().finally(() => process.exit(sig === 'SIGINT' ? 130 : 143)));
 }

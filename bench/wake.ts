@@ -42,6 +42,7 @@ import { planTestbedEnv } from './wake/testbedEnv.js';
 import { median, percentile, round1 } from './wake/stats.js';
 import { recordApp, recordHypervisor, Recorder, wakeTimeline, type WakeTimeline } from './wake/timeline.js';
 import { startTimingClient, type TimingClient } from './wake/timingClient.js';
+import { createCleanups } from './support.js';
 
 type Depth = 'pause' | 'reclaim' | 'save';
 
@@ -122,17 +123,10 @@ function isParked(depth: Depth, st: { state: string; hasManagedSave: boolean }):
   return depth === 'save' ? st.state === 'shutoff' && st.hasManagedSave : st.state === 'paused';
 }
 
-const cleanups: Array<() => unknown> = [];
+const undoAll = createCleanups();
+const cleanups = undoAll.list;
 let stopping = false;
-async function cleanup(): Promise<void> {
-  for (const fn of cleanups.splice(0).reverse()) {
-    try {
-      await fn();
-    } catch (e) {
-      process.stderr.write(`cleanup: ${e instanceof Error ? e.message : String(e)}\n`);
-    }
-  }
-}
+const cleanup = (): Promise<void> => undoAll.run();
 for (const sig of ['SIGINT', 'SIGTERM'] as const) {
   process.once(sig, () => {
     if (stopping) return;
