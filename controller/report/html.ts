@@ -2,6 +2,7 @@
 import type { EventLog } from './events.js';
 import { quantile, type RunReport } from './model.js';
 import { PHASE_COLOURS, bytes, energySvg, esc, memorySvg, timelineSvg, wakeCdfSvg } from './svg.js';
+import { htmlPage, pageCss } from './page.js';
 
 export interface PageInfo {
   /** Where the log came from ('stdin' or a path), shown in the header. */
@@ -25,17 +26,7 @@ function duration(ms: number): string {
   return `${(ms / 1000).toFixed(1)} s`;
 }
 
-const CSS = `
-body{font:14px/1.4 system-ui,sans-serif;margin:24px;color:#222;max-width:960px}
-h1{font-size:22px;margin:0 0 4px} h2{font-size:17px;margin:28px 0 8px}
-.meta{color:#666;margin:0 0 12px}
-table{border-collapse:collapse;margin:8px 0} th,td{border:1px solid #ccc;padding:3px 8px;text-align:right}
-th:first-child,td:first-child{text-align:left} th{background:#f3f3f3}
-.plot text{font:11px system-ui,sans-serif;fill:#333} .plot .vm{font-size:12px}
-.plot .axis,.plot .tick{stroke:#555;stroke-width:1} .plot .zero{stroke:#999;stroke-dasharray:4 3}
-.note{background:#fff6d8;border:1px solid #e6cf7a;padding:6px 10px;display:inline-block}
-.legend span{display:inline-block;margin-right:14px} .legend i{display:inline-block;width:12px;height:12px;margin-right:4px;vertical-align:-1px}
-`;
+const CSS = pageCss(960);
 
 /** Renders the page. Everything shown is derived from the log; absent data gets a visible note. */
 export function renderHtml(r: RunReport, info: PageInfo): string {
@@ -82,6 +73,5 @@ export function renderHtml(r: RunReport, info: PageInfo): string {
   parts.push(`<h2>Energy saved vs always-on</h2>`);
   parts.push(r.energy === undefined ? `<p class="note">no energy data in this log</p>` : energySvg(r.energy, r.start, r.end));
 
-  return `<!doctype html>\n<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width">` +
-    `<title>seamless run report</title><style>${CSS}</style></head><body>\n${parts.join('\n')}\n</body></html>\n`;
+  return htmlPage('seamless run report', CSS, parts);
 }

@@ -3,6 +3,7 @@
 import { PHASE_COLOURS, esc } from './svg.js';
 import { PHASE_ORDER, type ReplayReport } from './replay-model.js';
 import { addedLatencyCdfSvg, stateShareSvg, tradeoffSvg } from './replay-svg.js';
+import { htmlPage, pageCss } from './page.js';
 
 export interface ReplayPageInfo {
   /** Where the results came from (a results.json path or the trace), shown in the header. */
@@ -12,18 +13,7 @@ export interface ReplayPageInfo {
 /** Rows of the per-VM table at most: 10,000 VMs x 4 policies would be a page nobody can open. */
 export const PER_VM_ROWS = 500;
 
-const CSS = `
-body{font:14px/1.4 system-ui,sans-serif;margin:24px;color:#222;max-width:1100px}
-h1{font-size:22px;margin:0 0 4px} h2{font-size:17px;margin:28px 0 8px}
-.meta{color:#666;margin:0 0 12px}
-table{border-collapse:collapse;margin:8px 0} th,td{border:1px solid #ccc;padding:3px 8px;text-align:right}
-th:first-child,td:first-child{text-align:left} th{background:#f3f3f3}
-.plot text{font:11px system-ui,sans-serif;fill:#333} .plot .vm{font-size:12px}
-.plot .axis,.plot .tick{stroke:#555;stroke-width:1} .plot .zero{stroke:#999;stroke-dasharray:4 3}
-.note{background:#fff6d8;border:1px solid #e6cf7a;padding:6px 10px;display:inline-block}
-.legend span{display:inline-block;margin-right:14px} .legend i{display:inline-block;width:12px;height:12px;margin-right:4px;vertical-align:-1px}
-.better{color:#1d7a3a} .worse{color:#b03a2e}
-`;
+const CSS = pageCss(1100, '.better{color:#1d7a3a} .worse{color:#b03a2e}\n');
 
 const pct = (v: number | null | undefined) => (v === null || v === undefined ? '–' : `${+v.toFixed(2)}%`);
 const ms = (v: number, n: number) => (n === 0 ? '–' : `${+v.toPrecision(4)} ms`);
@@ -115,6 +105,5 @@ export function renderReplayHtml(r: ReplayReport, info: ReplayPageInfo): string 
     if (r.perVm.length > PER_VM_ROWS) parts.push(`<p class="note">first ${PER_VM_ROWS} of ${r.perVm.length} VMs (by name); the results JSON has them all</p>`);
   }
 
-  return `<!doctype html>\n<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width">` +
-    `<title>seamless replay: policies compared</title><style>${CSS}</style></head><body>\n${parts.join('\n')}\n</body></html>\n`;
+  return htmlPage('seamless replay: policies compared', CSS, parts);
 }
