@@ -6,7 +6,7 @@ import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { runCli } from '../../controller/cli/dispatch.js';
+import { runCliCaptured } from '../support/cli.js';
 import { chromium, consoleErrors } from '../support/chromium.js';
 
 const FIXTURE = fileURLToPath(new URL('../support/replay/results.json', import.meta.url));
@@ -24,13 +24,8 @@ test.serial('the console check sees a page that logs an error (so a clean page m
 test.serial('the replay comparison page renders in headless Chromium: tradeoff, CDFs, time per state, tables; screenshot kept', async (t) => {
   const dir = await mkdtemp(join(tmpdir(), 'seamless-replay-page-'));
   t.teardown(() => rm(dir, { recursive: true, force: true }));
-  const quiet = process.stdout.write;
-  process.stdout.write = () => true;
-  try {
-    t.is(await runCli(['report', '--replay', FIXTURE, '--out', join(dir, 'out')]), 0);
-  } finally {
-    process.stdout.write = quiet;
-  }
+  const r = await runCliCaptured(['report', '--replay', FIXTURE, '--out', join(dir, 'out')]);
+  t.is(r.code, 0, r.err);
   const url = pathToFileURL(join(dir, 'out', 'index.html')).href;
   const dom = await chromium(['--dump-dom', url], join(dir, 'profile'));
   t.is(dom.code, 0, dom.stderr);

@@ -6,7 +6,7 @@ import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { runCli } from '../../controller/cli/dispatch.js';
+import { runCliCaptured } from '../support/cli.js';
 import { chromium, consoleErrors } from '../support/chromium.js';
 
 const fixture = (name: string) => fileURLToPath(new URL(`../support/report/${name}`, import.meta.url));
@@ -15,13 +15,8 @@ const artifacts = fileURLToPath(new URL('../artifacts/', import.meta.url));
 async function render(t: import('ava').ExecutionContext, log: string, extra: string[] = []): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), 'seamless-report-'));
   t.teardown(() => rm(dir, { recursive: true, force: true }));
-  const quiet = process.stdout.write;
-  process.stdout.write = () => true;
-  try {
-    t.is(await runCli(['report', '--from', fixture(log), '--out', join(dir, 'out'), ...extra]), 0);
-  } finally {
-    process.stdout.write = quiet;
-  }
+  const r = await runCliCaptured(['report', '--from', fixture(log), '--out', join(dir, 'out'), ...extra]);
+  t.is(r.code, 0, r.err);
   return dir;
 }
 

@@ -3,24 +3,11 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { runCli } from '../../../controller/cli/dispatch.js';
+import { runCliCaptured } from '../../support/cli.js';
 
 const FIXTURE = fileURLToPath(new URL('../../support/replay/results.json', import.meta.url));
 
-async function run(argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  const o = process.stdout.write;
-  const e = process.stderr.write;
-  process.stdout.write = ((s: string) => ((out += s), true)) as typeof process.stdout.write;
-  process.stderr.write = ((s: string) => ((err += s), true)) as typeof process.stderr.write;
-  try {
-    return { code: await runCli(argv), out, err };
-  } finally {
-    process.stdout.write = o;
-    process.stderr.write = e;
-  }
-}
+const run = runCliCaptured;
 
 test.serial('seamless report --replay writes the policy-comparison page', async (t) => {
   const dir = await mkdtemp(join(tmpdir(), 'seamless-replay-report-'));

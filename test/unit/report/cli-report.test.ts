@@ -4,25 +4,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { runCli } from '../../../controller/cli/dispatch.js';
+import { runCliCaptured } from '../../support/cli.js';
 
 const fixture = (name: string) => fileURLToPath(new URL(`../../support/report/${name}`, import.meta.url));
 
-/** Runs the CLI with stdout/stderr captured. */
-async function run(argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  const o = process.stdout.write;
-  const e = process.stderr.write;
-  process.stdout.write = ((s: string) => ((out += s), true)) as typeof process.stdout.write;
-  process.stderr.write = ((s: string) => ((err += s), true)) as typeof process.stderr.write;
-  try {
-    return { code: await runCli(argv), out, err };
-  } finally {
-    process.stdout.write = o;
-    process.stderr.write = e;
-  }
-}
+const run = runCliCaptured;
 
 test.serial('seamless report writes a self-contained index.html with the plots and the tables', async (t) => {
   const dir = await mkdtemp(join(tmpdir(), 'seamless-report-'));

@@ -4,21 +4,9 @@ import test from 'ava';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { runCli } from '../../../controller/cli/dispatch.js';
+import { runCliCaptured } from '../../support/cli.js';
 
-async function quiet(argv: string[]): Promise<{ code: number; err: string }> {
-  let err = '';
-  const o = process.stdout.write;
-  const e = process.stderr.write;
-  process.stdout.write = () => true;
-  process.stderr.write = ((s: string) => ((err += s), true)) as typeof process.stderr.write;
-  try {
-    return { code: await runCli(argv), err };
-  } finally {
-    process.stdout.write = o;
-    process.stderr.write = e;
-  }
-}
+const quiet = runCliCaptured;
 
 test('seamless replay --out DIR writes DIR/index.html comparing the run\'s policies with its sweep', async (t) => {
   const dir = await mkdtemp(join(tmpdir(), 'seamless-replay-page-'));
