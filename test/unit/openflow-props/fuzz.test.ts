@@ -16,6 +16,7 @@ import { decode, encode, Framer, OfpDecodeError, OfpEncodeError } from '../../..
 import { modelArbitraries } from '../../support/osken/arbitraries.js';
 import { firstDifference } from '../../support/osken/compare.js';
 import { loadVectors } from '../../support/vectors.js';
+import { Rng } from '../../../controller/replay/rng.js';
 
 // Retained memory is only measurable after a collection; expose gc() without a CLI flag.
 setFlagsFromString('--expose-gc');
@@ -45,15 +46,10 @@ const DECODE_CODES = new Set([
 ]);
 
 /** Small deterministic PRNG (mulberry32) so a seed reproduces the whole run. */
+/** The project's seeded generator (controller/replay/rng.ts, mulberry32) as a function. */
 function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const g = new Rng(seed);
+  return () => g.next();
 }
 
 const INTERESTING_U16 = [0, 1, 2, 3, 4, 7, 8, 9, 12, 15, 16, 17, 23, 24, 31, 32, 48, 56, 64, 0x7fff, 0xfff8, 0xffff];

@@ -6,6 +6,7 @@ import { bestTimeout } from '../../../controller/park/policy/adaptive.js';
 import { learnIdle, resolvePolicy, EMPTY_LEARNED, type Learned } from '../../../controller/park/policy/index.js';
 import { chanceOfActivity, expectedRest } from '../../../controller/park/policy/predictive.js';
 import { drive, type Transition } from '../../support/policy-driver.js';
+import { Rng } from '../../../controller/replay/rng.js';
 
 const T_STAR_MS = 20_000; // the inventory's pause transitions: 40 J at 2 W
 
@@ -17,15 +18,10 @@ vms:
   - { name: vm1, libvirt: { uri: "test:///default", domain: d1 }, mac: "52:54:00:00:00:11", ip: 10.0.0.11, switch: s1, port: vm1-tap, depth: pause, minActive: 0 ${extra} }
 `;
 
+/** The project's seeded generator (controller/replay/rng.ts, mulberry32) as a function. */
 function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const g = new Rng(seed);
+  return () => g.next();
 }
 
 /** Activity: bursts separated by idle gaps, 90 % short (1-10 s), 10 % long (10-30 min). */

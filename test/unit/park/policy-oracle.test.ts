@@ -6,6 +6,7 @@ import test from 'ava';
 import { energySaved } from '../../../controller/energy/model.js';
 import { DEFAULT_POWER_PROFILE, mergeProfile } from '../../../controller/energy/profile.js';
 import { drive } from '../../support/policy-driver.js';
+import { Rng } from '../../../controller/replay/rng.js';
 
 const POLL_MS = 1000;
 /** Pause with 20 J + 20 J transitions: T* = 40 J / 2 W = 20 s (no memory measured). */
@@ -20,16 +21,10 @@ vms:
   - { name: vm1, libvirt: { uri: "test:///default", domain: d1 }, mac: "52:54:00:00:00:11", ip: 10.0.0.11, switch: s1, port: vm1-tap, depth: pause, minActive: 0 }
 `;
 
-/** Small deterministic PRNG (mulberry32). */
+/** The project's seeded generator (controller/replay/rng.ts, mulberry32) as a function. */
 function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const g = new Rng(seed);
+  return () => g.next();
 }
 
 /** Packet times: 4-7 idle gaps of 2..60 s between short bursts, off the poll grid. */
