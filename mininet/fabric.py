@@ -41,7 +41,7 @@ from mininet.log import setLogLevel  # noqa: E402
 from mininet.net import Mininet  # noqa: E402
 from mininet.node import OVSSwitch  # noqa: E402
 from mininet.util import buildTopo  # noqa: E402
-from run_topo import QuietRemoteController, offload_off, ping_pairs, stop_network, switch_links, take_lock, wait_connected  # noqa: E402
+from run_topo import QuietRemoteController, offload_off, ping_pairs, shut_down, switch_links, take_lock, wait_connected  # noqa: E402
 
 
 def parse_args():
@@ -177,12 +177,7 @@ def main():
     except Stop:
         status = 130
     finally:
-        signal.signal(signal.SIGTERM, signal.SIG_IGN)
-        signal.signal(signal.SIGINT, signal.SIG_IGN)
-        try:
-            stop_network(net)
-        finally:
-            os.close(lock)
+        shut_down(net, lock)
     return status
 
 

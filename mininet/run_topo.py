@@ -165,6 +165,22 @@ def stop_network(net):
         raise
 
 
+def shut_down(net, lock, before=None):
+    """The end of every run (run_topo.py, fabric.py, testbed.py): signals
+    ignored, so a second Ctrl-C cannot interrupt it; `before()` (the testbed's
+    VMs); the network stopped; the machine-wide Mininet lock released whatever
+    failed on the way."""
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        if before is not None:
+            before()
+        if net is not None:
+            stop_network(net)
+    finally:
+        os.close(lock)
+
+
 def report_text(r):
     lines = []
     conn = [s for s in r['switches'] if s['connected']]
@@ -254,13 +270,7 @@ def main():
         print('run_topo: interrupted, stopping the network', file=sys.stderr)
         status = 130
     finally:
-        # Stopping must not be interrupted by a second signal.
-        signal.signal(signal.SIGTERM, signal.SIG_IGN)
-        signal.signal(signal.SIGINT, signal.SIG_IGN)
-        try:
-            stop_network(net)
-        finally:
-            os.close(lock)
+        shut_down(net, lock)
     return status
 
 

@@ -60,7 +60,7 @@ from mininet.topo import Topo
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 # pylint: disable=wrong-import-position
-from run_topo import QuietRemoteController, controller_reached, offload_off, stop_network, switch_links, take_lock, wait_connected  # noqa: E402
+from run_topo import QuietRemoteController, controller_reached, offload_off, shut_down, switch_links, take_lock, wait_connected  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 VIRSH = ['virsh', '-q', '-c', 'qemu:///system']
@@ -278,16 +278,10 @@ def main():
         print('TESTBED_FAILED %s' % str(exc).replace('\n', ' | '), flush=True)
         log('failed: %s' % exc)
     finally:
-        # The teardown must not be interrupted by a second signal.
-        signal.signal(signal.SIGTERM, signal.SIG_IGN)
-        signal.signal(signal.SIGINT, signal.SIG_IGN)
-        try:
+        def remove_domains():
             for name in defined:
                 remove_domain(name)
-            if net is not None:
-                stop_network(net)
-        finally:
-            os.close(lock)
+        shut_down(net, lock, before=remove_domains)
         log('stopped')
     return status
 
